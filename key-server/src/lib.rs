@@ -1,0 +1,2 @@
+//! Diagnosis-key server: publish, certificate checks, key storage, signed export batches and downloads.
+

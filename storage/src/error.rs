@@ -1,0 +1,74 @@
+use std::path::PathBuf;
+
+/// Errors at the storage boundary. Messages never contain row data, only what failed and where.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// `DATABASE_URL` could not be understood.
+    #[error("invalid DATABASE_URL: {reason}")]
+    InvalidUrl {
+        /// What is wrong with it and how to fix it.
+        reason: String,
+    },
+    /// A filesystem operation needed by the SQLite backend failed.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done, e.g. "cannot create data directory".
+        action: &'static str,
+        /// The path involved.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// SQLite reported an error.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL reported an error.
+    #[error("postgres: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// No PostgreSQL connection could be had from the pool (server down, timeout).
+    #[error("postgres pool: {0}")]
+    Pool(String),
+    /// A blocking database task was cancelled or panicked.
+    #[error("database task failed: {0}")]
+    Task(String),
+    /// A migration could not be applied or the stored history disagrees with the binary.
+    #[error("migration {component} v{version}: {reason}")]
+    Migration {
+        /// The component whose migration failed.
+        component: String,
+        /// The migration version.
+        version: u32,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+impl From<deadpool_postgres::PoolError> for StorageError {
+    fn from(error: deadpool_postgres::PoolError) -> Self {
+        match error {
+            deadpool_postgres::PoolError::Backend(e) => StorageError::Postgres(e),
+            other => StorageError::Pool(other.to_string()),
+        }
+    }
+}
+
+impl StorageError {
+    /// True when the error means "the database is not reachable right now" rather than
+    /// "the request or the data is wrong"; callers answer 503 for these.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StorageError::Pool(_) | StorageError::Task(_) => true,
+            StorageError::Postgres(e) => e.is_closed() || e.as_db_error().is_none(),
+            StorageError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.code,
+                rusqlite::ErrorCode::DatabaseBusy
+                    | rusqlite::ErrorCode::DatabaseLocked
+                    | rusqlite::ErrorCode::CannotOpen
+                    | rusqlite::ErrorCode::SystemIoFailure
+                    | rusqlite::ErrorCode::DiskFull
+            ),
+            _ => false,
+        }
+    }
+}

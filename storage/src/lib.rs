@@ -1,0 +1,43 @@
+//! Storage foundation shared by every Mimamori service crate.
+//!
+//! A [`Database`] is either an embedded SQLite file ([`SqlitePool`]) or a PostgreSQL server
+//! ([`PgPool`], deadpool-postgres), chosen by the `DATABASE_URL` scheme ([`DatabaseTarget`]).
+//! Each service crate owns its SQL: it publishes a [`MigrationSet`] (one SQL text per backend
+//! and version) and implements its store traits for both backends. [`Database::migrate`]
+//! applies the sets under a lock so several replicas can start together.
+//!
+//! With the `testing` feature, [`testing`] provides the harness every store uses: a fresh
+//! PostgreSQL database per test (dropped afterwards) or a temporary SQLite file, and the
+//! [`backend_tests!`] macro that runs one test body against both backends.
+
+mod database;
+mod error;
+pub mod lease;
+mod migrate;
+mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use database::{Backend, Database, DatabaseTarget, PgPool, PoolOptions};
+pub use error::StorageError;
+pub use migrate::{Migration, MigrationSet, MigrationStatus};
+pub use sqlite::SqlitePool;
+
+/// The storage crate's own migrations (the lease table used by background workers).
+pub const MIGRATIONS: MigrationSet = MigrationSet {
+    component: "storage",
+    migrations: &[Migration {
+        version: 1,
+        name: "leases",
+        sqlite: "CREATE TABLE leases (
+                     name TEXT PRIMARY KEY,
+                     holder TEXT NOT NULL,
+                     expires_at_ms INTEGER NOT NULL
+                 );",
+        postgres: "CREATE TABLE leases (
+                       name TEXT PRIMARY KEY,
+                       holder TEXT NOT NULL,
+                       expires_at_ms BIGINT NOT NULL
+                   );",
+    }],
+};

@@ -1,0 +1,157 @@
+//! Storage foundation tests, each run on SQLite and on a fresh PostgreSQL database.
+
+use mimamori_storage::lease::{DatabaseLeaseStore, conformance};
+use mimamori_storage::{Database, Migration, MigrationSet, StorageError};
+
+const EXTRA: MigrationSet = MigrationSet {
+    component: "example",
+    migrations: &[
+        Migration {
+            version: 1,
+            name: "things",
+            sqlite: "CREATE TABLE things (id INTEGER PRIMARY KEY, label TEXT NOT NULL);",
+            postgres: "CREATE TABLE things (id BIGSERIAL PRIMARY KEY, label TEXT NOT NULL);",
+        },
+        Migration {
+            version: 2,
+            name: "things_index",
+            sqlite: "CREATE INDEX things_label ON things (label);",
+            postgres: "CREATE INDEX things_label ON things (label);",
+        },
+    ],
+};
+
+async fn count_history(database: &Database) -> i64 {
+    match database {
+        Database::Sqlite(pool) => pool
+            .call(|c| {
+                c.query_row("SELECT COUNT(*) FROM mimamori_migrations", [], |r| r.get(0))
+                    .map_err(StorageError::from)
+            })
+            .await
+            .unwrap(),
+        Database::Postgres(pool) => pool
+            .get()
+            .await
+            .unwrap()
+            .query_one("SELECT COUNT(*) FROM mimamori_migrations", &[])
+            .await
+            .unwrap()
+            .get(0),
+    }
+}
+
+mimamori_storage::backend_tests! {
+    migrations = [mimamori_storage::MIGRATIONS];
+
+    async fn lease_store_conforms(database) {
+        let store = DatabaseLeaseStore::new(database);
+        conformance::lease_store(&store).await;
+    }
+
+    async fn migrations_apply_once_and_report_status(database) {
+        let sets = [mimamori_storage::MIGRATIONS, EXTRA];
+        let before = database.migration_status(&sets).await.unwrap();
+        assert_eq!(before.pending, vec![("example".to_string(), 0, 2)]);
+        assert!(!before.is_current());
+
+        assert_eq!(database.migrate(&sets).await.unwrap(), 2);
+        assert_eq!(database.migrate(&sets).await.unwrap(), 0, "second run applies nothing");
+        assert!(database.migration_status(&sets).await.unwrap().is_current());
+        assert_eq!(count_history(&database).await, 3);
+        database.ping().await.unwrap();
+    }
+
+    async fn edited_migration_is_refused(database) {
+        database.migrate(&[EXTRA]).await.unwrap();
+        const EDITED: MigrationSet = MigrationSet {
+            component: "example",
+            migrations: &[Migration {
+                version: 1,
+                name: "things",
+                sqlite: "CREATE TABLE things (id INTEGER PRIMARY KEY);",
+                postgres: "CREATE TABLE things (id BIGSERIAL PRIMARY KEY);",
+            }],
+        };
+        let error = database.migrate(&[EDITED]).await.unwrap_err();
+        assert!(
+            matches!(error, StorageError::Migration { version: 1, .. }),
+            "unexpected error {error}"
+        );
+    }
+
+    async fn failing_migration_leaves_no_trace(database) {
+        const BROKEN: MigrationSet = MigrationSet {
+            component: "broken",
+            migrations: &[Migration {
+                version: 1,
+                name: "broken",
+                sqlite: "CREATE TABLE half (id INTEGER); THIS IS NOT SQL;",
+                postgres: "CREATE TABLE half (id INTEGER); THIS IS NOT SQL;",
+            }],
+        };
+        let error = database.migrate(&[BROKEN]).await.unwrap_err();
+        assert!(matches!(error, StorageError::Migration { .. }), "{error}");
+        let status = database.migration_status(&[BROKEN]).await.unwrap();
+        assert_eq!(status.pending, vec![("broken".to_string(), 0, 1)]);
+        // The half-created table was rolled back with the migration.
+        let fixed = MigrationSet {
+            component: "broken",
+            migrations: &[Migration {
+                version: 1,
+                name: "broken",
+                sqlite: "CREATE TABLE half (id INTEGER);",
+                postgres: "CREATE TABLE half (id INTEGER);",
+            }],
+        };
+        assert_eq!(database.migrate(&[fixed]).await.unwrap(), 1);
+    }
+
+    async fn concurrent_migrations_apply_each_version_once(database) {
+        let sets = [mimamori_storage::MIGRATIONS, EXTRA];
+        let runs = (0..4).map(|_| {
+            let database = database.clone();
+            tokio::spawn(async move { database.migrate(&sets).await })
+        });
+        let mut applied = 0;
+        for run in runs {
+            applied += run.await.unwrap().unwrap();
+        }
+        assert_eq!(applied, 3, "each migration applied by exactly one runner");
+        assert_eq!(count_history(&database).await, 3);
+    }
+}
+
+#[test]
+fn database_url_parsing() {
+    use mimamori_storage::DatabaseTarget;
+    use std::path::{Path, PathBuf};
+    let default = Path::new("./data/mimamori.db");
+    assert_eq!(
+        DatabaseTarget::parse(None, default).unwrap(),
+        DatabaseTarget::Sqlite { path: default.to_path_buf() }
+    );
+    assert_eq!(
+        DatabaseTarget::parse(Some("sqlite:///var/lib/m.db"), default).unwrap(),
+        DatabaseTarget::Sqlite { path: PathBuf::from("/var/lib/m.db") }
+    );
+    assert_eq!(
+        DatabaseTarget::parse(Some("sqlite://data/x.db"), default).unwrap(),
+        DatabaseTarget::Sqlite { path: PathBuf::from("data/x.db") }
+    );
+    let pg = DatabaseTarget::parse(Some("postgres://user:hunter2@db.example/prod"), default).unwrap();
+    assert!(!pg.redacted().contains("hunter2"), "{}", pg.redacted());
+    assert!(!format!("{pg:?}").contains("hunter2"));
+    assert!(DatabaseTarget::parse(Some("mysql://x/y"), default).unwrap_err().to_string().contains("unsupported scheme 'mysql'"));
+    assert!(DatabaseTarget::parse(Some("sqlite://"), default).is_err());
+}
+
+#[test]
+fn unwritable_data_directory_is_a_clear_error() {
+    use mimamori_storage::{DatabaseTarget, PoolOptions};
+    // A directory cannot be created below a regular file, even as root.
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let path = file.path().join("sub").join("mimamori.db");
+    let error = Database::open(&DatabaseTarget::Sqlite { path }, &PoolOptions::default()).unwrap_err();
+    assert!(error.to_string().starts_with("cannot create data directory"), "{error}");
+}

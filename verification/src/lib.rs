@@ -1,0 +1,2 @@
+//! Verification service: processing numbers tied to cases, device verification, certificates and JWKS.
+
