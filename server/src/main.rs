@@ -1,4 +1,5 @@
-//! The `mimamori` command.
+//! The `mimamori` command. See `mimamori --help`.
+
 fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+    mimamori::cli::main()
 }

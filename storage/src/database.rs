@@ -155,10 +155,11 @@ impl Database {
                 options.timeout,
             )?)),
             DatabaseTarget::Postgres { url } => {
-                let mut config =
-                    tokio_postgres::Config::from_str(url).map_err(|e| StorageError::InvalidUrl {
+                let mut config = tokio_postgres::Config::from_str(url).map_err(|e| {
+                    StorageError::InvalidUrl {
                         reason: e.to_string(),
-                    })?;
+                    }
+                })?;
                 config.connect_timeout(options.timeout);
                 if config.get_application_name().is_none() {
                     config.application_name("mimamori");

@@ -230,7 +230,12 @@ fn migrate_sqlite(
                 rusqlite::params![set.component, migration.version, migration.name, checksum(migration.sqlite), now_ms()],
             )?;
             transaction.commit()?;
-            tracing::info!(component = set.component, version = migration.version, name = migration.name, "migration applied");
+            tracing::info!(
+                component = set.component,
+                version = migration.version,
+                name = migration.name,
+                "migration applied"
+            );
             applied += 1;
         }
     }
@@ -273,7 +278,12 @@ async fn migrate_postgres(
                 )
                 .await?;
             transaction.commit().await?;
-            tracing::info!(component = set.component, version = migration.version, name = migration.name, "migration applied");
+            tracing::info!(
+                component = set.component,
+                version = migration.version,
+                name = migration.name,
+                "migration applied"
+            );
             applied += 1;
         }
     }

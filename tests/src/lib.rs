@@ -1,1 +1,129 @@
-//! Shared helpers for the end-to-end tests.
+//! Shared helpers for the end-to-end tests: start a real `mimamori` HTTP server on a free
+//! port against a fresh database of either backend, and talk to it with a real HTTP client.
+
+use std::net::SocketAddr;
+
+use mimamori::config::Settings;
+use mimamori::startup::{Application, ServerHandle, migration_sets};
+use mimamori_storage::testing::TestDatabase;
+
+/// Which storage backend a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A temporary SQLite file.
+    Sqlite,
+    /// A fresh PostgreSQL database.
+    Postgres,
+}
+
+/// A running server and what a test needs to talk to it.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    /// The bound address.
+    pub address: SocketAddr,
+    /// A plain HTTP client.
+    pub client: reqwest::Client,
+    /// The database the server uses (dropped after the test).
+    pub database: TestDatabase,
+    handle: ServerHandle,
+}
+
+impl TestApp {
+    /// `base_url` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    /// GET `path`.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("GET request")
+    }
+
+    /// Stops the server gracefully.
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+    }
+}
+
+/// Starts a server against a fresh, migrated database of `backend`; `None` when the backend
+/// is unavailable outside CI (see `mimamori_storage::testing`).
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// Like [`spawn_app`] with a chance to adjust the settings first.
+pub async fn spawn_app_with(
+    backend: Backend,
+    adjust: impl FnOnce(&mut Settings),
+) -> Option<TestApp> {
+    if std::env::var("TEST_LOG").is_ok() {
+        mimamori::telemetry::init(&mimamori::config::LogSettings::default());
+    }
+    let database = match backend {
+        Backend::Sqlite => TestDatabase::sqlite(&migration_sets()).await,
+        Backend::Postgres => TestDatabase::postgres(&migration_sets()).await?,
+    };
+    let mut settings = Settings {
+        listen: "127.0.0.1:0".into(),
+        database_url: Some(database.url.clone()),
+        ..Settings::default()
+    };
+    settings.http.workers = 2;
+    settings.database.timeout_seconds = 2;
+    adjust(&mut settings);
+    let application = Application::build_with_database(settings, database.database.clone())
+        .expect("build application");
+    let address = application.address();
+    let handle = application.handle();
+    tokio::spawn(application.run_until_stopped());
+    Some(TestApp {
+        base_url: format!("http://{address}"),
+        address,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("HTTP client"),
+        database,
+        handle,
+    })
+}
+
+/// Runs each async test body against a server on SQLite and on PostgreSQL.
+///
+/// ```ignore
+/// mimamori_tests::e2e_tests! {
+///     async fn health_answers(app) { assert!(app.get("/healthz").await.status().is_success()); }
+/// }
+/// ```
+#[macro_export]
+macro_rules! e2e_tests {
+    ( $( async fn $name:ident($app:ident) $body:block )* ) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let $app = $crate::spawn_app($crate::Backend::Sqlite)
+                        .await
+                        .expect("SQLite is always available");
+                    $body
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    let Some($app) = $crate::spawn_app($crate::Backend::Postgres).await else {
+                        return;
+                    };
+                    $body
+                }
+            }
+        )*
+    };
+}

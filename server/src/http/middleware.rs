@@ -1,0 +1,202 @@
+//! The outermost middleware: panic recovery, request ids, body-size guard, tracing span,
+//! metrics, JSON error bodies and the one access-log line per request.
+//!
+//! Privacy: the access log records the request id, method, route *pattern*, status and latency.
+//! It never records the client address, the raw path, the query string, headers or bodies.
+
+use std::panic::AssertUnwindSafe;
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, HttpResponse, ResponseError, web};
+use futures_util::FutureExt;
+use tracing::Instrument;
+
+use crate::http::error::ApiError;
+use crate::metrics::{HttpMetrics, method_label};
+
+/// Header carrying the request id in both directions.
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of the current request, available to handlers as a request extension.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// Limits enforced before any handler runs.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+/// Accepts a caller's id when it is short and plain (a proxy's id), else makes a new one.
+fn request_id_for(request: &ServiceRequest) -> String {
+    request
+        .headers()
+        .get(&REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+fn declared_length(request: &ServiceRequest) -> Option<u64> {
+    request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+/// A short machine code for a status that reached us without a JSON body.
+fn code_for(status: actix_web::http::StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "bad_request",
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        406 => "not_acceptable",
+        408 => "request_timeout",
+        411 => "length_required",
+        413 => "payload_too_large",
+        414 => "uri_too_long",
+        415 => "unsupported_media_type",
+        429 => "too_many_requests",
+        431 => "headers_too_large",
+        500 => "internal",
+        503 => "unavailable",
+        _ if status.is_client_error() => "client_error",
+        _ => "server_error",
+    }
+}
+
+fn is_json(response: &ServiceResponse<BoxBody>) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
+/// The middleware function; install with `actix_web::middleware::from_fn(observe)`.
+pub async fn observe(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let started = Instant::now();
+    let request_id = request_id_for(&request);
+    let method = method_label(request.method());
+    let metrics = request.app_data::<web::Data<HttpMetrics>>().cloned();
+    let limit = request.app_data::<web::Data<BodyLimit>>().map(|l| l.0);
+    request
+        .extensions_mut()
+        .insert(RequestId(request_id.clone()));
+    let span = tracing::info_span!("http_request", request_id = %request_id, method);
+
+    let mut response = match (limit, declared_length(&request)) {
+        (Some(limit), Some(length)) if length > limit as u64 => {
+            request.into_response(ApiError::payload_too_large(limit).error_response())
+        }
+        _ => {
+            let outcome = AssertUnwindSafe(next.call(request).instrument(span.clone()))
+                .catch_unwind()
+                .await;
+            match outcome {
+                Ok(Ok(response)) => response.map_into_boxed_body(),
+                // The request was consumed by the inner service; actix renders the error
+                // (ApiError renders JSON). Still count and log it.
+                Ok(Err(error)) => {
+                    let status = error.as_response_error().status_code().as_u16();
+                    finish(
+                        &span,
+                        metrics.as_ref().map(|m| m.get_ref()),
+                        "unmatched",
+                        method,
+                        status,
+                        started,
+                    );
+                    return Err(error);
+                }
+                Err(_panic) => {
+                    span.in_scope(|| tracing::error!("handler panicked; answered 500"));
+                    finish(
+                        &span,
+                        metrics.as_ref().map(|m| m.get_ref()),
+                        "unmatched",
+                        method,
+                        500,
+                        started,
+                    );
+                    return Err(ApiError::internal().into());
+                }
+            }
+        }
+    };
+
+    let status = response.status();
+    if (status.is_client_error() || status.is_server_error()) && !is_json(&response) {
+        let message = status.canonical_reason().unwrap_or("error").to_lowercase();
+        let replacement = ApiError::new(status, code_for(status), message).error_response();
+        let (http_request, old) = response.into_parts();
+        let mut replacement = replacement;
+        for (name, value) in old.headers() {
+            if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+                replacement
+                    .headers_mut()
+                    .insert(name.clone(), value.clone());
+            }
+        }
+        response = ServiceResponse::new(http_request, replacement);
+    }
+
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    let route = response
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_string());
+    finish(
+        &span,
+        metrics.as_ref().map(|m| m.get_ref()),
+        &route,
+        method,
+        status.as_u16(),
+        started,
+    );
+    Ok(response)
+}
+
+/// Records the metrics and writes the access-log line of one finished request.
+fn finish(
+    span: &tracing::Span,
+    metrics: Option<&HttpMetrics>,
+    route: &str,
+    method: &'static str,
+    status: u16,
+    started: Instant,
+) {
+    let seconds = started.elapsed().as_secs_f64();
+    if let Some(metrics) = metrics {
+        metrics.observe(route, method, status, seconds);
+    }
+    span.in_scope(|| {
+        tracing::info!(
+            route,
+            status,
+            latency_ms = seconds * 1000.0,
+            "request finished"
+        );
+    });
+}
+
+/// Fallback for unmatched routes.
+pub async fn not_found() -> HttpResponse {
+    ApiError::not_found().error_response()
+}

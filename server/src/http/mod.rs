@@ -1,0 +1,5 @@
+//! The HTTP layer shared by every service: errors, middleware and operational endpoints.
+
+pub mod error;
+pub mod health;
+pub mod middleware;

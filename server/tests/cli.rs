@@ -1,0 +1,284 @@
+//! The `mimamori` binary: version, configuration layering and errors, graceful shutdown,
+//! and privacy of its logs. Each test runs the real executable.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn mimamori() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mimamori"));
+    // Start from a clean configuration environment.
+    for (key, _) in std::env::vars() {
+        if key.starts_with("MIMAMORI_") || key == "DATABASE_URL" || key == "RUST_LOG" {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Asserts a failed run: non-zero exit and exactly one `error:` line on stderr.
+fn assert_one_line_error(output: &std::process::Output, needle: &str) {
+    assert!(!output.status.success(), "must fail: {output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "exactly one error line: {stderr}");
+    assert!(
+        errors[0].contains(needle),
+        "expected {needle:?} in {}",
+        errors[0]
+    );
+}
+
+#[test]
+fn version_prints_the_package_version() {
+    let output = mimamori().arg("version").output().unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout.starts_with(&format!("mimamori {}", env!("CARGO_PKG_VERSION"))),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn configuration_layers_file_then_environment_then_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mimamori.toml");
+    std::fs::write(
+        &file,
+        "listen = \"127.0.0.1:7001\"\n[http]\nmax_body_bytes = 5000\nworkers = 3\n",
+    )
+    .unwrap();
+    let show = |extra_env: &[(&str, &str)], extra_args: &[&str]| {
+        let mut command = mimamori();
+        command.args([
+            "--config",
+            file.to_str().unwrap(),
+            "serve",
+            "--print-config",
+        ]);
+        command.args(extra_args);
+        for (k, v) in extra_env {
+            command.env(k, v);
+        }
+        let output = command.output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        toml::from_str::<toml::Table>(&String::from_utf8(output.stdout).unwrap()).unwrap()
+    };
+
+    let from_file = show(&[], &[]);
+    assert_eq!(from_file["listen"].as_str(), Some("127.0.0.1:7001"));
+    assert_eq!(from_file["http"]["max_body_bytes"].as_integer(), Some(5000));
+
+    let from_env = show(
+        &[
+            ("MIMAMORI_LISTEN", "127.0.0.1:7002"),
+            ("MIMAMORI_HTTP__WORKERS", "5"),
+        ],
+        &[],
+    );
+    assert_eq!(from_env["listen"].as_str(), Some("127.0.0.1:7002"));
+    assert_eq!(from_env["http"]["workers"].as_integer(), Some(5));
+    assert_eq!(from_env["http"]["max_body_bytes"].as_integer(), Some(5000));
+
+    let from_flag = show(
+        &[("MIMAMORI_LISTEN", "127.0.0.1:7002")],
+        &["--listen", "127.0.0.1:7003"],
+    );
+    assert_eq!(from_flag["listen"].as_str(), Some("127.0.0.1:7003"));
+
+    let redacted = show(
+        &[("DATABASE_URL", "postgres://app:topsecret@db.internal/prod")],
+        &[],
+    );
+    let rendered = redacted["database_url"].as_str().unwrap();
+    assert!(!rendered.contains("topsecret"), "{rendered}");
+    assert!(rendered.contains("db.internal"), "{rendered}");
+}
+
+#[test]
+fn bad_configuration_exits_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+
+    let unknown = dir.path().join("unknown.toml");
+    std::fs::write(&unknown, "lisen = \"127.0.0.1:1\"\n").unwrap();
+    let output = mimamori()
+        .args(["--config", unknown.to_str().unwrap(), "serve"])
+        .output()
+        .unwrap();
+    assert_one_line_error(&output, "lisen");
+
+    let output = mimamori()
+        .args([
+            "--config",
+            dir.path().join("missing.toml").to_str().unwrap(),
+            "serve",
+        ])
+        .output()
+        .unwrap();
+    assert_one_line_error(&output, "does not exist");
+
+    let output = mimamori()
+        .arg("serve")
+        .env("DATABASE_URL", "mysql://root@localhost/db")
+        .output()
+        .unwrap();
+    assert_one_line_error(&output, "unsupported scheme 'mysql'");
+
+    let output = mimamori()
+        .arg("serve")
+        .env("MIMAMORI_HTTP__MAX_BODY_BYTES", "lots")
+        .output()
+        .unwrap();
+    assert_one_line_error(&output, "MAX_BODY_BYTES");
+
+    let output = mimamori()
+        .args(["serve", "--listen", "localhost"])
+        .output()
+        .unwrap();
+    assert_one_line_error(&output, "HOST:PORT");
+
+    // A directory cannot be created below a regular file, even by root.
+    let file = dir.path().join("plain-file");
+    std::fs::write(&file, "").unwrap();
+    let output = mimamori()
+        .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port())])
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/sub/m.db", file.display()),
+        )
+        .output()
+        .unwrap();
+    assert_one_line_error(&output, "cannot create data directory");
+
+    let busy = TcpListener::bind("127.0.0.1:0").unwrap();
+    let output = mimamori()
+        .args(["serve", "--listen", &busy.local_addr().unwrap().to_string()])
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/busy.db", dir.path().display()),
+        )
+        .output()
+        .unwrap();
+    assert_one_line_error(&output, "address already in use");
+    assert!(
+        !dir.path().join("busy.db").exists(),
+        "a busy port fails before the database is touched"
+    );
+}
+
+#[test]
+fn migrate_applies_and_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/m.db", dir.path().display());
+    for _ in 0..2 {
+        let output = mimamori()
+            .arg("migrate")
+            .env("DATABASE_URL", &url)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+    }
+    assert!(dir.path().join("m.db").exists());
+}
+
+/// Serves with the default embedded SQLite under `./data` (created on start), answers the
+/// operational endpoints, never logs the client's address, and stops cleanly on SIGTERM.
+#[test]
+fn serve_answers_logs_privately_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = mimamori()
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("MIMAMORI_LOG__FORMAT", "json")
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    runtime.block_on(async {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(response) = client.get(format!("{base}/healthz")).send().await
+                && response.status() == 200
+            {
+                break;
+            }
+            assert!(Instant::now() < deadline, "server did not come up");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        for path in ["/readyz", "/metrics", "/healthz?token=abcdef"] {
+            let response = client
+                .get(format!("{base}{path}"))
+                .header("x-forwarded-for", "203.0.113.77")
+                .header("user-agent", "PrivacyProbe/1.0")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200, "{path}");
+        }
+    });
+    assert!(
+        dir.path().join("data/mimamori.db").exists(),
+        "default SQLite file under ./data"
+    );
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "did not stop after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "graceful shutdown exits 0: {exit:?}");
+
+    let mut logs = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    assert!(
+        logs.contains("request finished"),
+        "access log present: {logs}"
+    );
+    assert!(
+        !logs.contains("203.0.113.77"),
+        "client address leaked: {logs}"
+    );
+    assert!(!logs.contains("PrivacyProbe"), "user agent leaked");
+    assert!(!logs.contains("abcdef"), "query string leaked");
+    for line in logs.lines().filter(|l| l.contains("request finished")) {
+        let event: serde_json::Value = serde_json::from_str(line).expect("JSON log line");
+        assert!(
+            !line.contains("127.0.0.1"),
+            "peer address in access log: {line}"
+        );
+        assert!(event["span"]["request_id"].is_string(), "{line}");
+    }
+}
