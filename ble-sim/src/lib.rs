@@ -1,2 +1,1 @@
 //! BLE simulator: scenarios, radio model, advertising and scanning, the pipeline driver and evaluation.
-

@@ -1,2 +1,1 @@
 //! Case registry: organizations, users, notifications of occurrence, follow-up, statistics and audit log.
-

@@ -1,2 +1,1 @@
 //! Verification service: processing numbers tied to cases, device verification, certificates and JWKS.
-
