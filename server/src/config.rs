@@ -34,6 +34,12 @@ pub struct Settings {
     pub http: HttpSettings,
     /// Database pool.
     pub database: DatabaseSettings,
+    /// The diagnosis-key server (`[key_server]`).
+    pub key_server: mimamori_key_server::Config,
+    /// The verification service (`[verification]`).
+    pub verification: mimamori_verification::Config,
+    /// The case registry and follow-up (`[cases]`).
+    pub cases: mimamori_cases::Config,
 }
 
 /// Logging settings.
@@ -89,6 +95,9 @@ impl Default for Settings {
             log: LogSettings::default(),
             http: HttpSettings::default(),
             database: DatabaseSettings::default(),
+            key_server: Default::default(),
+            verification: Default::default(),
+            cases: Default::default(),
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod metrics;
+pub mod services;
 pub mod startup;
 pub mod telemetry;
 

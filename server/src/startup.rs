@@ -1,16 +1,18 @@
 //! Building the application: database, migrations, routes, and the bound HTTP server.
 
 use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
-use mimamori_storage::{Database, MigrationSet, StorageError};
+use mimamori_storage::{Database, SharedClock, StorageError, SystemClock};
 
 use crate::config::{ConfigError, Settings};
 use crate::http::{error, health, middleware};
 use crate::metrics::HttpMetrics;
+use crate::services::{ServiceContext, Services};
 
 /// A handle to stop a running server.
 pub use actix_web::dev::ServerHandle;
@@ -43,10 +45,7 @@ pub enum StartupError {
     Other(String),
 }
 
-/// Every component's migrations, in dependency order.
-pub fn migration_sets() -> Vec<MigrationSet> {
-    vec![mimamori_storage::MIGRATIONS]
-}
+pub use crate::services::migration_sets;
 
 /// Opens the configured database and applies every pending migration (under a lock).
 pub async fn open_and_migrate(settings: &Settings) -> Result<Database, StartupError> {
@@ -107,22 +106,24 @@ impl Application {
         // Bind before touching the database so a busy port fails fast, with nothing migrated.
         let listener = bind(&settings)?;
         let database = open_and_migrate(&settings).await?;
-        Self::assemble(settings, database, listener)
+        Self::assemble(settings, database, listener, Arc::new(SystemClock))
     }
 
     /// Like [`Application::build`] with an already opened and migrated database.
     pub fn build_with_database(
         settings: Settings,
         database: Database,
+        clock: SharedClock,
     ) -> Result<Application, StartupError> {
         let listener = bind(&settings)?;
-        Self::assemble(settings, database, listener)
+        Self::assemble(settings, database, listener, clock)
     }
 
     fn assemble(
         settings: Settings,
         database: Database,
         listener: TcpListener,
+        clock: SharedClock,
     ) -> Result<Application, StartupError> {
         let address = listener
             .local_addr()
@@ -130,6 +131,14 @@ impl Application {
 
         let metrics = HttpMetrics::new()
             .map_err(|e| StartupError::Other(format!("cannot create metrics: {e}")))?;
+        let context = ServiceContext {
+            database: database.clone(),
+            settings: Arc::new(settings.clone()),
+            registry: metrics.registry().clone(),
+            clock,
+        };
+        let services = Services::build(&context)
+            .map_err(|e| StartupError::Other(format!("cannot start the services: {e:#}")))?;
         let metrics = web::Data::new(metrics);
         let readiness = web::Data::new(health::Readiness {
             database,
@@ -156,6 +165,7 @@ impl Application {
                 .service(health::healthz)
                 .service(health::readyz)
                 .service(health::metrics)
+                .configure(|config| services.configure(config))
                 .default_service(web::to(middleware::not_found))
         })
         .shutdown_timeout(settings.http.shutdown_timeout_seconds);

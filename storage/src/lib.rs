@@ -10,6 +10,7 @@
 //! PostgreSQL database per test (dropped afterwards) or a temporary SQLite file, and the
 //! [`backend_tests!`] macro that runs one test body against both backends.
 
+pub mod clock;
 mod database;
 mod error;
 pub mod lease;
@@ -18,6 +19,7 @@ mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use database::{Backend, Database, DatabaseTarget, PgPool, PoolOptions};
 pub use error::StorageError;
 pub use migrate::{Migration, MigrationSet, MigrationStatus};

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 
 use mimamori::config::Settings;
 use mimamori::startup::{Application, ServerHandle, migration_sets};
+use mimamori_storage::ManualClock;
 use mimamori_storage::testing::TestDatabase;
 
 /// Which storage backend a test runs against.
@@ -56,9 +57,26 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     spawn_app_with(backend, |_| {}).await
 }
 
+/// Like [`spawn_app_with`], with time controlled by `clock` (see `TestApp::clock`).
+pub async fn spawn_app_with_clock(
+    backend: Backend,
+    clock: ManualClock,
+    adjust: impl FnOnce(&mut Settings),
+) -> Option<TestApp> {
+    spawn(backend, Some(clock), adjust).await
+}
+
 /// Like [`spawn_app`] with a chance to adjust the settings first.
 pub async fn spawn_app_with(
     backend: Backend,
+    adjust: impl FnOnce(&mut Settings),
+) -> Option<TestApp> {
+    spawn(backend, None, adjust).await
+}
+
+async fn spawn(
+    backend: Backend,
+    clock: Option<ManualClock>,
     adjust: impl FnOnce(&mut Settings),
 ) -> Option<TestApp> {
     if std::env::var("TEST_LOG").is_ok() {
@@ -76,7 +94,11 @@ pub async fn spawn_app_with(
     settings.http.workers = 2;
     settings.database.timeout_seconds = 2;
     adjust(&mut settings);
-    let application = Application::build_with_database(settings, database.database.clone())
+    let clock: mimamori_storage::SharedClock = match clock {
+        Some(clock) => std::sync::Arc::new(clock),
+        None => std::sync::Arc::new(mimamori_storage::SystemClock),
+    };
+    let application = Application::build_with_database(settings, database.database.clone(), clock)
         .expect("build application");
     let address = application.address();
     let handle = application.handle();

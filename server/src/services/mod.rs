@@ -1,0 +1,67 @@
+//! Composition of the service crates into one application: their migrations, their state,
+//! their routes and their background jobs. Cross-service wiring (for example the key server's
+//! processing-number check implemented by the verification service) happens here and only here.
+
+pub mod cases;
+pub mod key_server;
+
+use std::sync::Arc;
+
+use actix_web::web;
+use mimamori_storage::{Database, MigrationSet, SharedClock};
+
+use crate::config::Settings;
+
+/// What every service needs to build its state.
+#[derive(Clone)]
+pub struct ServiceContext {
+    /// The database.
+    pub database: Database,
+    /// The effective configuration.
+    pub settings: Arc<Settings>,
+    /// The registry services add their metrics to.
+    pub registry: prometheus::Registry,
+    /// The time source (a manual clock in tests).
+    pub clock: SharedClock,
+}
+
+impl std::fmt::Debug for ServiceContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceContext")
+            .field("database", &self.database.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Every component's migrations, in dependency order.
+pub fn migration_sets() -> Vec<MigrationSet> {
+    vec![
+        mimamori_storage::MIGRATIONS,
+        mimamori_key_server::MIGRATIONS,
+        mimamori_cases::MIGRATIONS,
+        mimamori_verification::MIGRATIONS,
+    ]
+}
+
+/// The built services, shared by every HTTP worker.
+#[derive(Clone)]
+pub struct Services {
+    key_server: key_server::KeyServerService,
+    cases: cases::CasesService,
+}
+
+impl Services {
+    /// Builds every service's state.
+    pub fn build(context: &ServiceContext) -> anyhow::Result<Services> {
+        Ok(Services {
+            key_server: key_server::KeyServerService::build(context)?,
+            cases: cases::CasesService::build(context)?,
+        })
+    }
+
+    /// Registers every service's routes (called once per HTTP worker).
+    pub fn configure(&self, config: &mut web::ServiceConfig) {
+        self.key_server.configure(config);
+        self.cases.configure(config);
+    }
+}
