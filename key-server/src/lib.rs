@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod config;
+pub mod hooks;
 
 pub use config::Config;
 

@@ -1,5 +1,6 @@
 //! The `mimamori` command line: argument definitions and dispatch.
 
+pub mod admin;
 pub mod crypto;
 
 use std::path::PathBuf;
@@ -43,6 +44,23 @@ pub enum Command {
     /// Synthetic benchmarks.
     #[command(subcommand)]
     Bench(crypto::BenchCommand),
+    /// Organizations, users and API keys (first set-up and scripts).
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(admin::AuditCommand),
+    /// Signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// `mimamori keys ...`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// The verification service's certificate and token signing keys.
+    #[command(subcommand)]
+    Certificate(admin::CertificateKeyCommand),
 }
 
 /// `mimamori serve` flags.
@@ -131,5 +149,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(command) => command.run(),
         Command::Match(args) => args.run(),
         Command::Bench(command) => command.run(),
+        Command::Admin(command) => command.run(load_settings(cli.config.as_ref())?),
+        Command::Audit(command) => command.run(load_settings(cli.config.as_ref())?),
+        Command::Keys(KeysCommand::Certificate(command)) => {
+            command.run(load_settings(cli.config.as_ref())?)
+        }
     }
 }
