@@ -29,7 +29,7 @@ fn nibble(c: u8) -> Option<u8> {
 /// [`Error::InvalidHex`] on an odd length or a non-hex character.
 pub fn decode(text: &str) -> Result<Vec<u8>, Error> {
     let raw = text.as_bytes();
-    if raw.len() % 2 != 0 {
+    if !raw.len().is_multiple_of(2) {
         return Err(Error::InvalidHex);
     }
     raw.chunks_exact(2)

@@ -33,7 +33,7 @@ impl EnIntervalNumber {
     }
 
     /// This interval plus `n` (saturating).
-    pub fn add(self, n: u32) -> Self {
+    pub fn plus(self, n: u32) -> Self {
         Self(self.0.saturating_add(n))
     }
 }

@@ -180,7 +180,7 @@ impl Rpik {
 /// Fills `blocks` with the RPIs for `start`, `start + 1`, … using an expanded RPIK.
 pub(crate) fn encrypt_day(cipher: &Aes128Enc, start: EnIntervalNumber, blocks: &mut [Block]) {
     for (i, block) in (0u32..).zip(blocks.iter_mut()) {
-        *block = Block::from(padded_data(start.add(i)));
+        *block = Block::from(padded_data(start.plus(i)));
     }
     cipher.encrypt_blocks(blocks);
 }

@@ -41,7 +41,9 @@ pub enum Infectiousness {
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct DiagnosisKeysDataMapping {
-    /// Infectiousness for days since onset −14…+14; unmapped days are NONE.
+    /// Infectiousness for days since onset −14…+14; unmapped days are NONE. In JSON the
+    /// keys are strings ("-3": "HIGH"), as in COCOA's configuration files.
+    #[cfg_attr(feature = "serde", serde(with = "day_keys"))]
     pub infectiousness_for_days_since_onset_of_symptoms: BTreeMap<i32, Infectiousness>,
     /// Infectiousness when the key has no days since onset.
     pub infectiousness_when_days_since_onset_missing: Infectiousness,
@@ -69,6 +71,41 @@ impl DiagnosisKeysDataMapping {
         } else {
             report_type
         }
+    }
+}
+
+/// (De)serializes `BTreeMap<i32, _>` with string keys, which also works inside internally
+/// tagged enums.
+#[cfg(feature = "serde")]
+mod day_keys {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::Infectiousness;
+
+    pub(super) fn serialize<S: Serializer>(
+        map: &BTreeMap<i32, Infectiousness>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        map.iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect::<BTreeMap<String, _>>()
+            .serialize(serializer)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<BTreeMap<i32, Infectiousness>, D::Error> {
+        BTreeMap::<String, Infectiousness>::deserialize(deserializer)?
+            .into_iter()
+            .map(|(k, v)| {
+                k.trim()
+                    .parse::<i32>()
+                    .map(|k| (k, v))
+                    .map_err(serde::de::Error::custom)
+            })
+            .collect()
     }
 }
 

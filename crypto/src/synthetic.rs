@@ -65,7 +65,7 @@ impl WorkloadSpec {
         Self {
             keys,
             sightings,
-            distinct_rpis: sightings.min(20_000).max(1),
+            distinct_rpis: sightings.clamp(1, 20_000),
             days: days.max(1),
             matching_keys: (keys / 1000).max(1).min(keys),
             seed,

@@ -52,7 +52,7 @@ fn all_144_rpis_and_aems_match() {
         let i = usize::try_from(entry["i"].as_u64().unwrap()).unwrap();
         let enin =
             EnIntervalNumber(u32::try_from(entry["en_interval_number"].as_u64().unwrap()).unwrap());
-        assert_eq!(enin, start.add(u32::try_from(i).unwrap()));
+        assert_eq!(enin, start.plus(u32::try_from(i).unwrap()));
         assert_eq!(
             keys::padded_data(enin).to_vec(),
             hex_field(entry, "padded_data_hex"),
