@@ -37,6 +37,7 @@ pub mod error;
 pub mod export;
 pub mod hex;
 pub mod interval;
+pub mod jws;
 pub mod keys;
 pub mod matcher;
 pub mod metadata;
