@@ -18,8 +18,6 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
-use aes::cipher::Array;
-
 use crate::export::{DiagnosisKey, ReportType};
 use crate::interval::{EnIntervalNumber, TEK_ROLLING_PERIOD, utc_day_start};
 use crate::keys::{self, Aem, Rpi};
@@ -276,8 +274,8 @@ impl SightingIndex {
 
     /// The hot loop over one slice of keys: derive, encrypt, look up.
     fn scan_keys(&self, keys: &[DiagnosisKey], base: usize, hits: &mut Vec<Hit>) {
-        let mut blocks =
-            [Array::<u8, aes::cipher::consts::U16>::default(); TEK_ROLLING_PERIOD as usize];
+        let mut days = keys::DayBlocks::new();
+        let mut blocks = keys::day_buffer();
         for (i, key) in keys.iter().enumerate() {
             if matches!(key.report_type, ReportType::Recursive | ReportType::Revoked) {
                 continue;
@@ -289,7 +287,7 @@ impl SightingIndex {
                 continue;
             }
             let cipher = keys::rpik_cipher(&key.key_data);
-            keys::encrypt_day(&cipher, EnIntervalNumber(start), &mut blocks);
+            days.encrypt(&cipher, EnIntervalNumber(start), &mut blocks);
             for (offset, block) in (0u8..).zip(blocks.iter()) {
                 let value = u128::from_le_bytes((*block).into());
                 if let Some(group) = self.lookup(value) {

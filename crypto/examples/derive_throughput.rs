@@ -1,0 +1,37 @@
+//! Single-threaded RPI derivation throughput, for the side-by-side comparison with Python
+//! (`benches/compare-python.sh`): for each of N random TEKs derive the RPIK with HKDF-SHA256
+//! and the 144 RPIs of its day with AES-128.
+//!
+//! `cargo run --release -p mimamori-crypto --example derive_throughput -- [N] [SEED]`
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use mimamori_crypto::interval::EnIntervalNumber;
+use mimamori_crypto::keys::Tek;
+use mimamori_crypto::synthetic::SplitMix64;
+
+fn main() {
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(20_000);
+    let seed: u64 = std::env::args()
+        .nth(2)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1);
+    let mut rng = SplitMix64::new(seed);
+    let keys: Vec<Tek> = (0..n).map(|_| Tek::from_bytes(rng.bytes16())).collect();
+    let start = EnIntervalNumber(2_650_464);
+    let mut checksum = 0u8;
+    let started = Instant::now();
+    for tek in &keys {
+        let rpis = black_box(tek.rpis_for_day(start));
+        checksum ^= rpis[143].0[0];
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{{\"impl\":\"rust\",\"keys\":{n},\"seconds\":{seconds:.6},\"us_per_key\":{:.3},\"checksum\":{checksum}}}",
+        seconds * 1e6 / n as f64
+    );
+}
