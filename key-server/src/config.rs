@@ -1,9 +1,199 @@
-//! Configuration of this service: the `[key_server]` table of the server configuration
-//! (`MIMAMORI_KEY_SERVER__*` in the environment).
+//! Configuration of the key server: the `[key_server]` table of the server configuration
+//! (`MIMAMORI_KEY_SERVER__*` in the environment). Defaults follow the Google reference server
+//! where the issue is silent; each is documented in README.md.
 
-use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 
-/// Settings of this service. Unknown keys are rejected; secrets must be masked when serialized.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+use serde::{Deserialize, Serialize, Serializer};
+
+/// Settings of the diagnosis-key server.
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct Config {}
+pub struct Config {
+    /// Region stamped on keys when a publish names none (COCOA uses "440").
+    pub default_region: String,
+    /// Regions this server accepts and exports.
+    pub regions: Vec<String>,
+    /// Most keys in one publish.
+    pub max_keys_on_publish: usize,
+    /// Oldest accepted key start, in hours before now.
+    pub max_interval_age_hours: u32,
+    /// Symptom onset accepted within this many days of today (either side).
+    pub max_symptom_onset_days: u32,
+    /// Keys whose |days since onset| exceeds this are dropped with a warning.
+    pub max_days_since_onset: u32,
+    /// Days before the upload day assumed as onset when neither certificate nor request has one.
+    pub default_symptom_onset_days_ago: u32,
+    /// Keys and export files older than this many days are deleted (at least 10).
+    pub retention_days: u32,
+    /// Trusted certificate issuers (verification servers).
+    pub issuers: Vec<IssuerConfig>,
+    /// Secret for revision tokens (AES-256-GCM key derivation). Unset: generated once and
+    /// stored in the database.
+    #[serde(serialize_with = "redact")]
+    pub revision_token_secret: Option<String>,
+    /// Export batches.
+    pub export: ExportConfig,
+}
+
+/// A verification server whose certificates the key server accepts.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerConfig {
+    /// The `iss` claim.
+    pub issuer: String,
+    /// The `aud` claim the certificate must carry.
+    pub audience: String,
+    /// PEM files with the issuer's P-256 public keys; the key id is the file stem unless
+    /// given as `kid=PATH`.
+    #[serde(default)]
+    pub public_keys: Vec<String>,
+    /// A JWKS URL (`.../.well-known/jwks.json`) to fetch keys by `kid` from.
+    #[serde(default)]
+    pub jwks_url: Option<String>,
+    /// Seconds between JWKS refreshes.
+    #[serde(default = "default_jwks_refresh")]
+    pub jwks_refresh_seconds: u64,
+    /// Largest accepted clock difference for `exp`, `nbf` and `iat`, in seconds.
+    #[serde(default = "default_skew")]
+    pub allowed_clock_skew_seconds: i64,
+}
+
+fn default_jwks_refresh() -> u64 {
+    300
+}
+
+fn default_skew() -> i64 {
+    60
+}
+
+/// Export worker settings.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExportConfig {
+    /// Run the export worker inside `serve`.
+    pub enabled: bool,
+    /// Window length in seconds; must divide 24 h.
+    pub window_seconds: u64,
+    /// A window is exported only this many seconds after it closed (in-flight publishes land).
+    pub min_window_age_seconds: u64,
+    /// How often the worker looks for closed windows, in seconds.
+    pub poll_seconds: u64,
+    /// Fewest keys in a file; filled up with random keys copying real keys' metadata.
+    pub min_keys_per_file: usize,
+    /// Up to this many extra random keys on top of the minimum (hides exact counts).
+    pub padding_jitter: usize,
+    /// Most keys in one file; larger windows are split.
+    pub max_keys_per_file: usize,
+    /// Directory the files are written to (served by the server, or synced to a CDN).
+    pub directory: PathBuf,
+    /// Export-signing key id apps are configured with (e.g. the MCC "440").
+    pub signing_key_id: String,
+    /// `Cache-Control` max-age of listings, in seconds (files themselves are immutable).
+    pub listing_max_age_seconds: u64,
+    /// Base URL put into `list.json` (e.g. `https://cdn.example/`); empty = this server.
+    pub public_base_url: String,
+    /// Run the canary after every export.
+    pub canary: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            default_region: "440".into(),
+            regions: vec!["440".into()],
+            max_keys_on_publish: 30,
+            max_interval_age_hours: 14 * 24,
+            max_symptom_onset_days: 28,
+            max_days_since_onset: 14,
+            default_symptom_onset_days_ago: 4,
+            retention_days: 14,
+            issuers: Vec::new(),
+            revision_token_secret: None,
+            export: ExportConfig::default(),
+        }
+    }
+}
+
+impl Default for ExportConfig {
+    fn default() -> Self {
+        ExportConfig {
+            enabled: true,
+            window_seconds: 3600,
+            min_window_age_seconds: 120,
+            poll_seconds: 30,
+            min_keys_per_file: 1000,
+            padding_jitter: 100,
+            max_keys_per_file: 500_000,
+            directory: PathBuf::from("./data/exports"),
+            signing_key_id: "440".into(),
+            listing_max_age_seconds: 300,
+            public_base_url: String::new(),
+            canary: true,
+        }
+    }
+}
+
+fn redact<S: Serializer>(secret: &Option<String>, serializer: S) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(_) => serializer.serialize_str("***"),
+        None => serializer.serialize_none(),
+    }
+}
+
+impl Config {
+    /// Checks values that parse but make no sense; the message says how to fix it.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.retention_days < 10 {
+            return Err(format!(
+                "key_server.retention_days = {} is below the minimum of 10 days (devices look back 14 days)",
+                self.retention_days
+            ));
+        }
+        let day = 24 * 3600;
+        let window = self.export.window_seconds;
+        if window < 600 || window > day || day % window != 0 {
+            return Err(format!(
+                "key_server.export.window_seconds = {window} must be between 600 and 86400 and divide 24 h"
+            ));
+        }
+        if self.export.max_keys_per_file == 0
+            || self.export.min_keys_per_file > self.export.max_keys_per_file
+        {
+            return Err(
+                "key_server.export.min_keys_per_file must not exceed max_keys_per_file (> 0)"
+                    .into(),
+            );
+        }
+        if self.max_keys_on_publish == 0 {
+            return Err("key_server.max_keys_on_publish must be at least 1".into());
+        }
+        if !self.regions.contains(&self.default_region) {
+            return Err(format!(
+                "key_server.default_region '{}' is not in key_server.regions",
+                self.default_region
+            ));
+        }
+        for region in &self.regions {
+            if region.is_empty()
+                || region.len() > 16
+                || !region
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            {
+                return Err(format!(
+                    "key_server.regions: '{region}' must be 1-16 letters, digits or '-'"
+                ));
+            }
+        }
+        for issuer in &self.issuers {
+            if issuer.public_keys.is_empty() && issuer.jwks_url.is_none() {
+                return Err(format!(
+                    "key_server.issuers '{}': give public_keys (PEM files) or jwks_url",
+                    issuer.issuer
+                ));
+            }
+        }
+        Ok(())
+    }
+}

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod config;
 pub mod hooks;
+pub mod model;
 
 pub use config::Config;
 
