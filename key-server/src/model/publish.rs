@@ -304,7 +304,7 @@ pub fn available_at_ms(key: &DiagnosisKey, now_ms: i64, window_seconds: u64) -> 
 mod tests {
     use super::*;
 
-    const NOW: u32 = 2_700_000 - 2_700_000 % 144 + 60; // mid-day
+    const NOW: u32 = 2_700_000 + 60; // 2_700_000 is a day start (divisible by 144)
 
     fn policy() -> PublishPolicy {
         PublishPolicy {
