@@ -4,11 +4,8 @@ pub mod api;
 pub mod config;
 pub mod hooks;
 pub mod model;
+pub mod store;
 
 pub use config::Config;
 
-/// This crate's database migrations (SQL for SQLite and PostgreSQL).
-pub const MIGRATIONS: mimamori_storage::MigrationSet = mimamori_storage::MigrationSet {
-    component: "key_server",
-    migrations: &[],
-};
+pub use store::MIGRATIONS;

@@ -1,0 +1,427 @@
+//! The PostgreSQL side of [`super::KeyServerStore`].
+//!
+//! A publish is one round trip for the common case: all keys go in one `INSERT ... SELECT
+//! FROM UNNEST(...)` with `ON CONFLICT DO NOTHING`.
+
+use mimamori_crypto::export::{DiagnosisKey, ReportType};
+use mimamori_storage::{PgPool, StorageError};
+
+use super::{
+    ExistingKey, ExportFileRecord, KeyRevision, NewKey, PublishOutcome, SigningKeyRecord,
+    key_from_row, report_type_from, truncate_to_hour,
+};
+
+const KEY_COLUMNS_CURRENT: &str = "key_data, rolling_start::BIGINT, rolling_period::BIGINT,
+    COALESCE(revised_transmission_risk, transmission_risk)::BIGINT,
+    COALESCE(revised_report_type, report_type)::BIGINT,
+    (CASE WHEN revised_report_type IS NULL THEN days_since_onset ELSE revised_days_since_onset END)::BIGINT";
+
+fn key_row(row: &tokio_postgres::Row) -> Result<DiagnosisKey, StorageError> {
+    let data: Vec<u8> = row.try_get(0)?;
+    key_from_row(
+        &data,
+        row.try_get(1)?,
+        row.try_get(2)?,
+        row.try_get(3)?,
+        row.try_get(4)?,
+        row.try_get(5)?,
+    )
+}
+
+pub(super) async fn existing_keys(
+    pool: &PgPool,
+    region: &str,
+    keys: &[[u8; 16]],
+) -> Result<Vec<([u8; 16], ExistingKey)>, StorageError> {
+    let client = pool.get().await?;
+    let wanted: Vec<Vec<u8>> = keys.iter().map(|k| k.to_vec()).collect();
+    let rows = client
+        .query(
+            "SELECT key_data, report_type::BIGINT, revised_report_type::BIGINT FROM ks_keys
+             WHERE region = $1 AND key_data = ANY($2)",
+            &[&region, &wanted],
+        )
+        .await?;
+    let mut found = Vec::with_capacity(rows.len());
+    for row in rows {
+        let data: Vec<u8> = row.try_get(0)?;
+        let mut key = [0u8; 16];
+        if data.len() != 16 {
+            return Err(StorageError::Task("corrupt key row: key length".into()));
+        }
+        key.copy_from_slice(&data);
+        let revised: Option<i64> = row.try_get(2)?;
+        found.push((
+            key,
+            ExistingKey {
+                report_type: report_type_from(row.try_get(1)?)?,
+                revised_report_type: revised.map(report_type_from).transpose()?,
+            },
+        ));
+    }
+    Ok(found)
+}
+
+pub(super) async fn publish(
+    pool: &PgPool,
+    new: &[NewKey],
+    revisions: &[KeyRevision],
+    now_ms: i64,
+) -> Result<PublishOutcome, StorageError> {
+    let mut client = pool.get().await?;
+    let transaction = client.transaction().await?;
+    let mut outcome = PublishOutcome::default();
+    if !new.is_empty() {
+        let regions: Vec<&str> = new.iter().map(|k| k.region.as_str()).collect();
+        let data: Vec<&[u8]> = new
+            .iter()
+            .map(|k| k.key.key_data.as_bytes().as_slice())
+            .collect();
+        let starts: Vec<i32> = new
+            .iter()
+            .map(|k| i32::try_from(k.key.rolling_start_interval_number).unwrap_or(i32::MAX))
+            .collect();
+        let periods: Vec<i32> = new
+            .iter()
+            .map(|k| i32::try_from(k.key.rolling_period).unwrap_or(i32::MAX))
+            .collect();
+        let risks: Vec<i32> = new.iter().map(|k| k.key.transmission_risk_level).collect();
+        let types: Vec<i32> = new.iter().map(|k| k.key.report_type.as_i32()).collect();
+        let dsos: Vec<Option<i32>> = new
+            .iter()
+            .map(|k| k.key.days_since_onset_of_symptoms)
+            .collect();
+        let available: Vec<i64> = new.iter().map(|k| k.available_at_ms).collect();
+        let certificates: Vec<Option<&str>> =
+            new.iter().map(|k| k.certificate_id.as_deref()).collect();
+        let authorities: Vec<Option<&str>> =
+            new.iter().map(|k| k.health_authority.as_deref()).collect();
+        let travelers: Vec<bool> = new.iter().map(|k| k.traveler).collect();
+        let inserted = transaction
+            .execute(
+                "INSERT INTO ks_keys (region, key_data, rolling_start, rolling_period,
+                    transmission_risk, report_type, days_since_onset, created_at_ms,
+                    available_at_ms, certificate_id, health_authority, traveler)
+                 SELECT r, k, s, p, t, rt, d, $8, a, c, h, tr
+                 FROM UNNEST($1::TEXT[], $2::BYTEA[], $3::INT[], $4::INT[], $5::INT[], $6::INT[],
+                             $7::INT[], $9::BIGINT[], $10::TEXT[], $11::TEXT[], $12::BOOL[])
+                      AS u(r, k, s, p, t, rt, d, a, c, h, tr)
+                 ON CONFLICT (region, key_data) DO NOTHING",
+                &[
+                    &regions,
+                    &data,
+                    &starts,
+                    &periods,
+                    &risks,
+                    &types,
+                    &dsos,
+                    &truncate_to_hour(now_ms),
+                    &available,
+                    &certificates,
+                    &authorities,
+                    &travelers,
+                ],
+            )
+            .await?;
+        outcome.inserted = usize::try_from(inserted).unwrap_or(usize::MAX);
+    }
+    for revision in revisions {
+        let changed = transaction
+            .execute(
+                "UPDATE ks_keys SET revised_report_type = $3, revised_transmission_risk = $4,
+                    revised_days_since_onset = $5, revised_at_ms = $6
+                 WHERE region = $1 AND key_data = $2 AND revised_report_type IS NULL",
+                &[
+                    &revision.region,
+                    &revision.key_data.as_slice(),
+                    &revision.report_type.as_i32(),
+                    &revision.transmission_risk,
+                    &revision.days_since_onset,
+                    &now_ms,
+                ],
+            )
+            .await?;
+        outcome.revised += usize::try_from(changed).unwrap_or(0);
+    }
+    transaction.commit().await?;
+    Ok(outcome)
+}
+
+pub(super) async fn keys_available(
+    pool: &PgPool,
+    region: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<DiagnosisKey>, StorageError> {
+    let client = pool.get().await?;
+    let rows = client
+        .query(
+            &format!(
+                "SELECT {KEY_COLUMNS_CURRENT} FROM ks_keys
+                 WHERE region = $1 AND available_at_ms >= $2 AND available_at_ms < $3
+                   AND COALESCE(revised_report_type, report_type) <> $4"
+            ),
+            &[&region, &from_ms, &to_ms, &ReportType::Revoked.as_i32()],
+        )
+        .await?;
+    rows.iter().map(key_row).collect()
+}
+
+pub(super) async fn revised_keys(
+    pool: &PgPool,
+    region: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<DiagnosisKey>, StorageError> {
+    let client = pool.get().await?;
+    let rows = client
+        .query(
+            &format!(
+                "SELECT {KEY_COLUMNS_CURRENT} FROM ks_keys
+                 WHERE region = $1 AND revised_at_ms >= $2 AND revised_at_ms < $3
+                   AND available_at_ms < $2"
+            ),
+            &[&region, &from_ms, &to_ms],
+        )
+        .await?;
+    rows.iter().map(key_row).collect()
+}
+
+pub(super) async fn revoke(
+    pool: &PgPool,
+    certificate_ids: &[String],
+    now_ms: i64,
+) -> Result<u64, StorageError> {
+    let client = pool.get().await?;
+    Ok(client
+        .execute(
+            "UPDATE ks_keys SET revised_report_type = $2, revised_at_ms = $3,
+                revised_transmission_risk = transmission_risk,
+                revised_days_since_onset = days_since_onset
+             WHERE certificate_id = ANY($1)
+               AND (revised_report_type IS NULL OR revised_report_type <> $2)",
+            &[&certificate_ids, &ReportType::Revoked.as_i32(), &now_ms],
+        )
+        .await?)
+}
+
+pub(super) async fn delete_keys_before(pool: &PgPool, cutoff_ms: i64) -> Result<u64, StorageError> {
+    let client = pool.get().await?;
+    Ok(client
+        .execute(
+            "DELETE FROM ks_keys WHERE created_at_ms < $1",
+            &[&cutoff_ms],
+        )
+        .await?)
+}
+
+pub(super) async fn checkpoint(pool: &PgPool, region: &str) -> Result<Option<i64>, StorageError> {
+    let client = pool.get().await?;
+    Ok(client
+        .query_opt(
+            "SELECT last_window_end_s FROM ks_export_checkpoints WHERE region = $1",
+            &[&region],
+        )
+        .await?
+        .map(|r| r.get(0)))
+}
+
+pub(super) async fn record_export(
+    pool: &PgPool,
+    region: &str,
+    window_end_s: i64,
+    files: &[ExportFileRecord],
+) -> Result<bool, StorageError> {
+    let mut client = pool.get().await?;
+    let transaction = client.transaction().await?;
+    // Lock the checkpoint row (or the gap where it will be) for this region.
+    transaction
+        .execute(
+            "INSERT INTO ks_export_checkpoints (region, last_window_end_s) VALUES ($1, -1)
+             ON CONFLICT (region) DO NOTHING",
+            &[&region],
+        )
+        .await?;
+    let current: i64 = transaction
+        .query_one(
+            "SELECT last_window_end_s FROM ks_export_checkpoints WHERE region = $1 FOR UPDATE",
+            &[&region],
+        )
+        .await?
+        .get(0);
+    if current >= window_end_s {
+        transaction.rollback().await?;
+        return Ok(false);
+    }
+    transaction
+        .execute(
+            "UPDATE ks_export_checkpoints SET last_window_end_s = $2 WHERE region = $1",
+            &[&region, &window_end_s],
+        )
+        .await?;
+    for file in files {
+        transaction
+            .execute(
+                "INSERT INTO ks_export_files (region, start_s, end_s, batch_num, batch_size, path,
+                    sha256, size_bytes, key_count, created_at_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                &[
+                    &file.region,
+                    &file.start_s,
+                    &file.end_s,
+                    &file.batch_num,
+                    &file.batch_size,
+                    &file.path,
+                    &file.sha256,
+                    &file.size_bytes,
+                    &file.key_count,
+                    &file.created_at_ms,
+                ],
+            )
+            .await?;
+    }
+    transaction.commit().await?;
+    Ok(true)
+}
+
+const FILE_COLUMNS: &str = "region, start_s, end_s, batch_num, batch_size, path, sha256, size_bytes, key_count, created_at_ms";
+
+fn file_row(r: &tokio_postgres::Row) -> Result<ExportFileRecord, StorageError> {
+    Ok(ExportFileRecord {
+        region: r.try_get(0)?,
+        start_s: r.try_get(1)?,
+        end_s: r.try_get(2)?,
+        batch_num: r.try_get(3)?,
+        batch_size: r.try_get(4)?,
+        path: r.try_get(5)?,
+        sha256: r.try_get(6)?,
+        size_bytes: r.try_get(7)?,
+        key_count: r.try_get(8)?,
+        created_at_ms: r.try_get(9)?,
+    })
+}
+
+pub(super) async fn export_files(
+    pool: &PgPool,
+    region: Option<&str>,
+) -> Result<Vec<ExportFileRecord>, StorageError> {
+    let client = pool.get().await?;
+    let rows = client
+        .query(
+            &format!(
+                "SELECT {FILE_COLUMNS} FROM ks_export_files
+                 WHERE unlisted_at_ms IS NULL AND ($1::TEXT IS NULL OR region = $1)
+                 ORDER BY start_s, region, batch_num, id"
+            ),
+            &[&region],
+        )
+        .await?;
+    rows.iter().map(file_row).collect()
+}
+
+pub(super) async fn unlist_exports_before(
+    pool: &PgPool,
+    cutoff_ms: i64,
+    now_ms: i64,
+) -> Result<Vec<ExportFileRecord>, StorageError> {
+    let client = pool.get().await?;
+    let rows = client
+        .query(
+            &format!(
+                "UPDATE ks_export_files SET unlisted_at_ms = $2
+                 WHERE unlisted_at_ms IS NULL AND created_at_ms < $1
+                 RETURNING {FILE_COLUMNS}"
+            ),
+            &[&cutoff_ms, &now_ms],
+        )
+        .await?;
+    rows.iter().map(file_row).collect()
+}
+
+pub(super) async fn signing_keys(pool: &PgPool) -> Result<Vec<SigningKeyRecord>, StorageError> {
+    let client = pool.get().await?;
+    let rows = client
+        .query(
+            "SELECT key_id, key_version, private_pkcs8, created_at_ms, activates_at_ms, retires_at_ms
+             FROM ks_signing_keys ORDER BY activates_at_ms DESC, key_version DESC",
+            &[],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(SigningKeyRecord {
+                key_id: r.try_get(0)?,
+                key_version: r.try_get(1)?,
+                private_pkcs8: r.try_get(2)?,
+                created_at_ms: r.try_get(3)?,
+                activates_at_ms: r.try_get(4)?,
+                retires_at_ms: r.try_get(5)?,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn insert_signing_key(
+    pool: &PgPool,
+    key: &SigningKeyRecord,
+) -> Result<bool, StorageError> {
+    let client = pool.get().await?;
+    Ok(client
+        .execute(
+            "INSERT INTO ks_signing_keys (key_id, key_version, private_pkcs8, created_at_ms,
+                activates_at_ms, retires_at_ms) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (key_id, key_version) DO NOTHING",
+            &[
+                &key.key_id,
+                &key.key_version,
+                &key.private_pkcs8,
+                &key.created_at_ms,
+                &key.activates_at_ms,
+                &key.retires_at_ms,
+            ],
+        )
+        .await?
+        > 0)
+}
+
+pub(super) async fn retire_signing_key(
+    pool: &PgPool,
+    key_id: &str,
+    key_version: &str,
+    retires_at_ms: i64,
+) -> Result<bool, StorageError> {
+    let client = pool.get().await?;
+    Ok(client
+        .execute(
+            "UPDATE ks_signing_keys SET retires_at_ms = $3 WHERE key_id = $1 AND key_version = $2",
+            &[&key_id, &key_version, &retires_at_ms],
+        )
+        .await?
+        > 0)
+}
+
+pub(super) async fn secret_or_insert(
+    pool: &PgPool,
+    name: &str,
+    candidate: &[u8],
+) -> Result<Vec<u8>, StorageError> {
+    let client = pool.get().await?;
+    client
+        .execute(
+            "INSERT INTO ks_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+            &[&name, &candidate],
+        )
+        .await?;
+    Ok(client
+        .query_one("SELECT value FROM ks_secrets WHERE name = $1", &[&name])
+        .await?
+        .get(0))
+}
+
+pub(super) async fn count_keys(pool: &PgPool) -> Result<i64, StorageError> {
+    let client = pool.get().await?;
+    Ok(client
+        .query_one("SELECT COUNT(*) FROM ks_keys", &[])
+        .await?
+        .get(0))
+}
