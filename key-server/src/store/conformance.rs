@@ -116,7 +116,7 @@ pub async fn keys(store: &dyn KeyServerStore) {
         days_since_onset: Some(1),
     };
     let revised = store
-        .publish(&[], &[revision.clone()], T0 + 3 * HOUR + 10)
+        .publish(&[], std::slice::from_ref(&revision), T0 + 3 * HOUR + 10)
         .await
         .unwrap();
     assert_eq!(revised.revised, 1);
