@@ -1,6 +1,524 @@
-//! HTTP handlers of this service.
+//! HTTP handlers of the case registry, and the JSON error type and authentication helpers
+//! the verification service's handlers share.
+//!
+//! | endpoint | who |
+//! | --- | --- |
+//! | `POST /api/auth/login` `{username, password, totp}` → `{token, expiresAtMs}` | anyone |
+//! | `POST /api/auth/logout`, `GET /api/auth/me` | a session |
+//! | `GET/POST /api/organizations` | national org admin |
+//! | `POST /api/users` `{organizationId, username, roles}` | org admin (own org; national: any) |
+//! | `POST /api/api-keys` `{organizationId?, kind, name}`, `DELETE /api/api-keys/{id}` | org admin |
+//! | `POST /api/cases` (notification of occurrence), `GET /api/cases?status&q&page&perPage` | doctor, case worker |
+//! | `POST /api/cases/import` (CSV body) | health-center case worker |
+//! | `GET /api/cases/{id}`, `POST /api/cases/{id}/status`, `/contacts`, `/links` | in scope |
+//!
+//! Sessions travel as `Authorization: Bearer <token>`. Outside scope every case endpoint
+//! answers 404, exactly like an unknown id.
 
-use actix_web::web;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use serde::{Deserialize, Serialize};
 
-/// Registers this service's routes.
-pub fn configure(_config: &mut web::ServiceConfig) {}
+use crate::model::{OrgKind, Principal, Role};
+use crate::service::{CaseError, CaseRegistry};
+use crate::store::ApiKeyKind;
+
+/// An HTTP error: `{"error": message, "code": code, "errorCode": code}` (the last for
+/// clients of Google's verification server), optionally with `details`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    details: Option<serde_json::Value>,
+    retry_after_seconds: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    code: &'a str,
+    #[serde(rename = "errorCode")]
+    error_code: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<&'a serde_json::Value>,
+}
+
+impl ApiError {
+    /// An error with a status, a stable code and a message.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            details: None,
+            retry_after_seconds: None,
+        }
+    }
+
+    /// Adds structured details (validation errors).
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    /// 429 with `Retry-After`.
+    pub fn too_many_requests(retry_after_seconds: u64) -> Self {
+        ApiError {
+            retry_after_seconds: Some(retry_after_seconds.max(1)),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many requests; retry later",
+            )
+        }
+    }
+
+    /// 404.
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "no such resource")
+    }
+
+    /// 401.
+    pub fn unauthenticated() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "missing or invalid credentials",
+        )
+    }
+
+    /// 500 with a generic message (log the cause before).
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; the request id identifies it in the server log",
+        )
+    }
+
+    /// 503 while the database is unavailable.
+    pub fn unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "the database is unavailable; retry later",
+        )
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        if let Some(seconds) = self.retry_after_seconds
+            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+        {
+            response.insert_header((header::RETRY_AFTER, value));
+        }
+        response.json(ErrorBody {
+            error: &self.message,
+            code: self.code,
+            error_code: self.code,
+            details: self.details.as_ref(),
+        })
+    }
+}
+
+impl From<CaseError> for ApiError {
+    fn from(error: CaseError) -> Self {
+        match error {
+            CaseError::Unauthenticated => ApiError::unauthenticated(),
+            CaseError::InvalidCredentials => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials",
+                "wrong user name, password or one-time code",
+            ),
+            CaseError::Forbidden => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "your role does not allow this",
+            ),
+            CaseError::NotFound => ApiError::not_found(),
+            CaseError::BadRequest { code, message } => {
+                ApiError::new(StatusCode::BAD_REQUEST, code, message)
+            }
+            CaseError::Invalid(fields) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                "some fields are invalid; see details",
+            )
+            .with_details(serde_json::to_value(fields).unwrap_or_default()),
+            CaseError::ImportRejected(rows) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "import_rejected",
+                "nothing was imported; see details for every row",
+            )
+            .with_details(serde_json::to_value(rows).unwrap_or_default()),
+            CaseError::Conflict { code, message } => {
+                ApiError::new(StatusCode::CONFLICT, code, message)
+            }
+            CaseError::Store(e) if e.is_unavailable() => {
+                tracing::warn!(error = %e, "database unavailable");
+                ApiError::unavailable()
+            }
+            CaseError::Store(e) => {
+                tracing::error!(error = %e, "case store failed");
+                ApiError::internal()
+            }
+            CaseError::Internal(e) => {
+                tracing::error!(error = %e, "case registry failed");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+/// The bearer token of a request.
+pub fn bearer_token(request: &HttpRequest) -> Option<&str> {
+    request
+        .headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 256)
+}
+
+/// The `X-API-Key` of a request.
+pub fn api_key(request: &HttpRequest) -> Option<&str> {
+    request
+        .headers()
+        .get("x-api-key")?
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 256)
+}
+
+/// The signed-in principal of a request (session bearer token).
+pub async fn session_principal(
+    request: &HttpRequest,
+    registry: &CaseRegistry,
+) -> Result<Principal, ApiError> {
+    let token = bearer_token(request).ok_or_else(ApiError::unauthenticated)?;
+    Ok(registry.authenticate_session(token).await?)
+}
+
+/// The principal of a request's `X-API-Key` of `kind`.
+pub async fn api_key_principal(
+    request: &HttpRequest,
+    registry: &CaseRegistry,
+    kind: ApiKeyKind,
+) -> Result<Principal, ApiError> {
+    let key = api_key(request).ok_or_else(ApiError::unauthenticated)?;
+    Ok(registry.authenticate_api_key(key, kind).await?)
+}
+
+/// A session or, failing that, an admin API key.
+pub async fn staff_principal(
+    request: &HttpRequest,
+    registry: &CaseRegistry,
+) -> Result<Principal, ApiError> {
+    if bearer_token(request).is_some() {
+        session_principal(request, registry).await
+    } else {
+        api_key_principal(request, registry, ApiKeyKind::Admin).await
+    }
+}
+
+type Registry = web::Data<CaseRegistry>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginRequest {
+    username: String,
+    password: String,
+    totp: String,
+}
+
+async fn login(
+    registry: Registry,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let session = registry
+        .login(&body.username, &body.password, &body.totp)
+        .await?;
+    Ok(HttpResponse::Ok().json(session))
+}
+
+async fn logout(registry: Registry, request: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let token = bearer_token(&request).ok_or_else(ApiError::unauthenticated)?;
+    registry.logout(token).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Me {
+    user_id: Option<String>,
+    organization_id: String,
+    organization_kind: OrgKind,
+    roles: Vec<Role>,
+}
+
+async fn me(registry: Registry, request: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let principal = session_principal(&request, &registry).await?;
+    Ok(HttpResponse::Ok().json(Me {
+        user_id: principal.user_id,
+        organization_id: principal.organization.id,
+        organization_kind: principal.organization.kind,
+        roles: principal.roles,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct NewOrganization {
+    kind: OrgKind,
+    name: String,
+    #[serde(default)]
+    parent_id: Option<String>,
+}
+
+async fn create_organization(
+    registry: Registry,
+    request: HttpRequest,
+    body: web::Json<NewOrganization>,
+) -> Result<HttpResponse, ApiError> {
+    let principal = session_principal(&request, &registry).await?;
+    let org = registry
+        .create_organization(
+            Some(&principal),
+            body.kind,
+            &body.name,
+            body.parent_id.as_deref(),
+        )
+        .await?;
+    Ok(HttpResponse::Created().json(org))
+}
+
+async fn list_organizations(
+    registry: Registry,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let principal = session_principal(&request, &registry).await?;
+    Ok(HttpResponse::Ok().json(registry.organizations(Some(&principal)).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct NewUserRequest {
+    organization_id: String,
+    username: String,
+    roles: Vec<Role>,
+}
+
+async fn create_user(
+    registry: Registry,
+    request: HttpRequest,
+    body: web::Json<NewUserRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let principal = session_principal(&request, &registry).await?;
+    let body = body.into_inner();
+    let user = registry
+        .create_user(
+            Some(&principal),
+            &body.organization_id,
+            &body.username,
+            body.roles,
+        )
+        .await?;
+    Ok(HttpResponse::Created().json(user))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct NewApiKey {
+    #[serde(default)]
+    organization_id: Option<String>,
+    kind: ApiKeyKind,
+    name: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CreatedApiKey {
+    id: String,
+    key: String,
+}
+
+async fn create_api_key(
+    registry: Registry,
+    request: HttpRequest,
+    body: web::Json<NewApiKey>,
+) -> Result<HttpResponse, ApiError> {
+    let principal = session_principal(&request, &registry).await?;
+    let organization = body
+        .organization_id
+        .clone()
+        .unwrap_or_else(|| principal.organization.id.clone());
+    let (id, key) = registry
+        .create_api_key(Some(&principal), &organization, body.kind, &body.name)
+        .await?;
+    Ok(HttpResponse::Created().json(CreatedApiKey { id, key }))
+}
+
+async fn revoke_api_key(
+    registry: Registry,
+    request: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let principal = session_principal(&request, &registry).await?;
+    registry.revoke_api_key(&principal, &path).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn file_case(
+    registry: Registry,
+    request: HttpRequest,
+    body: web::Json<crate::model::Notification>,
+) -> Result<HttpResponse, ApiError> {
+    let principal = staff_principal(&request, &registry).await?;
+    let view = registry.file(&principal, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ListQuery {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    q: Option<String>,
+    #[serde(default)]
+    page: Option<i64>,
+    #[serde(default)]
+    per_page: Option<i64>,
+}
+
+async fn list_cases(
+    registry: Registry,
+    request: HttpRequest,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let principal = staff_principal(&request, &registry).await?;
+    let list = registry
+        .list(
+            &principal,
+            query.status.as_deref().filter(|s| !s.is_empty()),
+            query.q.as_deref().filter(|s| !s.is_empty()),
+            query.page.unwrap_or(1),
+            query.per_page.unwrap_or(20),
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+async fn read_case(
+    registry: Registry,
+    request: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let principal = staff_principal(&request, &registry).await?;
+    Ok(HttpResponse::Ok().json(registry.read(&principal, &path).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusChange {
+    status: String,
+}
+
+async fn change_status(
+    registry: Registry,
+    request: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<StatusChange>,
+) -> Result<HttpResponse, ApiError> {
+    let principal = staff_principal(&request, &registry).await?;
+    Ok(HttpResponse::Ok().json(
+        registry
+            .change_status(&principal, &path, &body.status)
+            .await?,
+    ))
+}
+
+async fn add_contact(
+    registry: Registry,
+    request: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<serde_json::Value>,
+) -> Result<HttpResponse, ApiError> {
+    let principal = staff_principal(&request, &registry).await?;
+    let id = registry
+        .add_contact(&principal, &path, body.into_inner())
+        .await?;
+    Ok(HttpResponse::Created().json(serde_json::json!({ "id": id })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct LinkRequest {
+    case_id: String,
+}
+
+async fn add_link(
+    registry: Registry,
+    request: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<LinkRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let principal = staff_principal(&request, &registry).await?;
+    registry.add_link(&principal, &path, &body.case_id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn import_cases(
+    registry: Registry,
+    request: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let principal = staff_principal(&request, &registry).await?;
+    let text = std::str::from_utf8(&body).map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_encoding",
+            "CSV must be UTF-8",
+        )
+    })?;
+    let ids = registry.import_csv(&principal, text).await?;
+    Ok(HttpResponse::Created().json(serde_json::json!({ "imported": ids.len(), "caseIds": ids })))
+}
+
+/// Registers this service's routes with `registry` as shared state.
+pub fn configure(config: &mut web::ServiceConfig, registry: web::Data<CaseRegistry>) {
+    config
+        .app_data(registry)
+        .route("/api/auth/login", web::post().to(login))
+        .route("/api/auth/logout", web::post().to(logout))
+        .route("/api/auth/me", web::get().to(me))
+        .route("/api/organizations", web::post().to(create_organization))
+        .route("/api/organizations", web::get().to(list_organizations))
+        .route("/api/users", web::post().to(create_user))
+        .route("/api/api-keys", web::post().to(create_api_key))
+        .route("/api/api-keys/{id}", web::delete().to(revoke_api_key))
+        .route("/api/cases", web::post().to(file_case))
+        .route("/api/cases", web::get().to(list_cases))
+        .route("/api/cases/import", web::post().to(import_cases))
+        .route("/api/cases/{id}", web::get().to(read_case))
+        .route("/api/cases/{id}/status", web::post().to(change_status))
+        .route("/api/cases/{id}/contacts", web::post().to(add_contact))
+        .route("/api/cases/{id}/links", web::post().to(add_link));
+}

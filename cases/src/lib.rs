@@ -1,12 +1,118 @@
 //! Case registry: organizations, users, notifications of occurrence, follow-up, statistics and audit log.
+//!
+//! Rooms: [`model`] (pure rules: roles, scope, statuses, validation, TOTP), [`store`] (the
+//! [`store::CaseStore`] trait on SQLite and PostgreSQL), [`service`] (sign-in, scope checks
+//! and audit around the store; used by the HTTP API, the CLI and the verification service)
+//! and [`api`] (actix-web handlers). [`sql`] is the small two-backend SQL bridge.
 
 pub mod api;
 pub mod config;
+pub mod csv;
+pub mod model;
+pub mod service;
+pub mod sql;
+pub mod store;
 
 pub use config::Config;
+pub use service::CaseRegistry;
+
+macro_rules! tables {
+    ($seq:literal) => {
+        concat!(
+            "CREATE TABLE organizations (
+                id TEXT PRIMARY KEY,
+                kind TEXT NOT NULL,
+                name TEXT NOT NULL,
+                parent_id TEXT,
+                created_at_ms BIGINT NOT NULL
+            );
+            CREATE TABLE users (
+                id TEXT PRIMARY KEY,
+                organization_id TEXT NOT NULL REFERENCES organizations (id),
+                username TEXT NOT NULL UNIQUE,
+                password_hash TEXT NOT NULL,
+                totp_secret BYTEA NOT NULL,
+                totp_last_step BIGINT NOT NULL DEFAULT 0,
+                roles TEXT NOT NULL,
+                created_at_ms BIGINT NOT NULL
+            );
+            CREATE TABLE sessions (
+                token_hash BYTEA PRIMARY KEY,
+                user_id TEXT NOT NULL REFERENCES users (id),
+                created_at_ms BIGINT NOT NULL,
+                expires_at_ms BIGINT NOT NULL
+            );
+            CREATE TABLE api_keys (
+                id TEXT PRIMARY KEY,
+                key_hash BYTEA NOT NULL UNIQUE,
+                organization_id TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                name TEXT NOT NULL,
+                created_at_ms BIGINT NOT NULL,
+                revoked_at_ms BIGINT
+            );
+            CREATE TABLE cases (
+                id TEXT PRIMARY KEY,
+                health_center_id TEXT NOT NULL,
+                prefecture_id TEXT NOT NULL,
+                reporting_org_id TEXT NOT NULL,
+                status TEXT NOT NULL,
+                name TEXT NOT NULL,
+                data TEXT NOT NULL,
+                onset_date TEXT,
+                diagnosis_date TEXT NOT NULL,
+                created_at_ms BIGINT NOT NULL,
+                updated_at_ms BIGINT NOT NULL,
+                revoked_at_ms BIGINT
+            );
+            CREATE INDEX cases_by_health_center ON cases (health_center_id, created_at_ms);
+            CREATE INDEX cases_by_prefecture ON cases (prefecture_id, created_at_ms);
+            CREATE INDEX cases_by_reporter ON cases (reporting_org_id, created_at_ms);
+            CREATE TABLE case_events (
+                seq ",
+            $seq,
+            ",
+                case_id TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                detail TEXT NOT NULL,
+                at_ms BIGINT NOT NULL,
+                actor TEXT NOT NULL
+            );
+            CREATE INDEX case_events_by_case ON case_events (case_id, seq);
+            CREATE TABLE close_contacts (
+                id TEXT PRIMARY KEY,
+                case_id TEXT NOT NULL,
+                data TEXT NOT NULL,
+                created_at_ms BIGINT NOT NULL
+            );
+            CREATE INDEX close_contacts_by_case ON close_contacts (case_id);
+            CREATE TABLE case_links (
+                source_case_id TEXT NOT NULL,
+                target_case_id TEXT NOT NULL,
+                created_at_ms BIGINT NOT NULL,
+                PRIMARY KEY (source_case_id, target_case_id)
+            );
+            CREATE INDEX case_links_by_target ON case_links (target_case_id);
+            CREATE TABLE audit_log (
+                seq BIGINT PRIMARY KEY,
+                at_ms BIGINT NOT NULL,
+                actor TEXT NOT NULL,
+                action TEXT NOT NULL,
+                target TEXT NOT NULL,
+                prev_hash BYTEA NOT NULL,
+                hash BYTEA NOT NULL
+            );"
+        )
+    };
+}
 
 /// This crate's database migrations (SQL for SQLite and PostgreSQL).
 pub const MIGRATIONS: mimamori_storage::MigrationSet = mimamori_storage::MigrationSet {
     component: "cases",
-    migrations: &[],
+    migrations: &[mimamori_storage::Migration {
+        version: 1,
+        name: "organizations_users_cases_audit",
+        sqlite: tables!("INTEGER PRIMARY KEY AUTOINCREMENT"),
+        postgres: tables!("BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"),
+    }],
 };
