@@ -1,9 +1,13 @@
 //! Diagnosis-key server: publish, certificate checks, key storage, signed export batches and downloads.
 
 pub mod api;
+pub mod certificate;
 pub mod config;
+pub mod export;
 pub mod hooks;
+pub mod metrics;
 pub mod model;
+pub mod service;
 pub mod store;
 
 pub use config::Config;
