@@ -1,5 +1,5 @@
 //! Single-threaded RPI derivation throughput, for the side-by-side comparison with Python
-//! (`benches/compare-python.sh`): for each of N random TEKs derive the RPIK with HKDF-SHA256
+//! (`benches/compare-python.sh`), on the matcher's hot path ([`RpiDeriver`]): for each of N random TEKs derive the RPIK with HKDF-SHA256
 //! and the 144 RPIs of its day with AES-128.
 //!
 //! `cargo run --release -p mimamori-crypto --example derive_throughput -- [N] [SEED]`
@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use mimamori_crypto::interval::EnIntervalNumber;
-use mimamori_crypto::keys::Tek;
+use mimamori_crypto::keys::{RpiDeriver, Tek};
 use mimamori_crypto::synthetic::SplitMix64;
 
 fn main() {
@@ -24,10 +24,11 @@ fn main() {
     let keys: Vec<Tek> = (0..n).map(|_| Tek::from_bytes(rng.bytes16())).collect();
     let start = EnIntervalNumber(2_650_464);
     let mut checksum = 0u8;
+    let mut deriver = RpiDeriver::new();
     let started = Instant::now();
     for tek in &keys {
-        let rpis = black_box(tek.rpis_for_day(start));
-        checksum ^= rpis[143].0[0];
+        deriver.derive(black_box(tek), start);
+        checksum ^= deriver.rpi(143).0[0];
     }
     let seconds = started.elapsed().as_secs_f64();
     println!(

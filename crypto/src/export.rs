@@ -16,8 +16,8 @@ use p256::ecdsa::signature::Signer as _;
 use p256::pkcs8::{DecodePrivateKey as _, DecodePublicKey as _};
 use prost::Message as _;
 
-pub use crate::error::ExportError;
 use crate::error::Error;
+pub use crate::error::ExportError;
 use crate::interval::TEK_ROLLING_PERIOD;
 use crate::keys::Tek;
 use crate::proto;

@@ -126,7 +126,7 @@ fn absorb(block: &[u8; 64]) -> [u32; 8] {
 
 /// Finishes a SHA-256 whose first 64 bytes are already in `state` with a short tail
 /// (at most 55 bytes), applying the padding: one compression.
-fn finish(state: &[u32; 8], tail: &[u8]) -> [u8; 32] {
+fn finish<const WIPE: bool>(state: &[u32; 8], tail: &[u8]) -> [u8; 32] {
     debug_assert!(tail.len() <= 55);
     let mut block = [0u8; 64];
     block[..tail.len()].copy_from_slice(tail);
@@ -135,17 +135,21 @@ fn finish(state: &[u32; 8], tail: &[u8]) -> [u8; 32] {
     block[56..].copy_from_slice(&bits.to_be_bytes());
     let mut s = *state;
     sha2::block_api::compress256(&mut s, std::slice::from_ref(&block));
-    block.zeroize();
+    if WIPE {
+        block.zeroize();
+    }
     let mut out = [0u8; 32];
     for (chunk, word) in out.chunks_exact_mut(4).zip(s) {
         chunk.copy_from_slice(&word.to_be_bytes());
     }
-    s.zeroize();
+    if WIPE {
+        s.zeroize();
+    }
     out
 }
 
 /// HMAC-SHA256 inner and outer states for a key of at most 64 bytes.
-fn hmac_states(key: &[u8]) -> ([u32; 8], [u32; 8]) {
+fn hmac_states<const WIPE: bool>(key: &[u8]) -> ([u32; 8], [u32; 8]) {
     let mut ipad = [0x36u8; 64];
     let mut opad = [0x5cu8; 64];
     for (i, k) in key.iter().enumerate() {
@@ -153,15 +157,17 @@ fn hmac_states(key: &[u8]) -> ([u32; 8], [u32; 8]) {
         opad[i] ^= k;
     }
     let states = (absorb(&ipad), absorb(&opad));
-    ipad.zeroize();
-    opad.zeroize();
+    if WIPE {
+        ipad.zeroize();
+        opad.zeroize();
+    }
     states
 }
 
 /// HMAC states of the NULL salt (32 zero bytes), computed once.
 fn zero_salt_states() -> &'static ([u32; 8], [u32; 8]) {
     static STATES: OnceLock<([u32; 8], [u32; 8])> = OnceLock::new();
-    STATES.get_or_init(|| hmac_states(&[0u8; 32]))
+    STATES.get_or_init(|| hmac_states::<false>(&[0u8; 32]))
 }
 
 /// HKDF-SHA256 (RFC 5869) with NULL salt and L = 16, for IKM and info of at most 31 bytes:
@@ -174,24 +180,38 @@ fn zero_salt_states() -> &'static ([u32; 8], [u32; 8]) {
 /// # Panics
 /// If `ikm` or `info` is longer than 31 bytes (EN uses 16 and 7).
 pub fn hkdf16(ikm: &[u8], info: &[u8]) -> [u8; KEY_LEN] {
+    hkdf16_impl::<true>(ikm, info)
+}
+
+/// [`hkdf16`] without wiping the stack temporaries, for published diagnosis keys only (they
+/// are public, and the byte-wise volatile wipes cost about a third of the derivation).
+pub(crate) fn hkdf16_public(ikm: &[u8], info: &[u8]) -> [u8; KEY_LEN] {
+    hkdf16_impl::<false>(ikm, info)
+}
+
+fn hkdf16_impl<const WIPE: bool>(ikm: &[u8], info: &[u8]) -> [u8; KEY_LEN] {
     assert!(
         ikm.len() <= 31 && info.len() <= 31,
         "hkdf16 takes short inputs only"
     );
     let (salt_inner, salt_outer) = zero_salt_states();
-    let mut inner = finish(salt_inner, ikm);
-    let mut prk = finish(salt_outer, &inner);
-    let (prk_inner, prk_outer) = hmac_states(&prk);
+    let mut inner = finish::<WIPE>(salt_inner, ikm);
+    let mut prk = finish::<WIPE>(salt_outer, &inner);
+    let (mut prk_inner, mut prk_outer) = hmac_states::<WIPE>(&prk);
     let mut message = [0u8; 32];
     message[..info.len()].copy_from_slice(info);
     message[info.len()] = 1;
-    inner = finish(&prk_inner, &message[..=info.len()]);
-    let mut okm = finish(&prk_outer, &inner);
+    inner = finish::<WIPE>(&prk_inner, &message[..=info.len()]);
+    let mut okm = finish::<WIPE>(&prk_outer, &inner);
     let mut out = [0u8; KEY_LEN];
     out.copy_from_slice(&okm[..KEY_LEN]);
-    inner.zeroize();
-    prk.zeroize();
-    okm.zeroize();
+    if WIPE {
+        inner.zeroize();
+        prk.zeroize();
+        okm.zeroize();
+        prk_inner.zeroize();
+        prk_outer.zeroize();
+    }
     out
 }
 
@@ -295,6 +315,54 @@ impl DayBlocks {
     }
 }
 
+/// Derives the 144 RPIs of one day for many published diagnosis keys, reusing its buffers:
+/// the matcher's hot path, for benchmarks and bulk tools.
+///
+/// Diagnosis keys are public, so unlike [`Tek::rpik`] this path does not wipe its
+/// temporaries.
+pub struct RpiDeriver {
+    blocks: DayBlocks,
+    out: [Block; TEK_ROLLING_PERIOD as usize],
+}
+
+impl fmt::Debug for RpiDeriver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RpiDeriver").finish_non_exhaustive()
+    }
+}
+
+impl Default for RpiDeriver {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RpiDeriver {
+    /// A deriver with empty buffers.
+    pub fn new() -> Self {
+        Self {
+            blocks: DayBlocks::new(),
+            out: day_buffer(),
+        }
+    }
+
+    /// Derives the RPIs of `start`, `start + 1`, …, `start + 143` for `key`.
+    pub fn derive(&mut self, key: &Tek, start: EnIntervalNumber) {
+        self.blocks
+            .encrypt(&rpik_cipher_public(key), start, &mut self.out);
+    }
+
+    /// RPI number `i` (0..144) of the last derivation.
+    pub fn rpi(&self, i: usize) -> Rpi {
+        Rpi(self.out[i].into())
+    }
+
+    /// The RPIs of the last derivation as 128-bit little-endian integers.
+    pub fn rpis_u128(&self) -> impl Iterator<Item = u128> + '_ {
+        self.out.iter().map(|b| u128::from_le_bytes((*b).into()))
+    }
+}
+
 /// An empty output buffer for [`DayBlocks::encrypt`].
 pub(crate) fn day_buffer() -> [Block; TEK_ROLLING_PERIOD as usize] {
     [Block::default(); TEK_ROLLING_PERIOD as usize]
@@ -306,6 +374,11 @@ pub(crate) fn rpik_cipher(tek: &Tek) -> Aes128Enc {
     let cipher = Aes128Enc::new(&Array::from(rpik));
     rpik.zeroize();
     cipher
+}
+
+/// [`rpik_cipher`] for published diagnosis keys: no wiping of temporaries.
+pub(crate) fn rpik_cipher_public(tek: &Tek) -> Aes128Enc {
+    Aes128Enc::new(&Array::from(hkdf16_public(&tek.0, RPIK_INFO)))
 }
 
 impl Aemk {

@@ -274,8 +274,7 @@ impl SightingIndex {
 
     /// The hot loop over one slice of keys: derive, encrypt, look up.
     fn scan_keys(&self, keys: &[DiagnosisKey], base: usize, hits: &mut Vec<Hit>) {
-        let mut days = keys::DayBlocks::new();
-        let mut blocks = keys::day_buffer();
+        let mut deriver = keys::RpiDeriver::new();
         for (i, key) in keys.iter().enumerate() {
             if matches!(key.report_type, ReportType::Recursive | ReportType::Revoked) {
                 continue;
@@ -286,10 +285,8 @@ impl SightingIndex {
             if !self.any_sighting_in(lo, hi) {
                 continue;
             }
-            let cipher = keys::rpik_cipher(&key.key_data);
-            days.encrypt(&cipher, EnIntervalNumber(start), &mut blocks);
-            for (offset, block) in (0u8..).zip(blocks.iter()) {
-                let value = u128::from_le_bytes((*block).into());
+            deriver.derive(&key.key_data, EnIntervalNumber(start));
+            for (offset, value) in (0u8..).zip(deriver.rpis_u128()) {
                 if let Some(group) = self.lookup(value) {
                     hits.push((base + i, offset, group));
                 }
