@@ -40,6 +40,7 @@ pub const MAX_MINUTES_SINCE_LAST_SCAN: u64 = 5;
 /// `secondsSinceLastScan` when the previous scan is unknown.
 pub const DEFAULT_SECONDS_SINCE_LAST_SCAN: u32 = 120;
 /// Keys per parallel work unit.
+#[cfg(feature = "parallel")]
 const CHUNK: usize = 2048;
 
 /// One received advertisement.
