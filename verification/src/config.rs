@@ -1,9 +1,120 @@
 //! Configuration of this service: the `[verification]` table of the server configuration
 //! (`MIMAMORI_VERIFICATION__*` in the environment).
+//!
+//! Secrets (`hmac_secrets`, `master_key`) are masked when the configuration is printed. When
+//! they are not configured, `serve` generates them at first start and stores them in the
+//! database (table `verification_secrets`), logging that it did so: fine for development and
+//! a single site, but production should configure them so a database dump alone does not
+//! reveal the signing keys.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// Settings of this service. Unknown keys are rejected; secrets must be masked when serialized.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+/// A configured secret: printed and debug-formatted as `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str("***")
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Secret)
+    }
+}
+
+/// Settings of this service. Unknown keys are rejected; secrets are masked when serialized.
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct Config {}
+pub struct Config {
+    /// Digits of a processing number (6 to 12; default 8, as HER-SYS).
+    pub code_length: usize,
+    /// Validity of a processing number in seconds (default 24 h).
+    pub code_ttl_seconds: i64,
+    /// Characters of the long code for SMS links (`[a-z0-9]`; 0 disables; default 16).
+    pub long_code_length: usize,
+    /// Validity of the long code in seconds (default 24 h).
+    pub long_code_ttl_seconds: i64,
+    /// Validity of a verification token in seconds (default 24 h).
+    pub token_ttl_seconds: i64,
+    /// Validity of a certificate in seconds (default 15 min).
+    pub certificate_ttl_seconds: i64,
+    /// Tolerated clock difference for `iat`/`nbf` in seconds (default 60).
+    pub clock_skew_seconds: i64,
+    /// `iss` and `aud` of verification tokens.
+    pub token_issuer: String,
+    /// `iss` of certificates (the key server trusts this issuer).
+    pub certificate_issuer: String,
+    /// `aud` of certificates (the key server's name).
+    pub certificate_audience: String,
+    /// Oldest accepted symptom or test date, in days (Google: 28).
+    pub max_date_age_days: i64,
+    /// HMAC secrets for processing numbers, newest first (older ones still verify, for
+    /// rotation). Empty: generated at first start and stored in the database.
+    pub hmac_secrets: Vec<Secret>,
+    /// Base64 of 32 bytes: encrypts signing keys at rest. Unset: generated and stored in the
+    /// database at first start.
+    pub master_key: Option<Secret>,
+    /// Failed verifications allowed per client (keyed hash of the IP) per window.
+    pub max_failures_per_client: u32,
+    /// Failed verifications allowed per device API key per window.
+    pub max_failures_per_api_key: u32,
+    /// The rate-limit window in seconds.
+    pub failure_window_seconds: i64,
+    /// Failures per minute (all clients) that raise a spike alert (log event and metric).
+    pub failure_alert_per_minute: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            code_length: 8,
+            code_ttl_seconds: 24 * 3600,
+            long_code_length: 16,
+            long_code_ttl_seconds: 24 * 3600,
+            token_ttl_seconds: 24 * 3600,
+            certificate_ttl_seconds: 15 * 60,
+            clock_skew_seconds: 60,
+            token_issuer: "mimamori-verification".into(),
+            certificate_issuer: "mimamori-verification".into(),
+            certificate_audience: "exposure-notifications-server".into(),
+            max_date_age_days: 28,
+            hmac_secrets: Vec::new(),
+            master_key: None,
+            max_failures_per_client: 30,
+            max_failures_per_api_key: 10_000,
+            failure_window_seconds: 600,
+            failure_alert_per_minute: 100,
+        }
+    }
+}
+
+impl Config {
+    /// Checks values that parse but make no sense.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(6..=12).contains(&self.code_length) {
+            return Err("verification.code_length must be 6 to 12".into());
+        }
+        if self.long_code_length != 0 && !(12..=64).contains(&self.long_code_length) {
+            return Err("verification.long_code_length must be 0 or 12 to 64".into());
+        }
+        if self.code_ttl_seconds <= 0
+            || self.token_ttl_seconds <= 0
+            || self.certificate_ttl_seconds <= 0
+        {
+            return Err("verification TTLs must be positive".into());
+        }
+        if self.hmac_secrets.iter().any(|s| s.0.len() < 16) {
+            return Err("verification.hmac_secrets entries need at least 16 characters".into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,41 @@
+//! The key server's seams implemented by this service: the COCOA-path processing-number
+//! check and the publish observer (lifecycle written back to the case).
+
+use async_trait::async_trait;
+use mimamori_key_server::hooks::{
+    ProcessingNumberError, ProcessingNumberVerifier, PublishObserver, VerifiedUpload,
+};
+
+use crate::model::VerifyError;
+use crate::service::{ServiceError, Verification};
+
+#[async_trait]
+impl ProcessingNumberVerifier for Verification {
+    async fn claim(&self, number: &str) -> Result<VerifiedUpload, ProcessingNumberError> {
+        match self.claim_for_upload(number).await {
+            Ok(upload) => Ok(upload),
+            Err(ServiceError::Verify(VerifyError::CodeExpired)) => {
+                Err(ProcessingNumberError::Expired)
+            }
+            Err(ServiceError::Verify(VerifyError::CodeAlreadyUsed)) => {
+                Err(ProcessingNumberError::AlreadyUsed)
+            }
+            Err(ServiceError::Verify(_)) => Err(ProcessingNumberError::Unknown),
+            Err(other) => {
+                tracing::error!(error = %other, "processing-number check failed");
+                Err(ProcessingNumberError::Unavailable(
+                    "verification store unavailable".into(),
+                ))
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl PublishObserver for Verification {
+    async fn keys_published(&self, certificate_id: &str, keys: usize) {
+        if let Err(error) = Verification::keys_published(self, certificate_id, keys).await {
+            tracing::error!(error = %error, "could not record published keys on the case");
+        }
+    }
+}

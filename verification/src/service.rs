@@ -1,0 +1,880 @@
+//! The verification service: issuing processing numbers for cases, trading them for tokens
+//! and certificates, the lifecycle written back to the case, revocation and abuse controls.
+
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use mimamori_cases::CaseRegistry;
+use mimamori_cases::model::{Access, Date, Principal, secrets};
+use mimamori_cases::service::CaseError;
+use mimamori_cases::sql::StoreError;
+use mimamori_crypto::jws::{self, Jwk, JwsError};
+use mimamori_key_server::hooks::{KeyRevoker, UploadReportType, VerifiedUpload};
+use mimamori_storage::{Database, SharedClock};
+use ring::hmac;
+use serde::Serialize;
+
+use crate::Config;
+use crate::abuse::{FailureLimiter, LimitKey, Metrics};
+use crate::keys::{self, Keyring, MasterKey};
+use crate::model::{
+    CertificateClaims, TestType, TokenClaims, VerifyError, check_date, code_well_formed, new_code,
+    new_long_code, rfc3339,
+};
+use crate::store::{
+    ClaimOutcome, DbVerificationStore, NumberRecord, TokenOutcome, VerificationStore,
+};
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// A protocol error for the app (its own code).
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
+    /// A case-registry error (authentication, scope, validation).
+    #[error(transparent)]
+    Case(#[from] CaseError),
+    /// The request conflicts with the case's state.
+    #[error("{message}")]
+    Conflict {
+        /// Stable code.
+        code: &'static str,
+        /// Explanation.
+        message: String,
+    },
+    /// A rate limit was reached; retry after the given seconds.
+    #[error("rate limited ({scope})")]
+    RateLimited {
+        /// Seconds until the window ends.
+        retry_after_seconds: u64,
+        /// `client` or `api_key`.
+        scope: &'static str,
+    },
+    /// The database is unavailable.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// Anything unexpected.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(error: StoreError) -> Self {
+        if error.is_unavailable() {
+            ServiceError::Unavailable(error.to_string())
+        } else {
+            ServiceError::Internal(error.to_string())
+        }
+    }
+}
+
+impl From<keys::KeyError> for ServiceError {
+    fn from(error: keys::KeyError) -> Self {
+        match error {
+            keys::KeyError::Store(e) => e.into(),
+            other => ServiceError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Optional choices when issuing a number.
+#[derive(Debug, Clone, Default)]
+pub struct IssueRequest {
+    /// `confirmed` (default), `likely` or `negative`.
+    pub test_type: Option<String>,
+    /// Symptom onset date (default: the case's onset date).
+    pub symptom_date: Option<String>,
+    /// Test date (default: the case's diagnosis date).
+    pub test_date: Option<String>,
+}
+
+/// An issued number (Google issue API field names).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Issued {
+    /// The number's id.
+    pub uuid: String,
+    /// The case.
+    pub case_id: String,
+    /// The processing number (shown once).
+    pub code: String,
+    /// Its expiry, RFC 3339.
+    pub expires_at: String,
+    /// Its expiry, Unix seconds.
+    pub expires_at_timestamp: i64,
+    /// The long code for SMS links, if enabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub long_code: Option<String>,
+    /// The long code's expiry, RFC 3339.
+    pub long_expires_at: String,
+    /// The long code's expiry, Unix seconds.
+    pub long_expires_at_timestamp: i64,
+    /// Test type.
+    pub test_type: String,
+    /// Symptom date used.
+    pub symptom_date: Option<String>,
+    /// Test date used.
+    pub test_date: Option<String>,
+}
+
+/// The result of `POST /api/verify`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verified {
+    /// Test type.
+    pub testtype: String,
+    /// Symptom date.
+    #[serde(rename = "symptomDate", skip_serializing_if = "Option::is_none")]
+    pub symptom_date: Option<String>,
+    /// Test date.
+    #[serde(rename = "testDate", skip_serializing_if = "Option::is_none")]
+    pub test_date: Option<String>,
+    /// The verification token (ES256 JWT).
+    pub token: String,
+}
+
+/// The result of revoking a case.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Revoked {
+    /// Certificates revoked.
+    pub certificates: usize,
+    /// Keys the key server marked revoked (None when no key server is connected).
+    pub keys_revoked: Option<u64>,
+}
+
+struct Secrets {
+    /// (key id, key), newest first.
+    hmac_keys: Vec<(String, hmac::Key)>,
+    master: MasterKey,
+    client_key: hmac::Key,
+}
+
+struct KeyringCache {
+    keyring: Arc<Keyring>,
+    loaded: Instant,
+}
+
+struct Inner {
+    store: Arc<dyn VerificationStore>,
+    cases: CaseRegistry,
+    config: Config,
+    clock: SharedClock,
+    secrets: tokio::sync::OnceCell<Arc<Secrets>>,
+    keyring: RwLock<Option<KeyringCache>>,
+    last_forced_reload: Mutex<Option<Instant>>,
+    reload: tokio::sync::Mutex<()>,
+    limiter: FailureLimiter,
+    metrics: Metrics,
+    revoker: RwLock<Option<Arc<dyn KeyRevoker>>>,
+}
+
+/// The verification service (cheap to clone).
+#[derive(Clone)]
+pub struct Verification {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Verification {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verification").finish_non_exhaustive()
+    }
+}
+
+const KEYRING_REFRESH: Duration = Duration::from_secs(60);
+const FORCED_RELOAD_MIN_INTERVAL: Duration = Duration::from_secs(5);
+
+fn internal(e: impl std::fmt::Display) -> ServiceError {
+    ServiceError::Internal(e.to_string())
+}
+
+fn key_id(secret: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, secret);
+    mimamori_crypto::hex::encode(&digest.as_ref()[..4])
+}
+
+impl Verification {
+    /// The service over `database` (migrated), sharing the case registry.
+    pub fn new(
+        database: Database,
+        cases: CaseRegistry,
+        config: Config,
+        clock: SharedClock,
+        registry: &prometheus::Registry,
+    ) -> Result<Verification, String> {
+        config.validate()?;
+        let metrics = Metrics::new(registry).map_err(|e| e.to_string())?;
+        Ok(Verification {
+            inner: Arc::new(Inner {
+                store: Arc::new(DbVerificationStore::new(database)),
+                cases,
+                limiter: FailureLimiter::new(
+                    config.failure_window_seconds,
+                    config.failure_alert_per_minute,
+                ),
+                config,
+                clock,
+                secrets: tokio::sync::OnceCell::new(),
+                keyring: RwLock::new(None),
+                last_forced_reload: Mutex::new(None),
+                reload: tokio::sync::Mutex::new(()),
+                metrics,
+                revoker: RwLock::new(None),
+            }),
+        })
+    }
+
+    /// Connects the key server's revocation (for false-positive cases).
+    pub fn set_key_revoker(&self, revoker: Arc<dyn KeyRevoker>) {
+        if let Ok(mut slot) = self.inner.revoker.write() {
+            *slot = Some(revoker);
+        }
+    }
+
+    /// The case registry.
+    pub fn cases(&self) -> &CaseRegistry {
+        &self.inner.cases
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.inner.clock.now_ms()
+    }
+
+    async fn secrets(&self) -> Result<Arc<Secrets>, ServiceError> {
+        self.inner
+            .secrets
+            .get_or_try_init(|| self.load_secrets())
+            .await
+            .cloned()
+    }
+
+    async fn stored_secret(&self, name: &str, what: &str) -> Result<Vec<u8>, ServiceError> {
+        let candidate = secrets::random_bytes(32).map_err(|_| internal("random"))?;
+        let stored = self
+            .inner
+            .store
+            .secret(name, &candidate, self.now_ms())
+            .await?;
+        if stored == candidate {
+            tracing::warn!(
+                secret = name,
+                "generated the {what} and stored it in the database (table verification_secrets); configure it in [verification] for production"
+            );
+        }
+        Ok(stored)
+    }
+
+    async fn load_secrets(&self) -> Result<Arc<Secrets>, ServiceError> {
+        let config = &self.inner.config;
+        let raw: Vec<Vec<u8>> = if config.hmac_secrets.is_empty() {
+            vec![
+                self.stored_secret("hmac_secret", "processing-number HMAC secret")
+                    .await?,
+            ]
+        } else {
+            config
+                .hmac_secrets
+                .iter()
+                .map(|s| s.0.as_bytes().to_vec())
+                .collect()
+        };
+        let master = match &config.master_key {
+            Some(secret) => STANDARD
+                .decode(secret.0.trim())
+                .map_err(|_| internal("verification.master_key is not base64"))?,
+            None => {
+                self.stored_secret("master_key", "signing-key master key")
+                    .await?
+            }
+        };
+        let master = MasterKey::new(&master)
+            .ok_or_else(|| internal("verification.master_key must be 32 bytes (base64)"))?;
+        let client_key = hmac::Key::new(
+            hmac::HMAC_SHA256,
+            hmac::sign(
+                &hmac::Key::new(hmac::HMAC_SHA256, &raw[0]),
+                b"client-address",
+            )
+            .as_ref(),
+        );
+        Ok(Arc::new(Secrets {
+            hmac_keys: raw
+                .iter()
+                .map(|s| (key_id(s), hmac::Key::new(hmac::HMAC_SHA256, s)))
+                .collect(),
+            master,
+            client_key,
+        }))
+    }
+
+    /// The keyring, reloaded every minute (so `mimamori keys certificate rotate` reaches
+    /// running servers) or at once when `force` (an unknown `kid`, at most every 5 s).
+    async fn keyring(&self, force: bool) -> Result<Arc<Keyring>, ServiceError> {
+        if let Ok(cache) = self.inner.keyring.read()
+            && let Some(cache) = cache.as_ref()
+            && !force
+            && cache.loaded.elapsed() < KEYRING_REFRESH
+        {
+            return Ok(Arc::clone(&cache.keyring));
+        }
+        if force {
+            let mut last = self
+                .inner
+                .last_forced_reload
+                .lock()
+                .map_err(|_| internal("poisoned"))?;
+            if last.is_some_and(|t| t.elapsed() < FORCED_RELOAD_MIN_INTERVAL)
+                && let Ok(cache) = self.inner.keyring.read()
+                && let Some(cache) = cache.as_ref()
+            {
+                return Ok(Arc::clone(&cache.keyring));
+            }
+            *last = Some(Instant::now());
+        }
+        let _guard = self.inner.reload.lock().await;
+        let secrets = self.secrets().await?;
+        let mut records = self.inner.store.signing_keys().await?;
+        if !records.iter().any(|r| r.active) {
+            let kid = keys::generate(&self.inner.store, &secrets.master, self.now_ms()).await?;
+            tracing::info!(kid = %kid, "generated the first certificate signing key");
+            records = self.inner.store.signing_keys().await?;
+        }
+        let keyring = Arc::new(Keyring::from_records(&records, &secrets.master)?);
+        if let Ok(mut cache) = self.inner.keyring.write() {
+            *cache = Some(KeyringCache {
+                keyring: Arc::clone(&keyring),
+                loaded: Instant::now(),
+            });
+        }
+        Ok(keyring)
+    }
+
+    /// The public keys as a JWKS (`{"keys": [...]}` members).
+    pub async fn jwks(&self) -> Result<Vec<Jwk>, ServiceError> {
+        Ok(self.keyring(false).await?.jwks())
+    }
+
+    /// Generates a new active signing key (older keys keep verifying); returns its kid.
+    pub async fn rotate_keys(&self) -> Result<String, ServiceError> {
+        let secrets = self.secrets().await?;
+        let kid = keys::generate(&self.inner.store, &secrets.master, self.now_ms()).await?;
+        self.keyring(true).await?;
+        Ok(kid)
+    }
+
+    /// (kid, created at ms, active) of every signing key, creating the first if none.
+    pub async fn list_keys(&self) -> Result<Vec<(String, i64, bool)>, ServiceError> {
+        let keyring = self.keyring(true).await?;
+        Ok(keyring
+            .keys()
+            .iter()
+            .map(|k| (k.kid.clone(), k.created_at_ms, k.active))
+            .collect())
+    }
+
+    fn sign(&self, keyring: &Keyring, claims: &impl Serialize) -> Result<String, ServiceError> {
+        let key = keyring
+            .active()
+            .ok_or_else(|| internal("no active signing key"))?;
+        let bytes = serde_json::to_vec(claims).map_err(internal)?;
+        jws::sign(&key.kid, &bytes, &key.pair).map_err(internal)
+    }
+
+    // ---- issuing ----
+
+    /// Issues a processing number for a case the principal may write (re-issue invalidates
+    /// the previous live number).
+    pub async fn issue(
+        &self,
+        principal: &Principal,
+        case_id: &str,
+        request: IssueRequest,
+    ) -> Result<Issued, ServiceError> {
+        let case = self
+            .inner
+            .cases
+            .case_for(principal, case_id, Access::Write, "number.issue")
+            .await?;
+        if case.revoked_at_ms.is_some() {
+            return Err(ServiceError::Conflict {
+                code: "case_revoked",
+                message: "the case was revoked".into(),
+            });
+        }
+        if case.status == "reported" {
+            return Err(ServiceError::Conflict {
+                code: "case_not_accepted",
+                message: "accept the case before issuing a number".into(),
+            });
+        }
+        let test_type = match request.test_type.as_deref() {
+            None | Some("") => TestType::Confirmed,
+            Some(t) => TestType::parse(t).ok_or(VerifyError::UnsupportedTestType)?,
+        };
+        let now = self.now_ms();
+        let today = Date::from_unix_ms(now);
+        let max_age = self.inner.config.max_date_age_days;
+        let pick = |explicit: Option<&str>,
+                    from_case: Option<&str>|
+         -> Result<Option<Date>, VerifyError> {
+            match explicit.filter(|s| !s.is_empty()) {
+                Some(value) => check_date(Some(value), today, max_age),
+                None => Ok(check_date(from_case, today, max_age).ok().flatten()),
+            }
+        };
+        let symptom = pick(request.symptom_date.as_deref(), case.onset_date.as_deref())?;
+        let test = pick(request.test_date.as_deref(), Some(&case.diagnosis_date))?;
+        let secrets = self.secrets().await?;
+        let config = &self.inner.config;
+        let (key_id, key) = secrets
+            .hmac_keys
+            .first()
+            .ok_or_else(|| internal("no HMAC secret"))?;
+        for _ in 0..10 {
+            let code = new_code(config.code_length).map_err(|_| internal("random"))?;
+            let long_code = if config.long_code_length > 0 {
+                Some(new_long_code(config.long_code_length).map_err(|_| internal("random"))?)
+            } else {
+                None
+            };
+            let code_hmac = hmac::sign(key, code.as_bytes());
+            let long_hmac = long_code.as_ref().map(|c| hmac::sign(key, c.as_bytes()));
+            let record = NumberRecord {
+                id: uuid::Uuid::new_v4().to_string(),
+                case_id: case.id.clone(),
+                test_type: test_type.as_str().into(),
+                symptom_date: symptom.map(|d| d.to_string()),
+                test_date: test.map(|d| d.to_string()),
+                issued_at_ms: now,
+                expires_at_ms: now + config.code_ttl_seconds * 1000,
+                long_expires_at_ms: now + config.long_code_ttl_seconds * 1000,
+                claimed_at_ms: None,
+                revoked_at_ms: None,
+            };
+            match self
+                .inner
+                .store
+                .issue_number(
+                    &record,
+                    code_hmac.as_ref(),
+                    long_hmac.as_ref().map(|h| h.as_ref()),
+                    key_id,
+                    &principal.actor,
+                )
+                .await
+            {
+                Ok(()) => {}
+                Err(e) if e.is_unique_violation() => continue,
+                Err(e) => return Err(e.into()),
+            }
+            self.inner.metrics.issued.inc();
+            self.inner
+                .cases
+                .record_event(
+                    &case.id,
+                    "number_issued",
+                    &format!("valid until {}", rfc3339(record.expires_at_ms)),
+                )
+                .await?;
+            return Ok(Issued {
+                uuid: record.id,
+                case_id: record.case_id,
+                code,
+                expires_at: rfc3339(record.expires_at_ms),
+                expires_at_timestamp: record.expires_at_ms.div_euclid(1000),
+                long_code,
+                long_expires_at: rfc3339(record.long_expires_at_ms),
+                long_expires_at_timestamp: record.long_expires_at_ms.div_euclid(1000),
+                test_type: record.test_type,
+                symptom_date: record.symptom_date,
+                test_date: record.test_date,
+            });
+        }
+        Err(internal("could not draw an unused processing number"))
+    }
+
+    // ---- device flow ----
+
+    fn limit_keys(
+        &self,
+        secrets: &Secrets,
+        device: &Principal,
+        client: Option<IpAddr>,
+    ) -> Vec<(LimitKey, u32, &'static str)> {
+        let config = &self.inner.config;
+        let mut keys = vec![(
+            LimitKey::ApiKey(device.actor.clone()),
+            config.max_failures_per_api_key,
+            "api_key",
+        )];
+        if let Some(ip) = client {
+            let tag = hmac::sign(&secrets.client_key, ip.to_string().as_bytes());
+            let mut hashed = [0u8; 16];
+            hashed.copy_from_slice(&tag.as_ref()[..16]);
+            keys.push((
+                LimitKey::Client(hashed),
+                config.max_failures_per_client,
+                "client",
+            ));
+        }
+        keys
+    }
+
+    fn check_limits(&self, keys: &[(LimitKey, u32, &'static str)]) -> Result<(), ServiceError> {
+        let now = self.now_ms();
+        for (key, max, scope) in keys {
+            if let Err(retry_after_seconds) = self.inner.limiter.check(&[(key.clone(), *max)], now)
+            {
+                self.inner
+                    .metrics
+                    .rate_limited
+                    .with_label_values(&[scope])
+                    .inc();
+                return Err(ServiceError::RateLimited {
+                    retry_after_seconds,
+                    scope,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn count_failure(&self, error: &VerifyError, keys: &[(LimitKey, u32, &'static str)]) {
+        self.inner
+            .metrics
+            .failures
+            .with_label_values(&[error.code()])
+            .inc();
+        let keys: Vec<LimitKey> = keys.iter().map(|(k, _, _)| k.clone()).collect();
+        if self.inner.limiter.record_failure(&keys, self.now_ms()) {
+            self.inner.metrics.spikes.inc();
+            tracing::warn!(
+                alert = "verification_failure_spike",
+                threshold_per_minute = self.inner.config.failure_alert_per_minute,
+                "failed verifications reached the alert threshold this minute"
+            );
+        }
+    }
+
+    async fn guarded<T, F>(
+        &self,
+        device: &Principal,
+        client: Option<IpAddr>,
+        work: F,
+    ) -> Result<T, ServiceError>
+    where
+        F: Future<Output = Result<T, ServiceError>>,
+    {
+        let secrets = self.secrets().await?;
+        let keys = self.limit_keys(&secrets, device, client);
+        self.check_limits(&keys)?;
+        let result = work.await;
+        if let Err(ServiceError::Verify(error)) = &result {
+            self.count_failure(error, &keys);
+        }
+        result
+    }
+
+    async fn claim(&self, code: &str) -> Result<NumberRecord, ServiceError> {
+        let config = &self.inner.config;
+        if !code_well_formed(code, config.code_length, config.long_code_length) {
+            return Err(VerifyError::CodeInvalid.into());
+        }
+        let secrets = self.secrets().await?;
+        let now = self.now_ms();
+        let mut outcome = ClaimOutcome::NotFound;
+        for (_, key) in &secrets.hmac_keys {
+            let tag = hmac::sign(key, code.as_bytes());
+            outcome = self.inner.store.claim_number(tag.as_ref(), now).await?;
+            if outcome != ClaimOutcome::NotFound {
+                break;
+            }
+        }
+        Err(match outcome {
+            ClaimOutcome::Claimed(number) => return Ok(number),
+            ClaimOutcome::NotFound => VerifyError::CodeNotFound,
+            ClaimOutcome::Expired | ClaimOutcome::Revoked => VerifyError::CodeExpired,
+            ClaimOutcome::AlreadyUsed => VerifyError::CodeAlreadyUsed,
+        }
+        .into())
+    }
+
+    /// `POST /api/verify`: claims the code (single use) and returns a signed token.
+    pub async fn verify(
+        &self,
+        device: &Principal,
+        client: Option<IpAddr>,
+        code: &str,
+        accept: Option<&[String]>,
+    ) -> Result<Verified, ServiceError> {
+        self.guarded(device, client, self.verify_inner(code, accept))
+            .await
+    }
+
+    async fn verify_inner(
+        &self,
+        code: &str,
+        accept: Option<&[String]>,
+    ) -> Result<Verified, ServiceError> {
+        if let Some(accept) = accept
+            && accept.iter().any(|t| TestType::parse(t).is_none())
+        {
+            return Err(VerifyError::UnsupportedTestType.into());
+        }
+        let keyring = self.keyring(false).await?;
+        let number = self.claim(code).await?;
+        if let Some(accept) = accept
+            && !accept.is_empty()
+            && !accept.contains(&number.test_type)
+        {
+            // Google's clients list the types they accept; a number of another type stays
+            // claimed, as in the reference server, so a user cannot probe it again.
+            return Err(VerifyError::UnsupportedTestType.into());
+        }
+        let now = self.now_ms();
+        let now_s = now.div_euclid(1000);
+        let config = &self.inner.config;
+        let jti =
+            URL_SAFE_NO_PAD.encode(secrets::random_bytes(32).map_err(|_| internal("random"))?);
+        let claims = TokenClaims {
+            iss: config.token_issuer.clone(),
+            aud: config.token_issuer.clone(),
+            jti: jti.clone(),
+            sub: format!(
+                "{}.{}.{}",
+                number.test_type,
+                number.symptom_date.as_deref().unwrap_or_default(),
+                number.test_date.as_deref().unwrap_or_default()
+            ),
+            exp: now_s + config.token_ttl_seconds,
+            iat: now_s,
+            nbf: now_s,
+        };
+        let token = self.sign(&keyring, &claims)?;
+        self.inner
+            .store
+            .insert_token(&jti, &number.id, &number.case_id, now, claims.exp * 1000)
+            .await?;
+        self.inner.metrics.claimed.inc();
+        self.inner
+            .cases
+            .record_event(&number.case_id, "number_claimed", "")
+            .await?;
+        Ok(Verified {
+            testtype: number.test_type,
+            symptom_date: number.symptom_date,
+            test_date: number.test_date,
+            token,
+        })
+    }
+
+    /// Checks a verification token's signature, algorithm, key, issuer, audience and times.
+    pub async fn verify_token(&self, token: &str) -> Result<TokenClaims, ServiceError> {
+        let header = jws::decode_unverified_header(token).map_err(|e| match e {
+            JwsError::UnsupportedAlgorithm(_) => VerifyError::TokenAlgorithm,
+            _ => VerifyError::TokenInvalid,
+        })?;
+        let kid = header.kid.ok_or(VerifyError::TokenKidUnknown)?;
+        let mut keyring = self.keyring(false).await?;
+        if keyring.public_key(&kid).is_none() {
+            keyring = self.keyring(true).await?;
+        }
+        let public_key = keyring
+            .public_key(&kid)
+            .ok_or(VerifyError::TokenKidUnknown)?;
+        let bytes = jws::verify(token, public_key).map_err(|e| match e {
+            JwsError::UnsupportedAlgorithm(_) => VerifyError::TokenAlgorithm,
+            _ => VerifyError::TokenInvalid,
+        })?;
+        let claims: TokenClaims =
+            serde_json::from_slice(&bytes).map_err(|_| VerifyError::TokenInvalid)?;
+        let config = &self.inner.config;
+        if claims.iss != config.token_issuer || claims.aud != config.token_issuer {
+            return Err(VerifyError::TokenInvalid.into());
+        }
+        let now_s = self.now_ms().div_euclid(1000);
+        if claims.nbf > now_s + config.clock_skew_seconds
+            || claims.iat > now_s + config.clock_skew_seconds
+        {
+            return Err(VerifyError::TokenNotYetValid.into());
+        }
+        if claims.exp <= now_s {
+            return Err(VerifyError::TokenExpired.into());
+        }
+        Ok(claims)
+    }
+
+    /// `POST /api/certificate`: trades a token (once) and the app's HMAC of its keys for a
+    /// signed certificate.
+    pub async fn certificate(
+        &self,
+        device: &Principal,
+        client: Option<IpAddr>,
+        token: &str,
+        ekeyhmac: &str,
+    ) -> Result<String, ServiceError> {
+        self.guarded(device, client, self.certificate_inner(token, ekeyhmac))
+            .await
+    }
+
+    async fn certificate_inner(&self, token: &str, ekeyhmac: &str) -> Result<String, ServiceError> {
+        let hmac_bytes = STANDARD
+            .decode(ekeyhmac)
+            .map_err(|_| VerifyError::HmacInvalid)?;
+        if hmac_bytes.len() != 32 {
+            return Err(VerifyError::HmacInvalid.into());
+        }
+        let claims = self.verify_token(token).await?;
+        let now = self.now_ms();
+        let (number_id, case_id) = match self.inner.store.use_token(&claims.jti, now).await? {
+            TokenOutcome::Used(number_id, case_id) => (number_id, case_id),
+            TokenOutcome::NotFound => return Err(VerifyError::TokenInvalid.into()),
+            TokenOutcome::AlreadyUsed => return Err(VerifyError::TokenAlreadyUsed.into()),
+        };
+        let mut parts = claims.sub.split('.');
+        let test_type = parts.next().unwrap_or("confirmed").to_string();
+        let symptom = parts.next().and_then(Date::parse);
+        let test = parts.next().and_then(Date::parse);
+        let onset = symptom.or(test).unwrap_or_else(|| Date::from_unix_ms(now));
+        let certificate_id = uuid::Uuid::new_v4().to_string();
+        let now_s = now.div_euclid(1000);
+        let config = &self.inner.config;
+        let certificate = CertificateClaims {
+            report_type: test_type,
+            symptom_onset_interval: onset.en_interval().unwrap_or(0),
+            trisk: Vec::new(),
+            tekmac: STANDARD.encode(&hmac_bytes),
+            jti: certificate_id.clone(),
+            iss: config.certificate_issuer.clone(),
+            aud: config.certificate_audience.clone(),
+            iat: now_s - 5,
+            nbf: now_s - 5,
+            exp: now_s + config.certificate_ttl_seconds,
+        };
+        let keyring = self.keyring(false).await?;
+        let signed = self.sign(&keyring, &certificate)?;
+        self.inner
+            .store
+            .insert_certificate(&certificate_id, &case_id, &number_id, now)
+            .await?;
+        self.inner.metrics.certificates.inc();
+        self.inner
+            .cases
+            .record_event(&case_id, "certificate_issued", "")
+            .await?;
+        Ok(signed)
+    }
+
+    /// The COCOA path: claims a bare processing number for an upload and records a
+    /// certificate id for it (no JWT: the key server asked in process).
+    pub async fn claim_for_upload(&self, number: &str) -> Result<VerifiedUpload, ServiceError> {
+        let record = self.claim(number).await?;
+        let certificate_id = uuid::Uuid::new_v4().to_string();
+        let now = self.now_ms();
+        self.inner
+            .store
+            .insert_certificate(&certificate_id, &record.case_id, &record.id, now)
+            .await?;
+        self.inner.metrics.claimed.inc();
+        self.inner
+            .cases
+            .record_event(&record.case_id, "number_claimed", "cocoa")
+            .await?;
+        self.inner
+            .cases
+            .record_event(&record.case_id, "certificate_issued", "cocoa")
+            .await?;
+        let onset = record
+            .symptom_date
+            .as_deref()
+            .or(record.test_date.as_deref())
+            .and_then(Date::parse);
+        Ok(VerifiedUpload {
+            certificate_id,
+            report_type: match record.test_type.as_str() {
+                "likely" => UploadReportType::Likely,
+                "negative" => UploadReportType::Negative,
+                _ => UploadReportType::Confirmed,
+            },
+            symptom_onset_interval: onset.and_then(Date::en_interval),
+        })
+    }
+
+    /// Records that the key server stored `keys` keys under `certificate_id`.
+    pub async fn keys_published(
+        &self,
+        certificate_id: &str,
+        keys: usize,
+    ) -> Result<(), ServiceError> {
+        let count = i64::try_from(keys).unwrap_or(i64::MAX);
+        if let Some(case_id) = self
+            .inner
+            .store
+            .add_published(certificate_id, count)
+            .await?
+        {
+            self.inner
+                .cases
+                .record_event(&case_id, "keys_published", &format!("{keys} keys"))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Revokes a case (false positive): its live number, unused tokens, certificates and
+    /// the keys published under them.
+    pub async fn revoke_case(
+        &self,
+        principal: &Principal,
+        case_id: &str,
+    ) -> Result<Revoked, ServiceError> {
+        self.inner
+            .cases
+            .case_for(principal, case_id, Access::Write, "revoke")
+            .await?;
+        let certificates = self.inner.store.revoke_case(case_id, self.now_ms()).await?;
+        self.inner.cases.mark_revoked(principal, case_id).await?;
+        let revoker = self.inner.revoker.read().ok().and_then(|slot| slot.clone());
+        let keys_revoked = match revoker {
+            Some(revoker) if !certificates.is_empty() => {
+                let count = revoker
+                    .revoke_by_certificates(&certificates)
+                    .await
+                    .map_err(|e| internal(format!("key server revocation failed: {e}")))?;
+                self.inner
+                    .cases
+                    .record_event(case_id, "keys_revoked", &format!("{count} keys"))
+                    .await?;
+                Some(count)
+            }
+            Some(_) => Some(0),
+            None => {
+                tracing::warn!("no key server connected; published keys were not revoked");
+                None
+            }
+        };
+        Ok(Revoked {
+            certificates: certificates.len(),
+            keys_revoked,
+        })
+    }
+
+    /// Writes `number_expired` to cases whose number expired unclaimed; returns how many.
+    pub async fn expire_due(&self) -> Result<usize, ServiceError> {
+        let cases = self.inner.store.expire_due(self.now_ms()).await?;
+        for case_id in &cases {
+            self.inner
+                .cases
+                .record_event(case_id, "number_expired", "")
+                .await?;
+        }
+        Ok(cases.len())
+    }
+}

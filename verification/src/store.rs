@@ -1,0 +1,581 @@
+//! Storage of processing numbers (only their HMACs), verification tokens, certificates,
+//! signing keys (encrypted) and generated secrets, on both backends.
+
+use async_trait::async_trait;
+use mimamori_cases::params;
+use mimamori_cases::sql::{self, Row, Statement, StoreError};
+use mimamori_storage::Database;
+
+/// A stored processing number (never the number itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NumberRecord {
+    /// Id (the `uuid` of the issue API).
+    pub id: String,
+    /// The case it belongs to.
+    pub case_id: String,
+    /// Test type.
+    pub test_type: String,
+    /// Symptom onset date.
+    pub symptom_date: Option<String>,
+    /// Test date.
+    pub test_date: Option<String>,
+    /// Issued at (ms).
+    pub issued_at_ms: i64,
+    /// Short code expiry (ms).
+    pub expires_at_ms: i64,
+    /// Long code expiry (ms).
+    pub long_expires_at_ms: i64,
+    /// Claimed at.
+    pub claimed_at_ms: Option<i64>,
+    /// Revoked or superseded at.
+    pub revoked_at_ms: Option<i64>,
+}
+
+/// How a claim ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// This caller claimed it (and nobody else ever will).
+    Claimed(NumberRecord),
+    /// No number with this HMAC.
+    NotFound,
+    /// Known but past its validity.
+    Expired,
+    /// Already claimed.
+    AlreadyUsed,
+    /// Revoked or replaced by a newer number.
+    Revoked,
+}
+
+/// How a token use ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenOutcome {
+    /// This caller used it: (number id, case id).
+    Used(String, String),
+    /// Unknown token id.
+    NotFound,
+    /// Already used (or revoked).
+    AlreadyUsed,
+}
+
+/// A stored signing key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningKeyRecord {
+    /// Key id.
+    pub kid: String,
+    /// Created at (ms).
+    pub created_at_ms: i64,
+    /// PKCS#8 encrypted under the master key (nonce ‖ ciphertext ‖ tag).
+    pub encrypted_private: Vec<u8>,
+    /// Uncompressed public key.
+    pub public_key: Vec<u8>,
+    /// Whether new tokens are signed with it.
+    pub active: bool,
+}
+
+/// Storage of the verification service.
+#[async_trait]
+pub trait VerificationStore: Send + Sync {
+    /// Stores a new number and supersedes the case's earlier live ones, atomically. A
+    /// collision of HMACs is a unique violation (the caller draws a new number).
+    async fn issue_number(
+        &self,
+        number: &NumberRecord,
+        code_hmac: &[u8],
+        long_hmac: Option<&[u8]>,
+        hmac_key_id: &str,
+        issued_by: &str,
+    ) -> Result<(), StoreError>;
+    /// Claims the number whose short or long code has `hmac`: a conditional update, so of
+    /// any number of concurrent claims exactly one succeeds.
+    async fn claim_number(&self, hmac: &[u8], now_ms: i64) -> Result<ClaimOutcome, StoreError>;
+    /// The case's newest number.
+    async fn latest_number(&self, case_id: &str) -> Result<Option<NumberRecord>, StoreError>;
+    /// Stores a verification token.
+    async fn insert_token(
+        &self,
+        jti: &str,
+        number_id: &str,
+        case_id: &str,
+        now_ms: i64,
+        expires_at_ms: i64,
+    ) -> Result<(), StoreError>;
+    /// Uses a token once.
+    async fn use_token(&self, jti: &str, now_ms: i64) -> Result<TokenOutcome, StoreError>;
+    /// Stores a certificate id for a case.
+    async fn insert_certificate(
+        &self,
+        id: &str,
+        case_id: &str,
+        number_id: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
+    /// Adds published keys to a certificate; returns its case.
+    async fn add_published(
+        &self,
+        certificate_id: &str,
+        keys: i64,
+    ) -> Result<Option<String>, StoreError>;
+    /// Revokes the case's live numbers, unused tokens and certificates; returns the ids of
+    /// every certificate of the case.
+    async fn revoke_case(&self, case_id: &str, now_ms: i64) -> Result<Vec<String>, StoreError>;
+    /// Marks unclaimed numbers past expiry as recorded; returns their cases (once each).
+    async fn expire_due(&self, now_ms: i64) -> Result<Vec<String>, StoreError>;
+    /// Stores a signing key; when `active`, it becomes the only active one.
+    async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<(), StoreError>;
+    /// Every signing key, oldest first.
+    async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError>;
+    /// The stored secret `name`, storing `candidate` first if there is none.
+    async fn secret(
+        &self,
+        name: &str,
+        candidate: &[u8],
+        now_ms: i64,
+    ) -> Result<Vec<u8>, StoreError>;
+}
+
+/// [`VerificationStore`] on either backend.
+#[derive(Debug, Clone)]
+pub struct DbVerificationStore {
+    database: Database,
+}
+
+impl DbVerificationStore {
+    /// A store on a database with [`crate::MIGRATIONS`] applied.
+    pub fn new(database: Database) -> Self {
+        DbVerificationStore { database }
+    }
+}
+
+const NUMBER_COLUMNS: &str = "id, case_id, test_type, symptom_date, test_date, issued_at_ms, expires_at_ms, long_expires_at_ms, claimed_at_ms, revoked_at_ms";
+
+fn number_from_row(row: &Row) -> Result<NumberRecord, StoreError> {
+    Ok(NumberRecord {
+        id: row.text(0)?,
+        case_id: row.text(1)?,
+        test_type: row.text(2)?,
+        symptom_date: row.opt_text(3)?,
+        test_date: row.opt_text(4)?,
+        issued_at_ms: row.int(5)?,
+        expires_at_ms: row.int(6)?,
+        long_expires_at_ms: row.int(7)?,
+        claimed_at_ms: row.opt_int(8)?,
+        revoked_at_ms: row.opt_int(9)?,
+    })
+}
+
+#[async_trait]
+impl VerificationStore for DbVerificationStore {
+    async fn issue_number(
+        &self,
+        number: &NumberRecord,
+        code_hmac: &[u8],
+        long_hmac: Option<&[u8]>,
+        hmac_key_id: &str,
+        issued_by: &str,
+    ) -> Result<(), StoreError> {
+        sql::transaction(
+            &self.database,
+            vec![
+                Statement::new(
+                    "UPDATE processing_numbers SET revoked_at_ms = $1
+                     WHERE case_id = $2 AND claimed_at_ms IS NULL AND revoked_at_ms IS NULL",
+                    params![number.issued_at_ms, &number.case_id],
+                ),
+                Statement::new(
+                    format!(
+                        "INSERT INTO processing_numbers ({NUMBER_COLUMNS}, code_hmac, long_hmac, hmac_key_id, issued_by)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+                    ),
+                    params![
+                        &number.id,
+                        &number.case_id,
+                        &number.test_type,
+                        number.symptom_date.clone(),
+                        number.test_date.clone(),
+                        number.issued_at_ms,
+                        number.expires_at_ms,
+                        number.long_expires_at_ms,
+                        number.claimed_at_ms,
+                        number.revoked_at_ms,
+                        code_hmac,
+                        long_hmac,
+                        hmac_key_id,
+                        issued_by
+                    ],
+                ),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn claim_number(&self, hmac: &[u8], now_ms: i64) -> Result<ClaimOutcome, StoreError> {
+        let claimed = sql::query_opt(
+            &self.database,
+            &format!(
+                "UPDATE processing_numbers SET claimed_at_ms = $1
+                 WHERE claimed_at_ms IS NULL AND revoked_at_ms IS NULL
+                   AND ((code_hmac = $2 AND expires_at_ms > $1) OR (long_hmac = $2 AND long_expires_at_ms > $1))
+                 RETURNING {NUMBER_COLUMNS}"
+            ),
+            params![now_ms, hmac],
+        )
+        .await?;
+        if let Some(row) = claimed {
+            return Ok(ClaimOutcome::Claimed(number_from_row(&row)?));
+        }
+        let existing = sql::query_opt(
+            &self.database,
+            "SELECT claimed_at_ms, revoked_at_ms FROM processing_numbers WHERE code_hmac = $1 OR long_hmac = $1",
+            params![hmac],
+        )
+        .await?;
+        Ok(match existing {
+            None => ClaimOutcome::NotFound,
+            Some(row) if row.opt_int(0)?.is_some() => ClaimOutcome::AlreadyUsed,
+            Some(row) if row.opt_int(1)?.is_some() => ClaimOutcome::Revoked,
+            Some(_) => ClaimOutcome::Expired,
+        })
+    }
+
+    async fn latest_number(&self, case_id: &str) -> Result<Option<NumberRecord>, StoreError> {
+        sql::query_opt(
+            &self.database,
+            &format!(
+                "SELECT {NUMBER_COLUMNS} FROM processing_numbers WHERE case_id = $1 ORDER BY issued_at_ms DESC, id LIMIT 1"
+            ),
+            params![case_id],
+        )
+        .await?
+        .as_ref()
+        .map(number_from_row)
+        .transpose()
+    }
+
+    async fn insert_token(
+        &self,
+        jti: &str,
+        number_id: &str,
+        case_id: &str,
+        now_ms: i64,
+        expires_at_ms: i64,
+    ) -> Result<(), StoreError> {
+        sql::execute(
+            &self.database,
+            "INSERT INTO verification_tokens (jti, number_id, case_id, issued_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4, $5)",
+            params![jti, number_id, case_id, now_ms, expires_at_ms],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn use_token(&self, jti: &str, now_ms: i64) -> Result<TokenOutcome, StoreError> {
+        let used = sql::query_opt(
+            &self.database,
+            "UPDATE verification_tokens SET used_at_ms = $1
+             WHERE jti = $2 AND used_at_ms IS NULL AND revoked_at_ms IS NULL
+             RETURNING number_id, case_id",
+            params![now_ms, jti],
+        )
+        .await?;
+        if let Some(row) = used {
+            return Ok(TokenOutcome::Used(row.text(0)?, row.text(1)?));
+        }
+        let exists = sql::query_opt(
+            &self.database,
+            "SELECT jti FROM verification_tokens WHERE jti = $1",
+            params![jti],
+        )
+        .await?;
+        Ok(if exists.is_some() {
+            TokenOutcome::AlreadyUsed
+        } else {
+            TokenOutcome::NotFound
+        })
+    }
+
+    async fn insert_certificate(
+        &self,
+        id: &str,
+        case_id: &str,
+        number_id: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        sql::execute(
+            &self.database,
+            "INSERT INTO certificates (id, case_id, number_id, issued_at_ms) VALUES ($1, $2, $3, $4)",
+            params![id, case_id, number_id, now_ms],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn add_published(
+        &self,
+        certificate_id: &str,
+        keys: i64,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(sql::query_opt(
+            &self.database,
+            "UPDATE certificates SET keys_published = keys_published + $1 WHERE id = $2 RETURNING case_id",
+            params![keys, certificate_id],
+        )
+        .await?
+        .map(|row| row.text(0))
+        .transpose()?)
+    }
+
+    async fn revoke_case(&self, case_id: &str, now_ms: i64) -> Result<Vec<String>, StoreError> {
+        let results = sql::transaction(
+            &self.database,
+            vec![
+                Statement::new(
+                    "UPDATE processing_numbers SET revoked_at_ms = $1 WHERE case_id = $2 AND claimed_at_ms IS NULL AND revoked_at_ms IS NULL",
+                    params![now_ms, case_id],
+                ),
+                Statement::new(
+                    "UPDATE verification_tokens SET revoked_at_ms = $1 WHERE case_id = $2 AND used_at_ms IS NULL AND revoked_at_ms IS NULL",
+                    params![now_ms, case_id],
+                ),
+                Statement::new(
+                    "UPDATE certificates SET revoked_at_ms = $1 WHERE case_id = $2 AND revoked_at_ms IS NULL",
+                    params![now_ms, case_id],
+                ),
+                Statement::new(
+                    "SELECT id FROM certificates WHERE case_id = $1 ORDER BY issued_at_ms, id",
+                    params![case_id],
+                ),
+            ],
+        )
+        .await?;
+        results
+            .last()
+            .map(|rows| rows.iter().map(|r| Ok(r.text(0)?)).collect())
+            .unwrap_or_else(|| Ok(Vec::new()))
+    }
+
+    async fn expire_due(&self, now_ms: i64) -> Result<Vec<String>, StoreError> {
+        sql::query(
+            &self.database,
+            "UPDATE processing_numbers SET expiry_recorded = 1
+             WHERE expiry_recorded = 0 AND claimed_at_ms IS NULL AND revoked_at_ms IS NULL AND expires_at_ms <= $1
+             RETURNING case_id",
+            params![now_ms],
+        )
+        .await?
+        .iter()
+        .map(|r| Ok(r.text(0)?))
+        .collect()
+    }
+
+    async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<(), StoreError> {
+        let mut statements = Vec::new();
+        if key.active {
+            statements.push(Statement::new(
+                "UPDATE signing_keys SET active = 0 WHERE active = 1",
+                vec![],
+            ));
+        }
+        statements.push(Statement::new(
+            "INSERT INTO signing_keys (kid, created_at_ms, encrypted_private, public_key, active) VALUES ($1, $2, $3, $4, $5)",
+            params![
+                &key.kid,
+                key.created_at_ms,
+                key.encrypted_private.clone(),
+                key.public_key.clone(),
+                i64::from(key.active)
+            ],
+        ));
+        sql::transaction(&self.database, statements).await?;
+        Ok(())
+    }
+
+    async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError> {
+        sql::query(
+            &self.database,
+            "SELECT kid, created_at_ms, encrypted_private, public_key, active FROM signing_keys ORDER BY created_at_ms, kid",
+            vec![],
+        )
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(SigningKeyRecord {
+                kid: row.text(0)?,
+                created_at_ms: row.int(1)?,
+                encrypted_private: row.bytes(2)?,
+                public_key: row.bytes(3)?,
+                active: row.int(4)? == 1,
+            })
+        })
+        .collect()
+    }
+
+    async fn secret(
+        &self,
+        name: &str,
+        candidate: &[u8],
+        now_ms: i64,
+    ) -> Result<Vec<u8>, StoreError> {
+        sql::execute(
+            &self.database,
+            "INSERT INTO verification_secrets (name, value, created_at_ms) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+            params![name, candidate, now_ms],
+        )
+        .await?;
+        let row = sql::query_opt(
+            &self.database,
+            "SELECT value FROM verification_secrets WHERE name = $1",
+            params![name],
+        )
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("secret vanished".into()))?;
+        Ok(row.bytes(0)?)
+    }
+}
+
+/// The conformance suite every [`VerificationStore`] implementation must pass.
+#[cfg(any(test, feature = "testing"))]
+#[allow(clippy::unwrap_used)]
+pub mod conformance {
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn number(id: &str, case_id: &str, issued: i64) -> NumberRecord {
+        NumberRecord {
+            id: id.into(),
+            case_id: case_id.into(),
+            test_type: "confirmed".into(),
+            symptom_date: Some("2026-01-01".into()),
+            test_date: None,
+            issued_at_ms: issued,
+            expires_at_ms: issued + 1000,
+            long_expires_at_ms: issued + 2000,
+            claimed_at_ms: None,
+            revoked_at_ms: None,
+        }
+    }
+
+    /// Issue, supersede, claim (also concurrently), tokens, certificates, revocation,
+    /// expiry, keys and secrets.
+    pub async fn verification_store(store: Arc<dyn VerificationStore>) {
+        store
+            .issue_number(&number("n1", "c1", 0), b"h1", Some(b"l1"), "k", "user:x")
+            .await
+            .unwrap();
+        // A second number supersedes the first.
+        store
+            .issue_number(&number("n2", "c1", 10), b"h2", None, "k", "user:x")
+            .await
+            .unwrap();
+        assert_eq!(
+            store.claim_number(b"h1", 20).await.unwrap(),
+            ClaimOutcome::Revoked
+        );
+        assert_eq!(
+            store.claim_number(b"l1", 20).await.unwrap(),
+            ClaimOutcome::Revoked
+        );
+        assert_eq!(
+            store.claim_number(b"zz", 20).await.unwrap(),
+            ClaimOutcome::NotFound
+        );
+        assert_eq!(store.latest_number("c1").await.unwrap().unwrap().id, "n2");
+        // HMAC collision is a unique violation.
+        let err = store
+            .issue_number(&number("n3", "c2", 10), b"h2", None, "k", "user:x")
+            .await
+            .unwrap_err();
+        assert!(err.is_unique_violation());
+        // Expired.
+        assert_eq!(
+            store.claim_number(b"h2", 2000).await.unwrap(),
+            ClaimOutcome::Expired
+        );
+        assert_eq!(store.expire_due(2000).await.unwrap(), ["c1"]);
+        assert!(store.expire_due(3000).await.unwrap().is_empty());
+
+        // Concurrent claims: exactly one wins.
+        store
+            .issue_number(&number("n4", "c3", 100), b"h4", Some(b"l4"), "k", "user:x")
+            .await
+            .unwrap();
+        let mut handles = Vec::new();
+        for _ in 0..20 {
+            let store = Arc::clone(&store);
+            handles.push(tokio::spawn(async move {
+                store.claim_number(b"h4", 150).await.unwrap()
+            }));
+        }
+        let mut won = 0;
+        for handle in handles {
+            match handle.await.unwrap() {
+                ClaimOutcome::Claimed(n) => {
+                    assert_eq!(n.id, "n4");
+                    won += 1;
+                }
+                other => assert_eq!(other, ClaimOutcome::AlreadyUsed),
+            }
+        }
+        assert_eq!(won, 1);
+        assert_eq!(
+            store.claim_number(b"l4", 150).await.unwrap(),
+            ClaimOutcome::AlreadyUsed
+        );
+
+        store
+            .insert_token("t1", "n4", "c3", 150, 1000)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.use_token("t1", 160).await.unwrap(),
+            TokenOutcome::Used("n4".into(), "c3".into())
+        );
+        assert_eq!(
+            store.use_token("t1", 161).await.unwrap(),
+            TokenOutcome::AlreadyUsed
+        );
+        assert_eq!(
+            store.use_token("t9", 161).await.unwrap(),
+            TokenOutcome::NotFound
+        );
+        store
+            .insert_certificate("cert1", "c3", "n4", 170)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.add_published("cert1", 14).await.unwrap().as_deref(),
+            Some("c3")
+        );
+        assert_eq!(store.add_published("nope", 1).await.unwrap(), None);
+        store
+            .insert_token("t2", "n4", "c3", 150, 1000)
+            .await
+            .unwrap();
+        assert_eq!(store.revoke_case("c3", 200).await.unwrap(), ["cert1"]);
+        assert_eq!(
+            store.use_token("t2", 201).await.unwrap(),
+            TokenOutcome::AlreadyUsed
+        );
+
+        // Signing keys: one active at a time.
+        for (kid, at) in [("a", 1), ("b", 2)] {
+            store
+                .insert_signing_key(&SigningKeyRecord {
+                    kid: kid.into(),
+                    created_at_ms: at,
+                    encrypted_private: vec![1],
+                    public_key: vec![4],
+                    active: true,
+                })
+                .await
+                .unwrap();
+        }
+        let keys = store.signing_keys().await.unwrap();
+        assert_eq!(keys.iter().filter(|k| k.active).count(), 1);
+        assert!(keys[1].active);
+
+        assert_eq!(store.secret("s", b"first", 1).await.unwrap(), b"first");
+        assert_eq!(store.secret("s", b"second", 2).await.unwrap(), b"first");
+    }
+}
