@@ -377,6 +377,23 @@ impl SightingIndex {
         out
     }
 
+    /// Matches one export file: its `revised_keys` take precedence over its `keys` (a key
+    /// revised to another report type is matched with the new one; a key revised to REVOKED
+    /// is not matched at all).
+    pub fn match_export(&self, export: &crate::export::Export) -> Vec<KeyMatch> {
+        let revoked: HashSet<[u8; 16]> = export
+            .revised_keys
+            .iter()
+            .filter(|k| k.report_type == ReportType::Revoked)
+            .map(|k| *k.key_data.as_bytes())
+            .collect();
+        let mut matches = self.match_keys(&export.revised_keys);
+        matches.extend(self.match_keys(&export.keys));
+        let mut matches = dedupe_matches(matches);
+        matches.retain(|m| !revoked.contains(m.key.key_data.as_bytes()));
+        matches
+    }
+
     /// Number of keys with at least one lookup hit, without full evaluation (benchmarks).
     pub fn count_candidate_keys(&self, keys: &[DiagnosisKey]) -> usize {
         let mut hits = self.find_hits(keys);

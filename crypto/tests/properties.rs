@@ -232,6 +232,21 @@ fn matcher_rules() {
     }
     assert_eq!(index.match_keys(&[key(), key()]).len(), 1);
 
+    // Revised keys win over the original; a revision to REVOKED removes the match.
+    let mut export = mimamori_crypto::export::Export {
+        keys: vec![key()],
+        ..Default::default()
+    };
+    let mut revised = key();
+    revised.report_type = ReportType::SelfReport;
+    export.revised_keys = vec![revised.clone()];
+    let m = index.match_export(&export);
+    assert_eq!(m.len(), 1);
+    assert_eq!(m[0].key.report_type, ReportType::SelfReport);
+    revised.report_type = ReportType::Revoked;
+    export.revised_keys = vec![revised];
+    assert!(index.match_export(&export).is_empty());
+
     // Windows: 30-minute limit and scan instances; secondsSinceLastScan from device scans.
     let rpi2 = tek.rpik().rpi(enin.plus(1));
     let aem2 = tek.aemk().encrypt(&rpi2, Metadata::v1_0(-20).to_bytes());
