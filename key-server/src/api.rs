@@ -1,6 +1,531 @@
-//! HTTP handlers of this service.
+//! HTTP handlers of the key server: publish (Google and COCOA), listings and downloads.
+//!
+//! Privacy: publish responses, successful or not, are padded to the same size, and
+//! `X-Chaff` requests get a response shaped like a real one without anything being stored.
 
-use actix_web::web;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
-/// Registers this service's routes.
-pub fn configure(_config: &mut web::ServiceConfig) {}
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use base64::Engine as _;
+use bytes_cache::FileCache;
+use ring::rand::{SecureRandom, SystemRandom};
+use serde_json::{Value, json};
+
+use crate::export::Exporter;
+use crate::service::{CocoaDiagnosisRequest, KeyServer, PublishError, PublishRequest};
+use crate::store::ExportFileRecord;
+
+/// Publish responses are padded to this many bytes (or the next KiB above a longer body).
+pub const PUBLISH_RESPONSE_BYTES: usize = 2048;
+
+/// Shared state of the key server's handlers.
+#[derive(Clone)]
+pub struct KeyServerApi {
+    /// Publish logic.
+    pub key_server: KeyServer,
+    /// Export worker (for the listing's directory and retention).
+    pub exporter: Exporter,
+    listing: Arc<RwLock<Option<(Instant, Arc<Vec<ExportFileRecord>>)>>>,
+    files: FileCache,
+    /// Largest publish body in bytes.
+    pub max_publish_bytes: usize,
+}
+
+impl std::fmt::Debug for KeyServerApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyServerApi").finish_non_exhaustive()
+    }
+}
+
+/// How long a listing is served from memory before the database is asked again.
+const LISTING_TTL: Duration = Duration::from_secs(2);
+
+impl KeyServerApi {
+    /// Handler state over the publish logic and the exporter.
+    pub fn new(key_server: KeyServer, exporter: Exporter) -> Self {
+        KeyServerApi {
+            key_server,
+            exporter,
+            listing: Arc::new(RwLock::new(None)),
+            files: FileCache::new(256 * 1024 * 1024),
+            max_publish_bytes: 64_000,
+        }
+    }
+
+    /// Forgets the cached listing (after this replica exported or deleted files).
+    pub fn invalidate_listing(&self) {
+        if let Ok(mut listing) = self.listing.write() {
+            *listing = None;
+        }
+    }
+
+    async fn listing(&self) -> Result<Arc<Vec<ExportFileRecord>>, HttpResponse> {
+        if let Ok(cached) = self.listing.read()
+            && let Some((at, files)) = cached.as_ref()
+            && at.elapsed() < LISTING_TTL
+        {
+            return Ok(Arc::clone(files));
+        }
+        match self.key_server.store.export_files(None).await {
+            Ok(files) => {
+                let files = Arc::new(files);
+                if let Ok(mut listing) = self.listing.write() {
+                    *listing = Some((Instant::now(), Arc::clone(&files)));
+                }
+                Ok(files)
+            }
+            Err(error) => {
+                tracing::error!(error = %error, "cannot read the export listing");
+                Err(json_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the export listing is unavailable; retry later",
+                ))
+            }
+        }
+    }
+}
+
+fn json_error(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+    HttpResponse::build(status).json(json!({ "error": message, "code": code }))
+}
+
+/// Registers the key server's routes.
+pub fn configure(config: &mut web::ServiceConfig, api: KeyServerApi) {
+    let max = api.max_publish_bytes;
+    config
+        .app_data(web::Data::new(api))
+        .service(
+            web::resource("/v1/publish")
+                .app_data(web::PayloadConfig::new(max))
+                .route(web::post().to(publish)),
+        )
+        .service(
+            web::resource("/api/v3/diagnosis")
+                .app_data(web::PayloadConfig::new(max))
+                .route(web::put().to(cocoa_diagnosis)),
+        )
+        .service(web::resource("/v1/exports/index.txt").route(web::get().to(index_txt)))
+        .service(web::resource("/v1/exports/{region}/{file}").route(web::get().to(download)))
+        .service(web::resource("/c19r/{region}/list.json").route(web::get().to(cocoa_list)));
+}
+
+fn random_padding(length: usize) -> String {
+    let mut bytes = vec![0u8; length * 3 / 4 + 3];
+    let _ = SystemRandom::new().fill(&mut bytes);
+    let mut text = base64::engine::general_purpose::STANDARD.encode(bytes);
+    text.truncate(length);
+    text
+}
+
+/// Serializes `body` with a `padding` member sized so the whole body is
+/// [`PUBLISH_RESPONSE_BYTES`] long (or the next KiB above a longer body).
+fn padded(status: StatusCode, mut body: Value) -> HttpResponse {
+    if let Value::Object(map) = &mut body {
+        map.insert("padding".into(), Value::String(String::new()));
+    }
+    let base = serde_json::to_string(&body).map(|s| s.len()).unwrap_or(0);
+    let target = if base <= PUBLISH_RESPONSE_BYTES {
+        PUBLISH_RESPONSE_BYTES
+    } else {
+        base.div_ceil(1024) * 1024
+    };
+    if let Value::Object(map) = &mut body {
+        map.insert(
+            "padding".into(),
+            Value::String(random_padding(target - base)),
+        );
+    }
+    HttpResponse::build(status)
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(body)
+}
+
+fn is_chaff(request: &HttpRequest) -> bool {
+    request.headers().contains_key("x-chaff")
+}
+
+fn publish_error_response(error: &PublishError) -> HttpResponse {
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    padded(
+        status,
+        json!({ "error": error.to_string(), "code": error.code() }),
+    )
+}
+
+fn reason_label(error: &PublishError) -> &'static str {
+    match error {
+        PublishError::Rules(_) => "validation",
+        PublishError::Certificate(_)
+        | PublishError::MissingCertificate
+        | PublishError::InvalidHmacKey
+        | PublishError::HealthAuthorityMismatch => "certificate",
+        PublishError::Revision(_) | PublishError::InvalidRevisionToken => "revision",
+        PublishError::ProcessingNumber(_) => "processing_number",
+        PublishError::Unavailable => "unavailable",
+        _ => "other",
+    }
+}
+
+fn record_outcome(
+    api: &KeyServerApi,
+    result: &Result<crate::service::PublishOutcome, PublishError>,
+    sent: usize,
+) {
+    let metrics = &api.key_server.metrics;
+    match result {
+        Ok(outcome) => {
+            let outcome_label = if outcome.warnings.is_empty() {
+                "success"
+            } else {
+                "partial"
+            };
+            metrics.publishes.with_label_values(&[outcome_label]).inc();
+            metrics
+                .keys
+                .with_label_values(&["accepted", "none"])
+                .inc_by(outcome.accepted as u64);
+            metrics
+                .keys
+                .with_label_values(&["rejected", "per_key_rule"])
+                .inc_by(sent.saturating_sub(outcome.accepted) as u64);
+        }
+        Err(error) => {
+            let label = if matches!(error, PublishError::Unavailable) {
+                "unavailable"
+            } else {
+                "rejected"
+            };
+            metrics.publishes.with_label_values(&[label]).inc();
+            metrics
+                .keys
+                .with_label_values(&["rejected", reason_label(error)])
+                .inc_by(sent as u64);
+        }
+    }
+}
+
+/// `POST /v1/publish` (Google exposure-notifications-server v1).
+pub async fn publish(
+    request: HttpRequest,
+    body: web::Bytes,
+    api: web::Data<KeyServerApi>,
+) -> HttpResponse {
+    if is_chaff(&request) {
+        api.key_server
+            .metrics
+            .publishes
+            .with_label_values(&["chaff"])
+            .inc();
+        return padded(
+            StatusCode::OK,
+            json!({ "revisionToken": random_padding(184), "insertedExposures": 14 }),
+        );
+    }
+    let parsed: PublishRequest = match serde_json::from_slice(&body) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            api.key_server
+                .metrics
+                .publishes
+                .with_label_values(&["rejected"])
+                .inc();
+            return padded(
+                StatusCode::BAD_REQUEST,
+                json!({ "error": format!("invalid JSON body: {error}"), "code": "bad_request" }),
+            );
+        }
+    };
+    let result = api.key_server.publish(&parsed).await;
+    record_outcome(&api, &result, parsed.temporary_exposure_keys.len());
+    match result {
+        Ok(outcome) => {
+            let mut body = json!({
+                "revisionToken": outcome.revision_token.unwrap_or_default(),
+                "insertedExposures": outcome.accepted,
+            });
+            if !outcome.warnings.is_empty() {
+                body["warnings"] = json!(outcome.warnings);
+                body["code"] = json!("partial_failure");
+                body["error"] = json!("some keys were not accepted; see warnings");
+            }
+            padded(StatusCode::OK, body)
+        }
+        Err(error) => publish_error_response(&error),
+    }
+}
+
+/// `PUT /api/v3/diagnosis` (COCOA): 204 on success, padded JSON errors.
+pub async fn cocoa_diagnosis(
+    request: HttpRequest,
+    body: web::Bytes,
+    api: web::Data<KeyServerApi>,
+) -> HttpResponse {
+    if is_chaff(&request) {
+        api.key_server
+            .metrics
+            .publishes
+            .with_label_values(&["chaff"])
+            .inc();
+        return HttpResponse::NoContent().finish();
+    }
+    let parsed: CocoaDiagnosisRequest = match serde_json::from_slice(&body) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            api.key_server
+                .metrics
+                .publishes
+                .with_label_values(&["rejected"])
+                .inc();
+            return padded(
+                StatusCode::BAD_REQUEST,
+                json!({ "error": format!("invalid JSON body: {error}"), "code": "bad_request" }),
+            );
+        }
+    };
+    let result = api.key_server.publish_cocoa(&parsed).await;
+    record_outcome(&api, &result, parsed.keys.len());
+    match result {
+        Ok(_) => HttpResponse::NoContent().finish(),
+        Err(error) => publish_error_response(&error),
+    }
+}
+
+fn etag_of(bytes: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
+    format!(
+        "\"{}\"",
+        mimamori_crypto::hex::encode(&digest.as_ref()[..16])
+    )
+}
+
+fn not_modified(request: &HttpRequest, etag: &str) -> bool {
+    request
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn cacheable(
+    request: &HttpRequest,
+    api: &KeyServerApi,
+    kind: &str,
+    content_type: &'static str,
+    etag: String,
+    max_age: u64,
+    immutable: bool,
+    body: web::Bytes,
+) -> HttpResponse {
+    api.key_server
+        .metrics
+        .downloads
+        .with_label_values(&[kind])
+        .inc();
+    let cache_control = if immutable {
+        format!("public, max-age={max_age}, immutable")
+    } else {
+        format!("public, max-age={max_age}")
+    };
+    if not_modified(request, &etag) {
+        return HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag))
+            .insert_header((header::CACHE_CONTROL, cache_control))
+            .finish();
+    }
+    api.key_server
+        .metrics
+        .download_bytes
+        .with_label_values(&[kind])
+        .inc_by(body.len() as u64);
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::ETAG, etag))
+        .insert_header((header::CACHE_CONTROL, cache_control))
+        .body(body)
+}
+
+/// `GET /v1/exports/index.txt`: every live file, oldest first, one path per line.
+pub async fn index_txt(request: HttpRequest, api: web::Data<KeyServerApi>) -> HttpResponse {
+    let files = match api.listing().await {
+        Ok(files) => files,
+        Err(response) => return response,
+    };
+    let mut text = String::with_capacity(files.len() * 48);
+    for file in files.iter() {
+        text.push_str(&file.path);
+        text.push('\n');
+    }
+    let body = web::Bytes::from(text);
+    let etag = etag_of(&body);
+    let max_age = api.key_server.config.export.listing_max_age_seconds;
+    cacheable(
+        &request,
+        &api,
+        "listing",
+        "text/plain; charset=utf-8",
+        etag,
+        max_age,
+        false,
+        body,
+    )
+}
+
+fn base_url(request: &HttpRequest, api: &KeyServerApi) -> String {
+    let configured = api
+        .key_server
+        .config
+        .export
+        .public_base_url
+        .trim_end_matches('/');
+    if !configured.is_empty() {
+        return configured.to_string();
+    }
+    let info = request.connection_info();
+    format!("{}://{}", info.scheme(), info.host())
+}
+
+/// `GET /c19r/{region}/list.json` (COCOA): `[{region, url, created}]`, `created` in epoch ms.
+pub async fn cocoa_list(
+    request: HttpRequest,
+    region: web::Path<String>,
+    api: web::Data<KeyServerApi>,
+) -> HttpResponse {
+    let region = region.into_inner();
+    if !api.key_server.config.regions.contains(&region) {
+        return json_error(StatusCode::NOT_FOUND, "not_found", "unknown region");
+    }
+    let files = match api.listing().await {
+        Ok(files) => files,
+        Err(response) => return response,
+    };
+    let base = base_url(&request, &api);
+    let entries: Vec<Value> = files
+        .iter()
+        .filter(|f| f.region == region)
+        .map(|f| {
+            json!({
+                "region": f.region,
+                "url": format!("{base}/v1/exports/{}", f.path),
+                "created": f.created_at_ms,
+            })
+        })
+        .collect();
+    let body = web::Bytes::from(serde_json::to_vec(&entries).unwrap_or_default());
+    let etag = etag_of(&body);
+    let max_age = api.key_server.config.export.listing_max_age_seconds;
+    cacheable(
+        &request,
+        &api,
+        "listing",
+        "application/json",
+        etag,
+        max_age,
+        false,
+        body,
+    )
+}
+
+/// `GET /v1/exports/{region}/{file}`: an export zip, only if it is listed.
+pub async fn download(
+    request: HttpRequest,
+    path: web::Path<(String, String)>,
+    api: web::Data<KeyServerApi>,
+) -> HttpResponse {
+    let (region, file) = path.into_inner();
+    let relative = format!("{region}/{file}");
+    let files = match api.listing().await {
+        Ok(files) => files,
+        Err(response) => return response,
+    };
+    // Only listed files are served: no path traversal, nothing unlisted or deleted.
+    let Some(record) = files.iter().find(|f| f.path == relative) else {
+        return json_error(StatusCode::NOT_FOUND, "not_found", "no such export file");
+    };
+    let etag = format!("\"{}\"", record.sha256);
+    if not_modified(&request, &etag) {
+        return cacheable(
+            &request,
+            &api,
+            "file",
+            "application/zip",
+            etag,
+            31_536_000,
+            true,
+            web::Bytes::new(),
+        );
+    }
+    let full = api.exporter.directory().join(&record.path);
+    match api.files.get_or_load(&record.path, &full).await {
+        Ok(bytes) => cacheable(
+            &request,
+            &api,
+            "file",
+            "application/zip",
+            etag,
+            31_536_000,
+            true,
+            bytes,
+        ),
+        Err(error) => {
+            tracing::error!(path = %record.path, error = %error, "listed export file cannot be read");
+            json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the export file is temporarily unavailable",
+            )
+        }
+    }
+}
+
+/// An in-memory cache of export files (they are immutable once listed).
+mod bytes_cache {
+    use super::*;
+
+    /// Files by relative path, bounded in total size.
+    #[derive(Clone)]
+    pub struct FileCache {
+        entries: Arc<RwLock<HashMap<String, web::Bytes>>>,
+        budget: usize,
+    }
+
+    impl FileCache {
+        /// A cache holding at most `budget` bytes.
+        pub fn new(budget: usize) -> Self {
+            FileCache {
+                entries: Arc::new(RwLock::new(HashMap::new())),
+                budget,
+            }
+        }
+
+        /// The file's bytes, from memory or read from `full_path`.
+        pub async fn get_or_load(
+            &self,
+            key: &str,
+            full_path: &std::path::Path,
+        ) -> std::io::Result<web::Bytes> {
+            if let Ok(entries) = self.entries.read()
+                && let Some(bytes) = entries.get(key)
+            {
+                return Ok(bytes.clone());
+            }
+            let path = full_path.to_path_buf();
+            let bytes = tokio::task::spawn_blocking(move || std::fs::read(path))
+                .await
+                .map_err(std::io::Error::other)??;
+            let bytes = web::Bytes::from(bytes);
+            if let Ok(mut entries) = self.entries.write() {
+                let used: usize = entries.values().map(web::Bytes::len).sum();
+                if used + bytes.len() <= self.budget {
+                    entries.insert(key.to_string(), bytes.clone());
+                }
+            }
+            Ok(bytes)
+        }
+    }
+}

@@ -16,8 +16,8 @@ use crate::config::IssuerConfig;
 
 /// DER prefix of a P-256 SubjectPublicKeyInfo; the uncompressed point follows it.
 const P256_SPKI_PREFIX: [u8; 26] = [
-    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08,
-    0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
+    0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
 ];
 
 /// Why a certificate was refused. Each has its own error code in the publish response.
@@ -192,7 +192,10 @@ impl CertificateVerifier {
                     ),
                 };
                 let text = std::fs::read_to_string(&path).map_err(|e| {
-                    format!("issuer {}: cannot read public key {path}: {e}", issuer.issuer)
+                    format!(
+                        "issuer {}: cannot read public key {path}: {e}",
+                        issuer.issuer
+                    )
                 })?;
                 let point = public_key_from_pem(&text)
                     .map_err(|e| format!("issuer {}: {path}: {e}", issuer.issuer))?;
@@ -253,9 +256,11 @@ impl CertificateVerifier {
     fn may_refresh_for_unknown_key(&self, issuer: &str) -> Option<String> {
         let trusted = self.issuers.get(issuer)?;
         let url = trusted.config.jwks_url.clone()?;
-        let recent = trusted.refreshed.read().ok().is_some_and(|r| {
-            r.is_some_and(|at| at.elapsed() < Duration::from_secs(10))
-        });
+        let recent = trusted
+            .refreshed
+            .read()
+            .ok()
+            .is_some_and(|r| r.is_some_and(|at| at.elapsed() < Duration::from_secs(10)));
         (!recent).then_some(url)
     }
 

@@ -109,12 +109,13 @@ fn pem(label: &str, der: &[u8]) -> String {
 /// The SubjectPublicKeyInfo PEM of a signing key, as apps and `export inspect` take it.
 pub fn public_key_pem(record: &SigningKeyRecord) -> Result<String, ExportError> {
     let rng = SystemRandom::new();
-    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &record.private_pkcs8, &rng)
-        .map_err(|e| ExportError::BadSigningKey {
-            key_id: record.key_id.clone(),
-            key_version: record.key_version.clone(),
-            reason: e.to_string(),
-        })?;
+    let pair =
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &record.private_pkcs8, &rng)
+            .map_err(|e| ExportError::BadSigningKey {
+                key_id: record.key_id.clone(),
+                key_version: record.key_version.clone(),
+                reason: e.to_string(),
+            })?;
     let prefix: [u8; 26] = [
         0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08,
         0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
@@ -127,11 +128,13 @@ pub fn public_key_pem(record: &SigningKeyRecord) -> Result<String, ExportError> 
 /// Turns a stored key into a signer and its verification key.
 pub fn active_signer(record: &SigningKeyRecord) -> Result<ActiveSigner, ExportError> {
     let info = SignatureInfo::ecdsa_p256(&record.key_id, &record.key_version);
-    let signer = ExportSigner::from_pem(&pem("PRIVATE KEY", &record.private_pkcs8), info)
-        .map_err(|e| ExportError::BadSigningKey {
-            key_id: record.key_id.clone(),
-            key_version: record.key_version.clone(),
-            reason: e.to_string(),
+    let signer =
+        ExportSigner::from_pem(&pem("PRIVATE KEY", &record.private_pkcs8), info).map_err(|e| {
+            ExportError::BadSigningKey {
+                key_id: record.key_id.clone(),
+                key_version: record.key_version.clone(),
+                reason: e.to_string(),
+            }
         })?;
     let verification_key = signer.verification_key();
     Ok(ActiveSigner {
@@ -191,8 +194,7 @@ impl Exporter {
             return Ok(());
         }
         let now = self.clock.now_ms();
-        let record =
-            generate_signing_key(&self.config.export.signing_key_id, "v1", now, now)?;
+        let record = generate_signing_key(&self.config.export.signing_key_id, "v1", now, now)?;
         if self.store.insert_signing_key(&record).await? {
             tracing::warn!(
                 key_id = %record.key_id,
@@ -239,7 +241,11 @@ impl Exporter {
             let mut first_unbounded = checkpoint.is_none();
             while start + window <= latest_end {
                 let end = start + window;
-                let from_ms = if first_unbounded { i64::MIN } else { start * 1000 };
+                let from_ms = if first_unbounded {
+                    i64::MIN
+                } else {
+                    start * 1000
+                };
                 let (files, real) = self.export_window(region, start, end, from_ms).await?;
                 report.windows += 1;
                 report.real_keys += real;
@@ -262,7 +268,10 @@ impl Exporter {
         from_ms: i64,
     ) -> Result<(Vec<ExportFileRecord>, usize), ExportError> {
         let started = Instant::now();
-        let keys = self.store.keys_available(region, from_ms, end * 1000).await?;
+        let keys = self
+            .store
+            .keys_available(region, from_ms, end * 1000)
+            .await?;
         let revised = self
             .store
             .revised_keys(region, start * 1000, end * 1000)
@@ -301,7 +310,12 @@ impl Exporter {
         let (files, real_keys) = built;
         let listed = self.store.record_export(region, end, &files).await?;
         if !listed {
-            tracing::info!(region, start, end, "window already exported by another replica");
+            tracing::info!(
+                region,
+                start,
+                end,
+                "window already exported by another replica"
+            );
             return Ok((Vec::new(), 0));
         }
         append_manifest(&self.config.export.directory, &files)?;
@@ -328,7 +342,10 @@ impl Exporter {
         let now = self.clock.now_ms();
         let cutoff = now - i64::from(self.config.retention_days.max(10)) * 86_400_000;
         let keys = self.store.delete_keys_created_before(cutoff).await?;
-        let files = self.store.unlist_exports_created_before(cutoff, now).await?;
+        let files = self
+            .store
+            .unlist_exports_created_before(cutoff, now)
+            .await?;
         for file in &files {
             let path = self.config.export.directory.join(&file.path);
             if let Err(e) = std::fs::remove_file(&path)
@@ -382,14 +399,17 @@ fn build_and_write(
     std::fs::create_dir_all(&region_dir).map_err(io_error(&region_dir))?;
     let mut files = Vec::with_capacity(plan.exports.len());
     for export in &plan.exports {
-        let zip = write_archive(export, signers)
-            .map_err(|e| self_check(e.to_string()))?;
+        let zip = write_archive(export, signers).map_err(|e| self_check(e.to_string()))?;
         // Self-check: parse back, verify every signature, compare the content.
         let archive = read_archive(&zip).map_err(|e| self_check(e.to_string()))?;
         archive
             .verify(verification_keys)
             .map_err(|e| self_check(e.to_string()))?;
-        if archive.check_signatures(verification_keys).iter().any(|s| *s != Some(true)) {
+        if archive
+            .check_signatures(verification_keys)
+            .iter()
+            .any(|s| *s != Some(true))
+        {
             return Err(self_check("a signature does not verify".into()));
         }
         if archive.export.keys.len() != export.keys.len()
@@ -398,7 +418,9 @@ fn build_and_write(
             || archive.export.start_timestamp != export.start_timestamp
             || archive.export.end_timestamp != export.end_timestamp
         {
-            return Err(self_check("parsed content differs from what was written".into()));
+            return Err(self_check(
+                "parsed content differs from what was written".into(),
+            ));
         }
         let end_s = i64::try_from(export.end_timestamp).unwrap_or(end);
         let relative = file_path(region, start, end_s, export.batch_num);

@@ -1,9 +1,7 @@
 //! Key-server metrics. Labels are small fixed sets (outcome, reason, kind); never a key,
 //! region-independent, never a client attribute.
 
-use prometheus::{
-    Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-};
+use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
 /// Every metric of the key server.
 #[derive(Clone)]
@@ -40,11 +38,17 @@ impl KeyServerMetrics {
     /// Creates the metrics and registers them in `registry`.
     pub fn new(registry: &Registry) -> Result<Self, prometheus::Error> {
         let publishes = IntCounterVec::new(
-            Opts::new("mimamori_publish_requests_total", "Publish requests by outcome."),
+            Opts::new(
+                "mimamori_publish_requests_total",
+                "Publish requests by outcome.",
+            ),
             &["outcome"],
         )?;
         let keys = IntCounterVec::new(
-            Opts::new("mimamori_publish_keys_total", "Published keys by result and reason."),
+            Opts::new(
+                "mimamori_publish_keys_total",
+                "Published keys by result and reason.",
+            ),
             &["result", "reason"],
         )?;
         let export_duration = Histogram::with_opts(
@@ -73,7 +77,10 @@ impl KeyServerMetrics {
             "Seconds since the last successful export run.",
         )?;
         let downloads = IntCounterVec::new(
-            Opts::new("mimamori_download_requests_total", "Download requests by kind."),
+            Opts::new(
+                "mimamori_download_requests_total",
+                "Download requests by kind.",
+            ),
             &["kind"],
         )?;
         let download_bytes = IntCounterVec::new(

@@ -13,11 +13,11 @@ use serde::Deserialize;
 
 use crate::certificate::{CertificateError, CertificateVerifier};
 use crate::config::Config;
-use crate::hooks::{ProcessingNumberError, ProcessingNumberVerifier, PublishObserver, UploadReportType};
-use crate::metrics::KeyServerMetrics;
-use crate::model::publish::{
-    self, ExposureKeyJson, PublishPolicy, PublishRuleError, ValidatedKey,
+use crate::hooks::{
+    ProcessingNumberError, ProcessingNumberVerifier, PublishObserver, UploadReportType,
 };
+use crate::metrics::KeyServerMetrics;
+use crate::model::publish::{self, ExposureKeyJson, PublishPolicy, PublishRuleError, ValidatedKey};
 use crate::model::revision::{
     RevisableKey, RevisionDecision, RevisionError, RevisionTokenCipher, decide,
 };
@@ -347,7 +347,10 @@ impl KeyServer {
             });
         };
         let (onset, onset_warning) = publish::effective_onset(
-            &[certificate.symptom_onset_interval, request.symptom_onset_interval],
+            &[
+                certificate.symptom_onset_interval,
+                request.symptom_onset_interval,
+            ],
             now,
             &policy,
         );
@@ -433,11 +436,8 @@ impl KeyServer {
                 });
             }
         };
-        let (onset, onset_warning) = publish::effective_onset(
-            &[claim.symptom_onset_interval, request_onset],
-            now,
-            &policy,
-        );
+        let (onset, onset_warning) =
+            publish::effective_onset(&[claim.symptom_onset_interval, request_onset], now, &policy);
         warnings.extend(onset_warning);
         self.store_keys(
             &valid,
@@ -451,7 +451,9 @@ impl KeyServer {
                 revision_token: None,
                 now_ms,
                 // COCOA: TRL 4 from three days before onset, else 1 (PR #841).
-                transmission_risk: Some(|dso: Option<i32>| if dso.is_some_and(|d| d >= -3) { 4 } else { 1 }),
+                transmission_risk: Some(
+                    |dso: Option<i32>| if dso.is_some_and(|d| d >= -3) { 4 } else { 1 },
+                ),
             },
             warnings,
         )
@@ -563,4 +565,34 @@ struct StoreContext {
     revision_token: Option<String>,
     now_ms: i64,
     transmission_risk: Option<fn(Option<i32>) -> i32>,
+}
+
+/// [`crate::hooks::KeyRevoker`] over the key store: marks keys revoked at the clock's time.
+#[derive(Clone)]
+pub struct StoreKeyRevoker {
+    store: Arc<dyn KeyServerStore>,
+    clock: SharedClock,
+}
+
+impl StoreKeyRevoker {
+    /// A revoker on `store`.
+    pub fn new(store: Arc<dyn KeyServerStore>, clock: SharedClock) -> Self {
+        StoreKeyRevoker { store, clock }
+    }
+}
+
+impl std::fmt::Debug for StoreKeyRevoker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StoreKeyRevoker")
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::hooks::KeyRevoker for StoreKeyRevoker {
+    async fn revoke_by_certificates(&self, certificate_ids: &[String]) -> Result<u64, String> {
+        self.store
+            .revoke_by_certificates(certificate_ids, self.clock.now_ms())
+            .await
+            .map_err(|e| e.to_string())
+    }
 }

@@ -106,20 +106,20 @@ impl Application {
         // Bind before touching the database so a busy port fails fast, with nothing migrated.
         let listener = bind(&settings)?;
         let database = open_and_migrate(&settings).await?;
-        Self::assemble(settings, database, listener, Arc::new(SystemClock))
+        Self::assemble(settings, database, listener, Arc::new(SystemClock)).await
     }
 
     /// Like [`Application::build`] with an already opened and migrated database.
-    pub fn build_with_database(
+    pub async fn build_with_database(
         settings: Settings,
         database: Database,
         clock: SharedClock,
     ) -> Result<Application, StartupError> {
         let listener = bind(&settings)?;
-        Self::assemble(settings, database, listener, clock)
+        Self::assemble(settings, database, listener, clock).await
     }
 
-    fn assemble(
+    async fn assemble(
         settings: Settings,
         database: Database,
         listener: TcpListener,
@@ -136,9 +136,12 @@ impl Application {
             settings: Arc::new(settings.clone()),
             registry: metrics.registry().clone(),
             clock,
+            self_url: format!("http://{address}"),
         };
         let services = Services::build(&context)
+            .await
             .map_err(|e| StartupError::Other(format!("cannot start the services: {e:#}")))?;
+        services.spawn_workers(&context);
         let metrics = web::Data::new(metrics);
         let readiness = web::Data::new(health::Readiness {
             database,

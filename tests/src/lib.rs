@@ -1,6 +1,8 @@
 //! Shared helpers for the end-to-end tests: start a real `mimamori` HTTP server on a free
 //! port against a fresh database of either backend, and talk to it with a real HTTP client.
 
+pub mod certs;
+
 use std::net::SocketAddr;
 
 use mimamori::config::Settings;
@@ -27,6 +29,11 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The database the server uses (dropped after the test).
     pub database: TestDatabase,
+    /// The settings the server runs with.
+    pub settings: Settings,
+    /// The clock, when the test controls time.
+    pub clock: Option<ManualClock>,
+    _export_directory: tempfile::TempDir,
     handle: ServerHandle,
 }
 
@@ -43,6 +50,23 @@ impl TestApp {
             .send()
             .await
             .expect("GET request")
+    }
+
+    /// An exporter on this app's database, configuration and clock (tests run export windows
+    /// explicitly instead of waiting for the worker).
+    pub fn exporter(&self) -> mimamori_key_server::export::Exporter {
+        let clock: mimamori_storage::SharedClock = match &self.clock {
+            Some(clock) => std::sync::Arc::new(clock.clone()),
+            None => std::sync::Arc::new(mimamori_storage::SystemClock),
+        };
+        mimamori_key_server::export::Exporter {
+            store: std::sync::Arc::new(mimamori_key_server::store::DatabaseKeyServerStore::new(
+                self.database.database.clone(),
+            )),
+            config: std::sync::Arc::new(self.settings.key_server.clone()),
+            clock,
+            metrics: mimamori_key_server::metrics::KeyServerMetrics::unregistered(),
+        }
     }
 
     /// Stops the server gracefully.
@@ -92,14 +116,21 @@ async fn spawn(
         ..Settings::default()
     };
     settings.http.workers = 2;
+    // Tests run export windows themselves (`TestApp::exporter`), into their own directory.
+    let export_directory = tempfile::tempdir().expect("export directory");
+    settings.key_server.export.enabled = false;
+    settings.key_server.export.directory = export_directory.path().to_path_buf();
     settings.database.timeout_seconds = 2;
     adjust(&mut settings);
+    let manual_clock = clock.clone();
     let clock: mimamori_storage::SharedClock = match clock {
         Some(clock) => std::sync::Arc::new(clock),
         None => std::sync::Arc::new(mimamori_storage::SystemClock),
     };
-    let application = Application::build_with_database(settings, database.database.clone(), clock)
-        .expect("build application");
+    let application =
+        Application::build_with_database(settings.clone(), database.database.clone(), clock)
+            .await
+            .expect("build application");
     let address = application.address();
     let handle = application.handle();
     tokio::spawn(application.run_until_stopped());
@@ -111,6 +142,9 @@ async fn spawn(
             .build()
             .expect("HTTP client"),
         database,
+        settings,
+        clock: manual_clock,
+        _export_directory: export_directory,
         handle,
     })
 }

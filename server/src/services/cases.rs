@@ -1,22 +1,105 @@
 //! Wiring of the case registry, follow-up and verification services.
+//!
+//! The crates are re-exported ([`mimamori_cases`], [`mimamori_verification`]) so tests and
+//! tools that only depend on this package can reach their types.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::web;
+use mimamori_cases::service::CaseRegistry;
+use mimamori_key_server::hooks::{KeyRevoker, ProcessingNumberVerifier, PublishObserver};
+use mimamori_verification::service::Verification;
+
+pub use mimamori_cases;
+pub use mimamori_verification;
 
 use super::ServiceContext;
 
+/// How often unclaimed numbers past their validity are written to their cases as expired.
+const EXPIRY_SWEEP: Duration = Duration::from_secs(30);
+
 /// The case and verification services' shared state.
-#[derive(Clone, Debug)]
-pub struct CasesService {}
+#[derive(Clone)]
+pub struct CasesService {
+    cases: web::Data<CaseRegistry>,
+    verification: web::Data<Verification>,
+}
+
+impl std::fmt::Debug for CasesService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CasesService").finish_non_exhaustive()
+    }
+}
 
 impl CasesService {
-    /// Builds the state from the context.
-    pub fn build(_context: &ServiceContext) -> anyhow::Result<Self> {
-        Ok(CasesService {})
+    /// Builds the state from the context (`settings.cases`, `settings.verification`).
+    /// Secrets and the first signing key are loaded or generated lazily on first use.
+    pub fn build(context: &ServiceContext) -> anyhow::Result<Self> {
+        let cases = CaseRegistry::new(
+            context.database.clone(),
+            context.settings.cases.clone(),
+            Arc::clone(&context.clock),
+        );
+        let verification = Verification::new(
+            context.database.clone(),
+            cases.clone(),
+            context.settings.verification.clone(),
+            Arc::clone(&context.clock),
+            &context.registry,
+        )
+        .map_err(anyhow::Error::msg)?;
+        Ok(CasesService {
+            cases: web::Data::new(cases),
+            verification: web::Data::new(verification),
+        })
+    }
+
+    /// The case registry.
+    pub fn registry(&self) -> &CaseRegistry {
+        &self.cases
+    }
+
+    /// The verification service.
+    pub fn verification(&self) -> &Verification {
+        &self.verification
+    }
+
+    /// The COCOA-path processing-number check, for the key server.
+    pub fn processing_number_verifier(&self) -> Arc<dyn ProcessingNumberVerifier> {
+        Arc::new(self.verification.get_ref().clone())
+    }
+
+    /// Receives "keys published under certificate X" from the key server.
+    pub fn publish_observer(&self) -> Arc<dyn PublishObserver> {
+        Arc::new(self.verification.get_ref().clone())
+    }
+
+    /// Connects the key server's revocation (false-positive cases revoke published keys).
+    pub fn set_key_revoker(&self, revoker: Arc<dyn KeyRevoker>) {
+        self.verification.set_key_revoker(revoker);
+    }
+
+    /// Starts the background job that records expired numbers on their cases (idempotent
+    /// conditional updates, so every replica may run it). Needs a tokio runtime.
+    pub fn spawn_workers(&self) {
+        let verification = self.verification.get_ref().clone();
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(EXPIRY_SWEEP);
+            loop {
+                interval.tick().await;
+                match verification.expire_due().await {
+                    Ok(0) => {}
+                    Ok(count) => tracing::info!(count, "processing numbers expired unclaimed"),
+                    Err(error) => tracing::warn!(error = %error, "expiry sweep failed"),
+                }
+            }
+        });
     }
 
     /// Registers the routes.
     pub fn configure(&self, config: &mut web::ServiceConfig) {
-        mimamori_cases::api::configure(config);
-        mimamori_verification::api::configure(config);
+        mimamori_cases::api::configure(config, self.cases.clone());
+        mimamori_verification::api::configure(config, self.verification.clone());
     }
 }

@@ -23,6 +23,8 @@ pub struct ServiceContext {
     pub registry: prometheus::Registry,
     /// The time source (a manual clock in tests).
     pub clock: SharedClock,
+    /// This server's own base URL (`http://ADDR`), for the export canary.
+    pub self_url: String,
 }
 
 impl std::fmt::Debug for ServiceContext {
@@ -51,12 +53,21 @@ pub struct Services {
 }
 
 impl Services {
-    /// Builds every service's state.
-    pub fn build(context: &ServiceContext) -> anyhow::Result<Services> {
-        Ok(Services {
-            key_server: key_server::KeyServerService::build(context)?,
-            cases: cases::CasesService::build(context)?,
-        })
+    /// Builds every service's state and wires them together.
+    pub async fn build(context: &ServiceContext) -> anyhow::Result<Services> {
+        let cases = cases::CasesService::build(context)?;
+        let key_server = key_server::build(context, None, None).await?;
+        Ok(Services { key_server, cases })
+    }
+
+    /// Starts the background workers (export, retention, canary).
+    pub fn spawn_workers(&self, context: &ServiceContext) {
+        self.key_server.spawn_worker(context.database.clone());
+    }
+
+    /// The key server (for `mimamori export run` and tests).
+    pub fn key_server(&self) -> &key_server::KeyServerService {
+        &self.key_server
     }
 
     /// Registers every service's routes (called once per HTTP worker).
