@@ -228,7 +228,7 @@ impl SightingIndex {
         let mut scan_starts = Vec::new();
         let mut prev: Option<u64> = None;
         for t in times {
-            if prev.is_none_or(|p| (t - p) * 10 > SAME_SCAN_GAP_DECISECONDS) {
+            if prev.is_none_or(|p| (t - p).saturating_mul(10) > SAME_SCAN_GAP_DECISECONDS) {
                 scan_starts.push(t);
             }
             prev = Some(t);
@@ -325,14 +325,16 @@ impl SightingIndex {
             if u32::from(offset) >= key.rolling_period {
                 continue;
             }
-            let rpi_enin = key.rolling_start_interval_number + u32::from(offset);
+            let rpi_enin = key
+                .rolling_start_interval_number
+                .saturating_add(u32::from(offset));
             let lo = rpi_enin.saturating_sub(CLOCK_DRIFT_INTERVALS);
             let hi = rpi_enin.saturating_add(CLOCK_DRIFT_INTERVALS + 1);
             let group = &self.sightings[first as usize..(first + count) as usize];
             let mut first_seen: Option<u64> = None;
             for s in group.iter().filter(|s| (lo..hi).contains(&s.enin)) {
                 let first_time = *first_seen.get_or_insert(s.time);
-                if s.time > first_time + REPLAY_WINDOW_SECONDS {
+                if s.time > first_time.saturating_add(REPLAY_WINDOW_SECONDS) {
                     continue;
                 }
                 let metadata = Metadata::from_bytes(aemk.decrypt(&s.rpi, &s.aem));
@@ -441,9 +443,10 @@ impl SightingIndex {
         for s in &m.sightings {
             let new_window = windows
                 .last()
-                .is_none_or(|w| s.time >= w.start_time + MAX_WINDOW_SECONDS);
+                .is_none_or(|w| s.time >= w.start_time.saturating_add(MAX_WINDOW_SECONDS));
             let new_instance = new_window
-                || last_time.is_none_or(|t| (s.time - t) * 10 > SAME_SCAN_GAP_DECISECONDS);
+                || last_time
+                    .is_none_or(|t| (s.time - t).saturating_mul(10) > SAME_SCAN_GAP_DECISECONDS);
             if new_instance {
                 flush(&mut windows, &mut instance, instance_start);
                 instance_start = s.time;

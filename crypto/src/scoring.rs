@@ -458,7 +458,9 @@ pub fn v1_days_bucket(days: u32) -> usize {
 /// Bucketizes a sighted span to 5 minutes: est = span + 300, rounded to the nearest 300 s
 /// with a remainder ≤ 150 rounding down.
 pub fn v1_bucketize_duration(span_seconds: u64) -> u64 {
-    let est = span_seconds + V1_SCAN_INTERVAL_SECONDS;
+    let est = span_seconds
+        .saturating_add(V1_SCAN_INTERVAL_SECONDS)
+        .min(u64::MAX - 300);
     let rem = est % 300;
     if rem <= 150 {
         est - rem
@@ -475,18 +477,18 @@ pub fn v1_time_weighted_attenuation(
     scan_interval: u64,
     thresholds: [u8; 2],
 ) -> (u8, [u64; 3]) {
-    let mut num = 0u64;
-    let mut den = 0u64;
+    let mut num = 0u128;
+    let mut den = 0u128;
     let mut durations = [0u64; 3];
     for (i, &(t, a)) in points.iter().enumerate() {
         let mut weight = points
             .get(i + 1)
             .map_or(scan_interval / 2, |&(next, _)| next - t);
         if i == 0 {
-            weight += scan_interval / 2;
+            weight = weight.saturating_add(scan_interval / 2);
         }
-        num += weight * u64::from(a);
-        den += weight;
+        num += u128::from(weight) * u128::from(a);
+        den += u128::from(weight);
         let bucket = if a < thresholds[0] {
             0
         } else if a < thresholds[1] {
@@ -494,7 +496,7 @@ pub fn v1_time_weighted_attenuation(
         } else {
             2
         };
-        durations[bucket] += weight;
+        durations[bucket] = durations[bucket].saturating_add(weight);
     }
     let mean = if den == 0 {
         0
@@ -599,10 +601,12 @@ pub struct ExposureSummary {
 /// Points `(time, strongest attenuation)` of a key: sightings ≤ 25.5 s apart form one scan.
 fn v1_scans(m: &KeyMatch) -> Vec<(u64, u8)> {
     let mut scans: Vec<(u64, u8)> = Vec::new();
-    let mut last = None;
+    let mut last: Option<u64> = None;
     for s in &m.sightings {
         match (scans.last_mut(), last) {
-            (Some(scan), Some(prev)) if (s.time - prev) * 10 <= SAME_SCAN_GAP_DECISECONDS => {
+            (Some(scan), Some(prev))
+                if (s.time - prev).saturating_mul(10) <= SAME_SCAN_GAP_DECISECONDS =>
+            {
                 scan.1 = scan.1.min(s.attenuation);
             }
             _ => scans.push((s.time, s.attenuation)),
@@ -783,10 +787,11 @@ impl CwaConfig {
                 for run in &runs {
                     let (mean, _) =
                         v1_time_weighted_attenuation(run, V1_SCAN_INTERVAL_SECONDS, [0, 0]);
-                    let total =
-                        (run.last().map_or(0, |l| l.0) - run[0].0) + V1_SCAN_INTERVAL_SECONDS;
-                    seconds += total;
-                    weighted_att += total * u64::from(mean);
+                    let total = (run.last().map_or(0, |l| l.0) - run[0].0)
+                        .saturating_add(V1_SCAN_INTERVAL_SECONDS);
+                    seconds = seconds.saturating_add(total);
+                    weighted_att =
+                        weighted_att.saturating_add(total.saturating_mul(u64::from(mean)));
                     let t = self.attenuation_thresholds_db;
                     let (_, d) = v1_time_weighted_attenuation(
                         run,

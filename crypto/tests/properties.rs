@@ -233,7 +233,7 @@ fn matcher_rules() {
     assert_eq!(index.match_keys(&[key(), key()]).len(), 1);
 
     // Revised keys win over the original; a revision to REVOKED removes the match.
-    let mut export = mimamori_crypto::export::Export {
+    let mut export = Export {
         keys: vec![key()],
         ..Default::default()
     };
