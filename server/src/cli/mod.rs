@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod crypto;
+pub mod key_server;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,9 +37,9 @@ pub enum Command {
     /// Exposure-notification identifiers (RPI/AEM derivation).
     #[command(subcommand)]
     En(crypto::EnCommand),
-    /// Export files: inspect and sign.
+    /// Export files: inspect, sign, and run the export once.
     #[command(subcommand)]
-    Export(crypto::ExportCommand),
+    Export(ExportCli),
     /// Match sightings against export files and score the exposure.
     Match(crypto::MatchArgs),
     /// Synthetic benchmarks.
@@ -55,9 +56,22 @@ pub enum Command {
     Keys(KeysCommand),
 }
 
+/// `mimamori export ...`.
+#[derive(Debug, Subcommand)]
+pub enum ExportCli {
+    /// Inspect and sign export files.
+    #[command(flatten)]
+    File(crypto::ExportCommand),
+    /// Export every closed window once and apply retention (what `serve` does periodically).
+    Run(key_server::ExportRunArgs),
+}
+
 /// `mimamori keys ...`.
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
+    /// The key server's export-signing keys.
+    #[command(subcommand)]
+    Export(key_server::ExportKeyCommand),
     /// The verification service's certificate and token signing keys.
     #[command(subcommand)]
     Certificate(admin::CertificateKeyCommand),
@@ -146,7 +160,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::En(command) => command.run(),
-        Command::Export(command) => command.run(),
+        Command::Export(ExportCli::File(command)) => command.run(),
+        Command::Export(ExportCli::Run(args)) => args.run(load_settings(cli.config.as_ref())?),
+        Command::Keys(KeysCommand::Export(command)) => {
+            command.run(load_settings(cli.config.as_ref())?)
+        }
         Command::Match(args) => args.run(),
         Command::Bench(command) => command.run(),
         Command::Admin(command) => command.run(load_settings(cli.config.as_ref())?),
