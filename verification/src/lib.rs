@@ -20,6 +20,8 @@ pub mod service;
 pub mod store;
 
 pub use config::Config;
+/// The ES256 JWS and JWK helpers tokens and certificates are made with (for clients and tests).
+pub use mimamori_crypto::jws;
 pub use service::Verification;
 
 macro_rules! tables {
