@@ -8,6 +8,7 @@ pub mod export;
 pub mod hooks;
 pub mod metrics;
 pub mod model;
+pub mod openapi;
 pub mod service;
 pub mod store;
 

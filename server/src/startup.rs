@@ -10,7 +10,7 @@ use actix_web::{App, HttpServer, web};
 use mimamori_storage::{Database, SharedClock, StorageError, SystemClock};
 
 use crate::config::{ConfigError, Settings};
-use crate::http::{error, health, middleware};
+use crate::http::{error, health, middleware, openapi};
 use crate::metrics::HttpMetrics;
 use crate::services::{ServiceContext, Services};
 
@@ -148,6 +148,11 @@ impl Application {
             migrations: migration_sets(),
             timeout: Duration::from_secs(settings.database.timeout_seconds.max(1)),
         });
+        let openapi_json = web::Data::new(openapi::OpenApiJson(
+            openapi::document().to_pretty_json().map_err(|e| {
+                StartupError::Other(format!("cannot render the OpenAPI document: {e}"))
+            })?,
+        ));
         let max_body = settings.http.max_body_bytes;
         let body_limit = web::Data::new(middleware::BodyLimit(max_body));
 
@@ -168,6 +173,8 @@ impl Application {
                 .service(health::healthz)
                 .service(health::readyz)
                 .service(health::metrics)
+                .app_data(openapi_json.clone())
+                .service(openapi::serve_openapi)
                 .configure(|config| services.configure(config))
                 .default_service(web::to(middleware::not_found))
         })
