@@ -501,8 +501,7 @@ impl MatchArgs {
                 std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
             let archive = read_export(&bytes).with_context(|| format!("{}", path.display()))?;
             keys_checked += archive.export.keys.len() + archive.export.revised_keys.len();
-            matches.extend(index.match_keys(&archive.export.keys));
-            matches.extend(index.match_keys(&archive.export.revised_keys));
+            matches.extend(index.match_export(&archive.export));
         }
         let matches = mimamori_crypto::matcher::dedupe_matches(matches);
         let windows = index.all_exposure_windows(&matches);
