@@ -22,6 +22,9 @@ use crate::store::ExportFileRecord;
 /// Publish responses are padded to this many bytes (or the next KiB above a longer body).
 pub const PUBLISH_RESPONSE_BYTES: usize = 2048;
 
+/// The export listing and when it was read from the database.
+type CachedListing = (Instant, Arc<Vec<ExportFileRecord>>);
+
 /// Shared state of the key server's handlers.
 #[derive(Clone)]
 pub struct KeyServerApi {
@@ -29,7 +32,7 @@ pub struct KeyServerApi {
     pub key_server: KeyServer,
     /// Export worker (for the listing's directory and retention).
     pub exporter: Exporter,
-    listing: Arc<RwLock<Option<(Instant, Arc<Vec<ExportFileRecord>>)>>>,
+    listing: Arc<RwLock<Option<CachedListing>>>,
     files: FileCache,
     /// Largest publish body in bytes.
     pub max_publish_bytes: usize,

@@ -252,7 +252,8 @@ impl CertificateVerifier {
     }
 
     /// Whether `issuer` may need its JWKS fetched now because a token names an unknown key
-    /// (rotation): true when it has a JWKS URL and was not refreshed in the last 10 seconds.
+    /// (rotation): true when it has a JWKS URL and was not refreshed in the last second
+    /// (so a flood of tokens with a bogus `kid` cannot turn into a flood of fetches).
     fn may_refresh_for_unknown_key(&self, issuer: &str) -> Option<String> {
         let trusted = self.issuers.get(issuer)?;
         let url = trusted.config.jwks_url.clone()?;
@@ -260,7 +261,7 @@ impl CertificateVerifier {
             .refreshed
             .read()
             .ok()
-            .is_some_and(|r| r.is_some_and(|at| at.elapsed() < Duration::from_secs(10)));
+            .is_some_and(|r| r.is_some_and(|at| at.elapsed() < Duration::from_secs(1)));
         (!recent).then_some(url)
     }
 

@@ -116,6 +116,12 @@ impl TestIssuer {
         }))
     }
 
+    /// The public key as a JWK (what the issuer's JWKS lists).
+    pub fn jwk(&self) -> mimamori_crypto::jws::Jwk {
+        mimamori_crypto::jws::Jwk::from_public_key(&self.kid, self.key.public_key().as_ref())
+            .expect("P-256 public key")
+    }
+
     /// Signs arbitrary claims with this issuer's key and kid.
     pub fn sign(&self, claims: &serde_json::Value) -> String {
         let bytes = serde_json::to_vec(claims).expect("claims JSON");

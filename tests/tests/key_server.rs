@@ -19,7 +19,7 @@ use mimamori_tests::{Backend, TestApp, spawn_app_with_clock};
 use serde_json::{Value, json};
 
 /// 2026-11-20 13:20 UTC: a day start plus 80 intervals.
-const DAY_START_INTERVAL: u32 = 2_955_600 - 2_955_600 % 144;
+const DAY_START_INTERVAL: u32 = 2_955_600; // divisible by 144: a UTC day start
 const NOW_S: i64 = (DAY_START_INTERVAL as i64 + 80) * 600;
 
 struct Setup {
@@ -725,4 +725,140 @@ async fn embargo_revision_revocation_retention_chaff_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embargo_revision_revocation_retention_chaff_postgres() {
     embargo_revision_revocation_retention_chaff(Backend::Postgres).await;
+}
+
+async fn canary_detects_distribution(backend: Backend) {
+    use mimamori_key_server::canary::Canary;
+    use mimamori_key_server::metrics::KeyServerMetrics;
+    let Some(setup) = setup(backend).await else {
+        return;
+    };
+    let store: std::sync::Arc<dyn KeyServerStore> = std::sync::Arc::new(
+        DatabaseKeyServerStore::new(setup.app.database.database.clone()),
+    );
+    let metrics = KeyServerMetrics::unregistered();
+    let canary = Canary::new(
+        store,
+        std::sync::Arc::new(setup.clock.clone()),
+        metrics.clone(),
+        setup.app.base_url.clone(),
+        "440".into(),
+    );
+    canary.plant().await.unwrap();
+    setup.clock.advance_ms(3_600_000);
+    let report = setup.app.exporter().run_once().await.unwrap();
+    assert_eq!(canary.check(&report).await, Some(true));
+    assert_eq!(metrics.canary_ok.get(), 1);
+
+    // A file that cannot be downloaded (lost from the export directory) fails the canary.
+    canary.plant().await.unwrap();
+    setup.clock.advance_ms(3_600_000);
+    let report = setup.app.exporter().run_once().await.unwrap();
+    for file in &report.files {
+        std::fs::remove_file(
+            setup
+                .app
+                .settings
+                .key_server
+                .export
+                .directory
+                .join(&file.path),
+        )
+        .unwrap();
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await; // listing cache TTL
+    assert_eq!(canary.check(&report).await, Some(false));
+    assert_eq!(metrics.canary_ok.get(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn canary_detects_distribution_sqlite() {
+    canary_detects_distribution(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn canary_detects_distribution_postgres() {
+    canary_detects_distribution(Backend::Postgres).await;
+}
+
+/// Keys from the issuer's JWKS, fetched on demand; a rotated key is picked up on first use.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jwks_keys_are_fetched_and_rotation_is_followed() {
+    use std::sync::{Arc, Mutex};
+    let first = TestIssuer::new("jwks-authority", "k1");
+    let second = TestIssuer::new("jwks-authority", "k2");
+    let published: Arc<Mutex<Vec<mimamori_crypto::jws::Jwk>>> =
+        Arc::new(Mutex::new(vec![first.jwk()]));
+    let served = Arc::clone(&published);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let jwks_port = listener.local_addr().unwrap().port();
+    let server = actix_web::HttpServer::new(move || {
+        let served = Arc::clone(&served);
+        actix_web::App::new().route(
+            "/.well-known/jwks.json",
+            actix_web::web::get().to(move || {
+                let keys: Vec<Value> = served
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .map(|k| serde_json::from_str(&k.to_json()).unwrap())
+                    .collect();
+                async move { actix_web::HttpResponse::Ok().json(json!({ "keys": keys })) }
+            }),
+        )
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+
+    let clock = ManualClock::new(NOW_S * 1000);
+    let app = spawn_app_with_clock(Backend::Sqlite, clock.clone(), move |settings| {
+        settings.key_server.issuers = vec![mimamori_key_server::config::IssuerConfig {
+            issuer: "jwks-authority".into(),
+            audience: mimamori_tests::certs::AUDIENCE.into(),
+            public_keys: vec![],
+            jwks_url: Some(format!(
+                "http://127.0.0.1:{jwks_port}/.well-known/jwks.json"
+            )),
+            jwks_refresh_seconds: 300,
+            allowed_clock_skew_seconds: 60,
+        }];
+    })
+    .await
+    .unwrap();
+    let publish_with = |issuer: &TestIssuer, keys: &[DiagnosisKey]| {
+        json!({
+            "temporaryExposureKeys": keys_json(keys),
+            "verificationPayload": issuer.certificate(keys, HMAC_KEY, &issuer.claims(NOW_S)),
+            "hmacKey": base64::engine::general_purpose::STANDARD.encode(HMAC_KEY),
+        })
+    };
+    let post = |body: Value| {
+        let client = app.client.clone();
+        let url = app.url("/v1/publish");
+        async move {
+            let response = client.post(url).json(&body).send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, body) = post(publish_with(&first, &daily_keys(2, 1))).await;
+    assert_eq!(status, 200, "{body}");
+
+    // The issuer rotates: k2 appears in its JWKS and signs the next certificate.
+    published.lock().unwrap().push(second.jwk());
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (status, body) = post(publish_with(&second, &daily_keys(2, 50))).await;
+    assert_eq!(status, 200, "{body}");
+
+    // An unknown kid that the JWKS does not have stays refused.
+    let stranger = TestIssuer::new("jwks-authority", "k9");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (status, body) = post(publish_with(&stranger, &daily_keys(2, 90))).await;
+    assert_eq!(
+        (status, body["code"].as_str().unwrap()),
+        (401, "certificate_key_unknown")
+    );
 }

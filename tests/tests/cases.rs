@@ -1,0 +1,261 @@
+//! End-to-end tests of the case registry over real HTTP, on SQLite and PostgreSQL: sign-in
+//! with TOTP (and replay refusal), the access matrix of roles × case endpoints × own/other
+//! organization, validation, CSV import and the hash-chained audit log.
+#![allow(clippy::unwrap_used)]
+
+#[macro_use]
+mod support;
+
+use std::sync::Arc;
+
+use mimamori::services::cases::mimamori_cases::CaseRegistry;
+use mimamori::services::cases::mimamori_cases::sql;
+use mimamori_storage::ManualClock;
+use mimamori_tests::TestApp;
+use reqwest::StatusCode;
+use serde_json::json;
+use support::{call, notification};
+
+fn registry(app: &TestApp, clock: &ManualClock) -> CaseRegistry {
+    let mut settings = mimamori::config::Settings::default();
+    support::settings(&mut settings);
+    CaseRegistry::new(app.database.database.clone(), settings.cases, Arc::new(clock.clone()))
+}
+
+flow_tests! {
+    async fn sign_in_needs_password_and_a_fresh_totp(app, clock) {
+        use mimamori_storage::Clock as _;
+        let credentials = support::admin_init(&app, &clock).await;
+        let secret = mimamori::services::cases::mimamori_cases::model::secrets::base32_decode(&credentials.totp_secret).unwrap();
+        let totp = mimamori::services::cases::mimamori_cases::model::secrets::totp(&secret, clock.now_seconds());
+        let attempt = |password: &str, totp: &str| {
+            let body = json!({"username": credentials.username, "password": password, "totp": totp});
+            let app = &app;
+            async move { call(app, "POST", "/api/auth/login", None, None, Some(body)).await }
+        };
+        let (status, body) = attempt("wrong", &totp).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_credentials")));
+        let (status, _) = attempt(&credentials.password, "000000").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let (status, body) = attempt(&credentials.password, &totp).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let token = body["token"].as_str().unwrap().to_string();
+        // The same one-time code cannot be replayed.
+        let (status, _) = attempt(&credentials.password, &totp).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        // Unknown users look the same as wrong passwords.
+        let (status, body) = call(&app, "POST", "/api/auth/login", None, None,
+            Some(json!({"username": "nobody", "password": "x", "totp": totp}))).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_credentials")));
+
+        let (status, me) = call(&app, "GET", "/api/auth/me", Some(&token), None, None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(me["organizationKind"], "national");
+        let (status, _) = call(&app, "POST", "/api/auth/logout", Some(&token), None, None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (status, _) = call(&app, "GET", "/api/auth/me", Some(&token), None, None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+        // Sessions expire.
+        let token = support::login(&app, &{ clock.advance_ms(30_000); clock.clone() }, &credentials).await;
+        clock.advance_ms(8 * 3600 * 1000 + 1);
+        let (status, _) = call(&app, "GET", "/api/auth/me", Some(&token), None, None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+
+    async fn access_matrix_of_roles_and_organizations(app, clock) {
+        let world = support::world(&app, &clock).await;
+        let case_id = support::file_case(&app, &world.doctor[0], &world.health_center[0], "Secret Patient").await;
+        let linked = support::file_case(&app, &world.hc_worker[0], &world.health_center[0], "Linked Patient").await;
+        let other_hc_case = support::file_case(&app, &world.hc_worker[1], &world.health_center[1], "Far Patient").await;
+
+        // (who, read, write) expected statuses for the clinic-filed case of health center 1.
+        let matrix: Vec<(&str, &String, u16, u16)> = vec![
+            ("reporting doctor", &world.doctor[0], 200, 403),
+            ("other clinic's doctor", &world.doctor[1], 404, 404),
+            ("own health center worker", &world.hc_worker[0], 200, 0),
+            ("other health center worker", &world.hc_worker[1], 404, 404),
+            ("own health center admin (no case role)", &world.hc_admin, 403, 403),
+            ("own prefecture worker", &world.pref_worker[0], 200, 403),
+            ("other prefecture worker", &world.pref_worker[1], 404, 404),
+            ("national admin", &world.national_admin, 404, 404),
+            ("national statistics viewer", &world.national_stats, 404, 404),
+        ];
+        for (who, token, read, write) in &matrix {
+            let (status, body) = call(&app, "GET", &format!("/api/cases/{case_id}"), Some(token), None, None).await;
+            assert_eq!(status.as_u16(), *read, "{who}: read {body}");
+            if *read != 200 {
+                assert!(!body.to_string().contains("Secret Patient"), "{who} saw case data");
+            }
+            if *write == 0 {
+                continue;
+            }
+            let writes = [
+                ("POST", format!("/api/cases/{case_id}/status"), Some(json!({"status": "accepted"}))),
+                ("POST", format!("/api/cases/{case_id}/contacts"), Some(json!({"name": "Contact"}))),
+                ("POST", format!("/api/cases/{case_id}/links"), Some(json!({"caseId": linked}))),
+                ("POST", format!("/api/cases/{case_id}/processing-number"), None),
+                ("POST", format!("/api/cases/{case_id}/revoke"), None),
+            ];
+            for (method, path, body) in writes {
+                let (status, response) = call(&app, method, &path, Some(token), None, body).await;
+                assert_eq!(status.as_u16(), *write, "{who}: {path} {response}");
+                assert!(!response.to_string().contains("Secret Patient"), "{who} saw case data");
+            }
+            // Lists contain only cases in scope.
+            let (status, list) = call(&app, "GET", "/api/cases", Some(token), None, None).await;
+            if status == StatusCode::OK {
+                assert_eq!(list["items"].as_array().unwrap().iter().any(|c| c["id"] == case_id.as_str()), *read == 200, "{who}");
+            } else {
+                assert!(!list.to_string().contains("Secret Patient"));
+            }
+        }
+        // The own health center's worker may do everything.
+        let own = &world.hc_worker[0];
+        let (status, body) = call(&app, "POST", &format!("/api/cases/{case_id}/status"), Some(own), None, Some(json!({"status": "accepted"}))).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (status, _) = call(&app, "POST", &format!("/api/cases/{case_id}/contacts"), Some(own), None, Some(json!({"name": "Contact"}))).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (status, _) = call(&app, "POST", &format!("/api/cases/{case_id}/links"), Some(own), None, Some(json!({"caseId": linked}))).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (status, _) = call(&app, "POST", &format!("/api/cases/{case_id}/links"), Some(own), None, Some(json!({"caseId": other_hc_case}))).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "cannot link to a case outside scope");
+        let (status, _) = call(&app, "POST", &format!("/api/cases/{case_id}/processing-number"), Some(own), None, None).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (status, _) = call(&app, "POST", &format!("/api/cases/{case_id}/revoke"), Some(own), None, None).await;
+        assert_eq!(status, StatusCode::OK);
+        let (_, case) = call(&app, "GET", &format!("/api/cases/{case_id}"), Some(own), None, None).await;
+        assert_eq!(case["contacts"].as_array().unwrap().len(), 1);
+        assert_eq!(case["links"], json!([linked]));
+        assert_eq!(case["status"], "accepted");
+
+        // Organization and user management is for admins only.
+        let (status, _) = call(&app, "POST", "/api/organizations", Some(own), None,
+            Some(json!({"kind": "prefecture", "name": "X"}))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _) = call(&app, "POST", "/api/users", Some(&world.hc_admin), None,
+            Some(json!({"organizationId": world.health_center[1], "username": "intruder", "roles": ["case_worker"]}))).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _) = call(&app, "GET", "/api/cases", None, None, None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+
+    async fn notifications_are_validated_and_listed_with_pagination(app, clock) {
+        let world = support::world(&app, &clock).await;
+        let doctor = &world.doctor[0];
+        let hc = &world.health_center[0];
+        let mut bad = notification(hc, "");
+        bad["onsetDate"] = json!("2026-11-25");
+        bad["diagnosisDate"] = json!("2026-11-10");
+        let (status, body) = call(&app, "POST", "/api/cases", Some(doctor), None, Some(bad)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let fields: Vec<&str> = body["details"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        assert!(fields.contains(&"name") && fields.contains(&"onsetDate"), "{body}");
+        let mut late_onset = notification(hc, "Late");
+        late_onset["onsetDate"] = json!("2026-11-19");
+        late_onset["diagnosisDate"] = json!("2026-11-12");
+        let (status, _) = call(&app, "POST", "/api/cases", Some(doctor), None, Some(late_onset)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let mut missing = notification(hc, "X");
+        missing.as_object_mut().unwrap().remove("icu");
+        let (status, body) = call(&app, "POST", "/api/cases", Some(doctor), None, Some(missing)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let (status, _) = call(&app, "POST", "/api/cases", Some(doctor), None, Some(notification("nope", "X"))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+        for i in 0..5 {
+            support::file_case(&app, doctor, hc, &format!("Patient {i}")).await;
+        }
+        let (status, page) = call(&app, "GET", "/api/cases?page=2&perPage=2", Some(&world.hc_worker[0]), None, None).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert_eq!(page["total"], 5);
+        assert_eq!(page["items"].as_array().unwrap().len(), 2);
+        let (_, found) = call(&app, "GET", "/api/cases?q=Patient%203", Some(&world.pref_worker[0]), None, None).await;
+        assert_eq!(found["total"], 1);
+        let (_, reported) = call(&app, "GET", "/api/cases?status=accepted", Some(&world.hc_worker[0]), None, None).await;
+        assert_eq!(reported["total"], 0);
+        let (status, _) = call(&app, "GET", "/api/cases?status=bogus", Some(&world.hc_worker[0]), None, None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+
+        // Status transitions follow the rules and are kept as history.
+        let id = support::file_case(&app, doctor, hc, "Moving").await;
+        let change = |status: &'static str| {
+            let app = &app;
+            let token = world.hc_worker[0].clone();
+            let id = id.clone();
+            async move { call(app, "POST", &format!("/api/cases/{id}/status"), Some(&token), None, Some(json!({"status": status}))).await.0 }
+        };
+        assert_eq!(change("home_care").await, StatusCode::CONFLICT);
+        assert_eq!(change("accepted").await, StatusCode::OK);
+        assert_eq!(change("hotel_care").await, StatusCode::OK);
+        assert_eq!(change("hospitalized").await, StatusCode::OK);
+        assert_eq!(change("recovered").await, StatusCode::OK);
+        assert_eq!(change("home_care").await, StatusCode::CONFLICT);
+        let (_, case) = call(&app, "GET", &format!("/api/cases/{id}"), Some(&world.hc_worker[0]), None, None).await;
+        let statuses: Vec<&str> = case["history"].as_array().unwrap().iter().map(|e| e["detail"].as_str().unwrap()).collect();
+        assert_eq!(statuses, ["reported", "accepted", "hotel_care", "hospitalized", "recovered"]);
+    }
+
+    async fn csv_import_is_all_or_nothing_with_a_row_report(app, clock) {
+        let world = support::world(&app, &clock).await;
+        let worker = &world.hc_worker[0];
+        let header = "name,vulnerableHousehold,municipality,resultDate,diagnosisDate,onsetDate,admitted,icu,ventilator,ecmo,outcome,linkedToOtherCase,reportDate,postMortem,symptomsAtDiagnosis,diagnosisMethod,specimenType,infectionRoute,infectionArea,infectionConfirmed,status";
+        let good = "\"Sato, Hanako\",no,Minato,2026-10-01,2026-10-01,2026-09-29,no,no,no,no,recovered,no,2026-10-01,no,fever;cough,PCR,swab,droplet,domestic,no,recovered";
+        let bad_date = "Bad,no,Minato,2026-10-01,2026-13-01,,no,no,no,no,x,no,2026-10-01,no,,PCR,swab,droplet,domestic,no,";
+        let bad_bool = "Worse,perhaps,Minato,2026-10-01,2026-10-01,,no,no,no,no,x,no,2026-10-01,no,,PCR,swab,droplet,domestic,no,";
+        let post = |body: String, token: String| {
+            let app = &app;
+            async move {
+                let response = app.client.post(app.url("/api/cases/import")).bearer_auth(token)
+                    .header("Content-Type", "text/csv").body(body).send().await.unwrap();
+                let status = response.status();
+                (status, response.json::<serde_json::Value>().await.unwrap())
+            }
+        };
+        let (status, report) = post(format!("{header}\n{good}\n{bad_date}\n{bad_bool}\n"), worker.clone()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{report}");
+        let rows: Vec<i64> = report["details"].as_array().unwrap().iter().map(|e| e["row"].as_i64().unwrap()).collect();
+        assert!(rows.contains(&3) && rows.contains(&4) && !rows.contains(&2), "{report}");
+        let (_, list) = call(&app, "GET", "/api/cases", Some(worker), None, None).await;
+        assert_eq!(list["total"], 0, "nothing imported");
+
+        let (status, report) = post(format!("{header}\r\n{good}\r\n{good}\r\n"), worker.clone()).await;
+        assert_eq!(status, StatusCode::CREATED, "{report}");
+        assert_eq!(report["imported"], 2);
+        let (_, list) = call(&app, "GET", "/api/cases?status=recovered", Some(worker), None, None).await;
+        assert_eq!(list["total"], 2);
+        assert_eq!(list["items"][0]["name"], "Sato, Hanako");
+        // Only health-center case workers import.
+        let (status, _) = post(format!("{header}\n{good}\n"), world.doctor[0].clone()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+
+    async fn audit_chain_records_reads_and_detects_tampering(app, clock) {
+        let world = support::world(&app, &clock).await;
+        let id = support::file_case(&app, &world.doctor[0], &world.health_center[0], "Audited").await;
+        let (status, _) = call(&app, "GET", &format!("/api/cases/{id}"), Some(&world.hc_worker[0]), None, None).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _) = call(&app, "GET", &format!("/api/cases/{id}"), Some(&world.hc_worker[1]), None, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let registry = registry(&app, &clock);
+        let entries = registry.store().audit_entries(0, 10_000).await.unwrap();
+        let reads: Vec<_> = entries.iter().filter(|e| e.action == "case.read").collect();
+        assert_eq!(reads.len(), 1, "the refused read is not a read of case data");
+        assert_eq!(reads[0].target, format!("case:{id}"));
+        assert!(entries.iter().any(|e| e.action == "case.create"));
+        let count = registry.verify_audit().await.unwrap().unwrap();
+        assert_eq!(count, entries.len());
+
+        // Edit one stored entry: verification names it.
+        let seq = reads[0].seq;
+        sql::execute(
+            &app.database.database,
+            "UPDATE audit_log SET actor = 'user:someone-else' WHERE seq = $1",
+            vec![sql::Value::Int(seq)],
+        )
+        .await
+        .unwrap();
+        let broken = registry.verify_audit().await.unwrap().unwrap_err();
+        assert_eq!(broken.seq, seq);
+    }
+}
