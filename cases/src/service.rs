@@ -293,6 +293,8 @@ impl CaseRegistry {
             &format!("organization:{}", org.id),
         )
         .await?;
+        self.audit("cli", "user.create", &format!("user:{}", user.id))
+            .await?;
         Ok((org, user))
     }
 

@@ -19,7 +19,11 @@ use support::{call, notification};
 fn registry(app: &TestApp, clock: &ManualClock) -> CaseRegistry {
     let mut settings = mimamori::config::Settings::default();
     support::settings(&mut settings);
-    CaseRegistry::new(app.database.database.clone(), settings.cases, Arc::new(clock.clone()))
+    CaseRegistry::new(
+        app.database.database.clone(),
+        settings.cases,
+        Arc::new(clock.clone()),
+    )
 }
 
 flow_tests! {

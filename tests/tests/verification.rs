@@ -28,7 +28,13 @@ struct Flow {
 /// A world, a filed and accepted case, and a device API key.
 async fn prepared(app: &TestApp, clock: &ManualClock) -> Flow {
     let world = support::world(app, clock).await;
-    let case_id = support::file_case(app, &world.doctor[0], &world.health_center[0], "Yamada Taro").await;
+    let case_id = support::file_case(
+        app,
+        &world.doctor[0],
+        &world.health_center[0],
+        "Yamada Taro",
+    )
+    .await;
     let (status, body) = call(
         app,
         "POST",
@@ -63,7 +69,15 @@ async fn issue(app: &TestApp, flow: &Flow) -> Value {
 }
 
 async fn verify(app: &TestApp, flow: &Flow, code: &str) -> (StatusCode, Value) {
-    call(app, "POST", "/api/verify", None, Some(&flow.device_key), Some(json!({"code": code}))).await
+    call(
+        app,
+        "POST",
+        "/api/verify",
+        None,
+        Some(&flow.device_key),
+        Some(json!({"code": code})),
+    )
+    .await
 }
 
 async fn certificate(app: &TestApp, flow: &Flow, token: &str) -> (StatusCode, Value) {
@@ -106,7 +120,11 @@ fn in_process_verification(app: &TestApp, clock: &ManualClock) -> Verification {
     let mut settings = mimamori::config::Settings::default();
     support::settings(&mut settings);
     let clock: mimamori_storage::SharedClock = Arc::new(clock.clone());
-    let registry = CaseRegistry::new(app.database.database.clone(), settings.cases, Arc::clone(&clock));
+    let registry = CaseRegistry::new(
+        app.database.database.clone(),
+        settings.cases,
+        Arc::clone(&clock),
+    );
     Verification::new(
         app.database.database.clone(),
         registry,
@@ -414,7 +432,9 @@ async fn concurrent_claims(backend: mimamori_tests::Backend) {
     let mut handles = Vec::new();
     for _ in 0..100 {
         let (app, flow, code) = (Arc::clone(&app), Arc::clone(&flow), code.clone());
-        handles.push(tokio::spawn(async move { verify(&app, &flow, &code).await }));
+        handles.push(tokio::spawn(
+            async move { verify(&app, &flow, &code).await },
+        ));
     }
     let mut ok = 0;
     for handle in handles {
@@ -448,7 +468,11 @@ async fn failed_verifications_are_rate_limited_with_retry_after() {
     .unwrap();
     let flow = prepared(&app, &clock).await;
     for _ in 0..3 {
-        assert_code(&verify(&app, &flow, "00000000").await, StatusCode::BAD_REQUEST, "code_not_found");
+        assert_code(
+            &verify(&app, &flow, "00000000").await,
+            StatusCode::BAD_REQUEST,
+            "code_not_found",
+        );
     }
     let response = app
         .client
@@ -459,16 +483,33 @@ async fn failed_verifications_are_rate_limited_with_retry_after() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=600).contains(&retry_after));
     // Even a valid code waits until the window ends.
     let issued = issue(&app, &flow).await;
-    assert_eq!(verify(&app, &flow, issued["code"].as_str().unwrap()).await.0, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        verify(&app, &flow, issued["code"].as_str().unwrap())
+            .await
+            .0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
     clock.advance_ms(601_000);
-    assert_eq!(verify(&app, &flow, issued["code"].as_str().unwrap()).await.0, StatusCode::OK);
+    assert_eq!(
+        verify(&app, &flow, issued["code"].as_str().unwrap())
+            .await
+            .0,
+        StatusCode::OK
+    );
     // The spike alert is a metric; labels are error codes only.
     let metrics = app.get("/metrics").await.text().await.unwrap();
-    assert!(metrics.contains("mimamori_verification_failure_spikes_total 1"), "{metrics}");
+    assert!(
+        metrics.contains("mimamori_verification_failure_spikes_total 1"),
+        "{metrics}"
+    );
     assert!(metrics.contains("mimamori_verification_failures_total{code=\"code_not_found\"} 3"));
     assert!(metrics.contains("mimamori_verification_rate_limited_total{scope=\"client\"} 2"));
     assert!(!metrics.contains("127.0.0.1"));

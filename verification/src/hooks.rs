@@ -2,8 +2,8 @@
 //! check and the publish observer (lifecycle written back to the case).
 
 use async_trait::async_trait;
-use mimamori_key_server::hooks::{
-    ProcessingNumberError, ProcessingNumberVerifier, PublishObserver, VerifiedUpload,
+pub use mimamori_key_server::hooks::{
+    KeyRevoker, ProcessingNumberError, ProcessingNumberVerifier, PublishObserver, VerifiedUpload,
 };
 
 use crate::model::VerifyError;

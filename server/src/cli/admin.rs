@@ -99,6 +99,7 @@ async fn verification(settings: &Settings) -> anyhow::Result<Verification> {
 impl AdminCommand {
     /// Runs the command against the configured database.
     pub fn run(self, settings: Settings) -> anyhow::Result<ExitCode> {
+        crate::telemetry::init(&settings.log);
         runtime()?.block_on(async move {
             let registry = registry(&settings).await?;
             match self {
@@ -182,6 +183,7 @@ pub enum AuditCommand {
 impl AuditCommand {
     /// Runs the command against the configured database.
     pub fn run(self, settings: Settings) -> anyhow::Result<ExitCode> {
+        crate::telemetry::init(&settings.log);
         runtime()?.block_on(async move {
             let registry = registry(&settings).await?;
             match registry.verify_audit().await? {
@@ -211,6 +213,7 @@ pub enum CertificateKeyCommand {
 impl CertificateKeyCommand {
     /// Runs the command against the configured database.
     pub fn run(self, settings: Settings) -> anyhow::Result<ExitCode> {
+        crate::telemetry::init(&settings.log);
         runtime()?.block_on(async move {
             let verification = verification(&settings).await?;
             match self {

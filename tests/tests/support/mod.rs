@@ -22,12 +22,16 @@ pub fn settings(settings: &mut Settings) {
     settings.cases.argon2_memory_kib = 64;
     settings.cases.argon2_iterations = 1;
     settings.verification.hmac_secrets = vec![Secret("test-hmac-secret-0123456789".into())];
-    settings.verification.master_key =
-        Some(Secret("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into()));
+    settings.verification.master_key = Some(Secret(
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into(),
+    ));
 }
 
 /// A server on `backend` with a manual clock at [`T0_MS`]; `None` when PostgreSQL is skipped.
-pub async fn start(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Option<(TestApp, ManualClock)> {
+pub async fn start(
+    backend: Backend,
+    adjust: impl FnOnce(&mut Settings),
+) -> Option<(TestApp, ManualClock)> {
     let clock = ManualClock::new(T0_MS);
     let app = mimamori_tests::spawn_app_with_clock(backend, clock.clone(), |s| {
         settings(s);
@@ -171,7 +175,13 @@ pub async fn admin_init(app: &TestApp, clock: &ManualClock) -> Credentials {
     }
 }
 
-async fn organization(app: &TestApp, token: &str, kind: &str, name: &str, parent: Option<&str>) -> String {
+async fn organization(
+    app: &TestApp,
+    token: &str,
+    kind: &str,
+    name: &str,
+    parent: Option<&str>,
+) -> String {
     let (status, body) = call(
         app,
         "POST",
@@ -222,7 +232,15 @@ pub async fn world(app: &TestApp, clock: &ManualClock) -> World {
         me["organizationId"].as_str().unwrap().to_string()
     };
     World {
-        national_stats: user(app, clock, &admin, &national_org, "stats", &["statistics_viewer"]).await,
+        national_stats: user(
+            app,
+            clock,
+            &admin,
+            &national_org,
+            "stats",
+            &["statistics_viewer"],
+        )
+        .await,
         hc_worker: [
             user(app, clock, &admin, &h1, "hc1.worker", &["case_worker"]).await,
             user(app, clock, &admin, &h2, "hc2.worker", &["case_worker"]).await,
@@ -311,7 +329,11 @@ pub fn b64url(bytes: &[u8]) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..=chunk.len() {
             out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
