@@ -9,11 +9,13 @@ pub mod api;
 pub mod config;
 pub mod csv;
 pub mod model;
+pub mod openapi;
 pub mod service;
 pub mod sql;
 pub mod store;
 
 pub use config::Config;
+pub use openapi::openapi;
 pub use service::CaseRegistry;
 
 macro_rules! tables {

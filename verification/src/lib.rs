@@ -16,12 +16,14 @@ pub mod config;
 pub mod hooks;
 pub mod keys;
 pub mod model;
+pub mod openapi;
 pub mod service;
 pub mod store;
 
 pub use config::Config;
 /// The ES256 JWS and JWK helpers tokens and certificates are made with (for clients and tests).
 pub use mimamori_crypto::jws;
+pub use openapi::openapi;
 pub use service::Verification;
 
 macro_rules! tables {

@@ -1,0 +1,302 @@
+//! The case registry's part of `/openapi.json` (documentation schemas; the handlers are in
+//! [`crate::api`]).
+
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
+
+/// Every error body: `{error, code, errorCode, details?}`.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub struct CaseErrorSchema {
+    /// Human-readable message.
+    error: String,
+    /// Stable code.
+    code: String,
+    /// The same code, for clients of Google's verification server.
+    #[serde(rename = "errorCode")]
+    error_code: String,
+    /// Field- or row-level problems (validation, CSV import).
+    details: Option<Vec<serde_json::Value>>,
+}
+
+/// Sign-in request.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub struct LoginSchema {
+    /// User name.
+    username: String,
+    /// Password.
+    password: String,
+    /// Current 6-digit TOTP (each code works once).
+    totp: String,
+}
+
+/// A session.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct SessionSchema {
+    /// Bearer token.
+    token: String,
+    /// Expiry, Unix ms.
+    expires_at_ms: i64,
+}
+
+/// A new organization.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct NewOrganizationSchema {
+    /// `prefecture`, `health_center`, `medical_institution` or `contractor`.
+    kind: String,
+    /// Name.
+    name: String,
+    /// A health center's prefecture; optionally a medical institution's health center.
+    parent_id: Option<String>,
+}
+
+/// A new user.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct NewUserSchema {
+    /// Organization.
+    organization_id: String,
+    /// User name.
+    username: String,
+    /// `org_admin`, `case_worker`, `doctor`, `statistics_viewer`.
+    roles: Vec<String>,
+}
+
+/// A created user's one-time credentials.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct CreatedUserSchema {
+    /// Id.
+    id: String,
+    /// User name.
+    username: String,
+    /// Initial password (shown once).
+    password: String,
+    /// TOTP secret, base32 (shown once).
+    totp_secret: String,
+    /// `otpauth://` URI.
+    totp_uri: String,
+}
+
+/// A new API key.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct NewApiKeySchema {
+    /// Organization (default: the caller's).
+    organization_id: Option<String>,
+    /// `admin` (issue API) or `device` (apps).
+    kind: String,
+    /// Label.
+    name: String,
+}
+
+/// A created API key.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub struct CreatedApiKeySchema {
+    /// Id (to revoke).
+    id: String,
+    /// The key (shown once; send as `X-API-Key`).
+    key: String,
+}
+
+/// A case with its notification, history, contacts and links (see
+/// [`crate::service::CaseView`]; the notification fields are those of
+/// [`crate::model::Notification`]).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct CaseSchema {
+    /// Case id.
+    id: String,
+    /// `reported`, `accepted`, `home_care`, `hotel_care`, `hospitalized`, `recovered`, `deceased`.
+    status: String,
+    /// Health center of jurisdiction.
+    health_center_id: String,
+    /// Its prefecture.
+    prefecture_id: String,
+    /// Filing organization.
+    reporting_organization_id: String,
+    /// Revoked as a false positive.
+    revoked: bool,
+    /// Created, Unix ms.
+    created_at_ms: i64,
+    /// Updated, Unix ms.
+    updated_at_ms: i64,
+    /// The notification of occurrence.
+    notification: serde_json::Value,
+    /// Status changes and lifecycle events (`number_issued`, `number_claimed`,
+    /// `certificate_issued`, `keys_published`, `number_expired`, `revoked`, `keys_revoked`).
+    history: Vec<serde_json::Value>,
+    /// Close contacts.
+    contacts: Vec<serde_json::Value>,
+    /// Linked case ids.
+    links: Vec<String>,
+}
+
+/// A page of cases.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct CaseListSchema {
+    /// `{id, status, name, healthCenterId, diagnosisDate, createdAtMs}` rows.
+    items: Vec<serde_json::Value>,
+    /// Total matching.
+    total: i64,
+    /// Page (from 1).
+    page: i64,
+    /// Page size.
+    per_page: i64,
+}
+
+/// A status change.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub struct StatusChangeSchema {
+    /// The new status.
+    status: String,
+}
+
+/// An infection link.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct LinkSchema {
+    /// The other case.
+    case_id: String,
+}
+
+#[utoipa::path(post, path = "/api/auth/login", tag = "cases", request_body = LoginSchema,
+    responses((status = 200, body = SessionSchema), (status = 401, description = "Wrong name, password or one-time code", body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn login() {}
+
+#[utoipa::path(post, path = "/api/auth/logout", tag = "cases",
+    responses((status = 204, description = "Session ended"), (status = 401, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn logout() {}
+
+#[utoipa::path(get, path = "/api/auth/me", tag = "cases",
+    responses((status = 200, description = "`{userId, organizationId, organizationKind, roles}`"), (status = 401, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn me() {}
+
+#[utoipa::path(post, path = "/api/organizations", tag = "cases", request_body = NewOrganizationSchema,
+    responses((status = 201, description = "The organization"), (status = 400, body = CaseErrorSchema), (status = 403, description = "Not a national admin", body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn create_organization() {}
+
+#[utoipa::path(get, path = "/api/organizations", tag = "cases",
+    responses((status = 200, description = "Every organization"), (status = 403, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn list_organizations() {}
+
+#[utoipa::path(post, path = "/api/users", tag = "cases", request_body = NewUserSchema,
+    responses((status = 201, body = CreatedUserSchema), (status = 403, body = CaseErrorSchema), (status = 404, description = "Organization outside the admin's scope", body = CaseErrorSchema), (status = 409, description = "User name taken", body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn create_user() {}
+
+#[utoipa::path(post, path = "/api/api-keys", tag = "cases", request_body = NewApiKeySchema,
+    responses((status = 201, body = CreatedApiKeySchema), (status = 403, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn create_api_key() {}
+
+#[utoipa::path(delete, path = "/api/api-keys/{id}", tag = "cases", params(("id" = String, Path)),
+    responses((status = 204, description = "Revoked"), (status = 404, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn revoke_api_key() {}
+
+#[utoipa::path(post, path = "/api/cases", tag = "cases",
+    request_body(content = serde_json::Value, description = "The notification of occurrence (fields of `Notification`)"),
+    responses((status = 201, body = CaseSchema), (status = 403, body = CaseErrorSchema), (status = 422, description = "Validation failed, field by field", body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn file_case() {}
+
+#[utoipa::path(get, path = "/api/cases", tag = "cases",
+    params(("status" = Option<String>, Query), ("q" = Option<String>, Query, description = "Name prefix"),
+           ("page" = Option<i64>, Query), ("perPage" = Option<i64>, Query)),
+    responses((status = 200, body = CaseListSchema), (status = 403, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn list_cases() {}
+
+#[utoipa::path(post, path = "/api/cases/import", tag = "cases",
+    request_body(content = String, content_type = "text/csv", description = "One row per case; columns in `csv::COLUMNS`"),
+    responses((status = 201, description = "`{imported, caseIds}`"), (status = 422, description = "Nothing imported; row-by-row report in details", body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn import_cases() {}
+
+#[utoipa::path(get, path = "/api/cases/{id}", tag = "cases", params(("id" = String, Path)),
+    responses((status = 200, body = CaseSchema), (status = 403, body = CaseErrorSchema), (status = 404, description = "Unknown or outside scope", body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn read_case() {}
+
+#[utoipa::path(post, path = "/api/cases/{id}/status", tag = "cases", params(("id" = String, Path)), request_body = StatusChangeSchema,
+    responses((status = 200, body = CaseSchema), (status = 404, body = CaseErrorSchema), (status = 409, description = "Transition not allowed", body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn change_status() {}
+
+#[utoipa::path(post, path = "/api/cases/{id}/contacts", tag = "cases", params(("id" = String, Path)),
+    request_body(content = serde_json::Value, description = "A close contact (JSON object)"),
+    responses((status = 201, description = "`{id}`"), (status = 404, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn add_contact() {}
+
+#[utoipa::path(post, path = "/api/cases/{id}/links", tag = "cases", params(("id" = String, Path)), request_body = LinkSchema,
+    responses((status = 204, description = "Linked"), (status = 404, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn add_link() {}
+
+/// The case registry's OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(paths(
+    login,
+    logout,
+    me,
+    create_organization,
+    list_organizations,
+    create_user,
+    create_api_key,
+    revoke_api_key,
+    file_case,
+    list_cases,
+    import_cases,
+    read_case,
+    change_status,
+    add_contact,
+    add_link
+))]
+pub struct CasesDoc;
+
+/// The case registry's part of the OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    CasesDoc::openapi()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn documents_every_route() {
+        let document = super::openapi();
+        let operations: usize = document
+            .paths
+            .paths
+            .values()
+            .map(|item| {
+                [&item.get, &item.post, &item.delete]
+                    .iter()
+                    .filter(|o| o.is_some())
+                    .count()
+            })
+            .sum();
+        // The routes registered in `api::configure`.
+        assert_eq!(operations, 15);
+    }
+}

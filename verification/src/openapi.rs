@@ -1,0 +1,185 @@
+//! The verification service's part of `/openapi.json` (documentation schemas; the handlers
+//! are in [`crate::api`]).
+
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
+
+/// Error body: `{error, code, errorCode}` (codes: `code_invalid`, `code_not_found`,
+/// `code_expired`, `code_already_used`, `unsupported_test_type`, `token_invalid`,
+/// `token_algorithm_unsupported`, `token_kid_unknown`, `token_not_yet_valid`, `token_expired`,
+/// `token_already_used`, `hmac_invalid`, `invalid_date`, `rate_limited`, …).
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub struct VerificationErrorSchema {
+    /// Message.
+    error: String,
+    /// Stable code.
+    code: String,
+    /// The same code (Google's field name).
+    #[serde(rename = "errorCode")]
+    error_code: String,
+}
+
+/// Issue request (Google `/api/issue` plus `caseId`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct IssueSchema {
+    /// `confirmed` (default), `likely`, `negative`.
+    test_type: Option<String>,
+    /// `YYYY-MM-DD`, at most 28 days old (default: the case's onset date).
+    symptom_date: Option<String>,
+    /// `YYYY-MM-DD` (default: the case's diagnosis date).
+    test_date: Option<String>,
+    /// The case (required on `/api/issue`; the path gives it otherwise).
+    case_id: Option<String>,
+}
+
+/// An issued processing number.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct IssuedSchema {
+    /// Number id.
+    uuid: String,
+    /// Case.
+    case_id: String,
+    /// The number (8 digits by default; shown once).
+    code: String,
+    /// RFC 3339.
+    expires_at: String,
+    /// Unix seconds.
+    expires_at_timestamp: i64,
+    /// Long code for SMS links.
+    long_code: Option<String>,
+    /// RFC 3339.
+    long_expires_at: String,
+    /// Unix seconds.
+    long_expires_at_timestamp: i64,
+    /// Test type.
+    test_type: String,
+    /// Symptom date.
+    symptom_date: Option<String>,
+    /// Test date.
+    test_date: Option<String>,
+}
+
+/// `POST /api/verify` request.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub struct VerifySchema {
+    /// The processing number or long code.
+    code: String,
+    /// Test types the app accepts.
+    accept: Option<Vec<String>>,
+}
+
+/// `POST /api/verify` response.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub struct VerifiedSchema {
+    /// Test type.
+    testtype: String,
+    /// Symptom date.
+    #[serde(rename = "symptomDate")]
+    symptom_date: Option<String>,
+    /// Test date.
+    #[serde(rename = "testDate")]
+    test_date: Option<String>,
+    /// ES256 JWT, single use, 24 h.
+    token: String,
+}
+
+/// `POST /api/certificate` request.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub struct CertificateRequestSchema {
+    /// The verification token.
+    token: String,
+    /// base64 HMAC-SHA256 of the keys (32 bytes).
+    ekeyhmac: String,
+}
+
+/// `POST /api/certificate` response.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub struct CertificateSchema {
+    /// ES256 JWT (15 min) with `reportType`, `symptomOnsetInterval`, `trisk`, `tekmac`, `jti`.
+    certificate: String,
+}
+
+/// Result of revoking a case.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct RevokedSchema {
+    /// Certificates revoked.
+    certificates: usize,
+    /// Keys revoked by the key server.
+    keys_revoked: Option<u64>,
+}
+
+#[utoipa::path(post, path = "/api/cases/{id}/processing-number", tag = "verification",
+    params(("id" = String, Path)), request_body(content = IssueSchema, description = "Optional"),
+    responses((status = 201, body = IssuedSchema), (status = 404, body = VerificationErrorSchema),
+              (status = 409, description = "Case not accepted or revoked", body = VerificationErrorSchema)))]
+#[allow(dead_code)]
+fn issue_for_case() {}
+
+#[utoipa::path(post, path = "/api/cases/{id}/revoke", tag = "verification", params(("id" = String, Path)),
+    responses((status = 200, body = RevokedSchema), (status = 404, body = VerificationErrorSchema)))]
+#[allow(dead_code)]
+fn revoke() {}
+
+#[utoipa::path(post, path = "/api/issue", tag = "verification", request_body = IssueSchema,
+    params(("X-API-Key" = String, Header, description = "Admin API key")),
+    responses((status = 200, body = IssuedSchema), (status = 400, body = VerificationErrorSchema), (status = 401, body = VerificationErrorSchema), (status = 404, body = VerificationErrorSchema)))]
+#[allow(dead_code)]
+fn issue() {}
+
+#[utoipa::path(post, path = "/api/verify", tag = "verification", request_body = VerifySchema,
+    params(("X-API-Key" = String, Header, description = "Device API key")),
+    responses((status = 200, body = VerifiedSchema), (status = 400, body = VerificationErrorSchema),
+              (status = 401, body = VerificationErrorSchema), (status = 429, description = "Too many failures; see Retry-After", body = VerificationErrorSchema)))]
+#[allow(dead_code)]
+fn verify() {}
+
+#[utoipa::path(post, path = "/api/certificate", tag = "verification", request_body = CertificateRequestSchema,
+    params(("X-API-Key" = String, Header, description = "Device API key")),
+    responses((status = 200, body = CertificateSchema), (status = 400, body = VerificationErrorSchema),
+              (status = 401, body = VerificationErrorSchema), (status = 429, body = VerificationErrorSchema)))]
+#[allow(dead_code)]
+fn certificate() {}
+
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "verification",
+    responses((status = 200, description = "`{keys: [{kty, crv, x, y, kid, alg, use}]}` of every signing key")))]
+#[allow(dead_code)]
+fn jwks() {}
+
+/// The verification service's OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(paths(issue_for_case, revoke, issue, verify, certificate, jwks))]
+pub struct VerificationDoc;
+
+/// The verification service's part of the OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    VerificationDoc::openapi()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn documents_every_route() {
+        let document = super::openapi();
+        for path in [
+            "/api/cases/{id}/processing-number",
+            "/api/cases/{id}/revoke",
+            "/api/issue",
+            "/api/verify",
+            "/api/certificate",
+            "/.well-known/jwks.json",
+        ] {
+            assert!(document.paths.paths.contains_key(path), "{path}");
+        }
+    }
+}
