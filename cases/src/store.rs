@@ -343,12 +343,17 @@ pub trait CaseStore: Send + Sync {
 #[derive(Debug, Clone)]
 pub struct DbCaseStore {
     database: Database,
+    /// Serializes this process's audit appends (replicas still race through the retry).
+    audit_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl DbCaseStore {
     /// A store on a database with [`crate::MIGRATIONS`] applied.
     pub fn new(database: Database) -> Self {
-        DbCaseStore { database }
+        DbCaseStore {
+            database,
+            audit_lock: std::sync::Arc::new(tokio::sync::Mutex::new(())),
+        }
     }
 
     /// The database.
@@ -826,9 +831,10 @@ impl CaseStore for DbCaseStore {
         action: &str,
         target: &str,
     ) -> Result<AuditEntry, StoreError> {
-        // Optimistic: read the head, insert seq + 1; a concurrent writer makes the primary
-        // key collide and we retry on the new head.
-        for _ in 0..100 {
+        // Optimistic: read the head, insert seq + 1; a concurrent writer (another replica)
+        // makes the primary key collide and we retry on the new head.
+        let _serial = self.audit_lock.lock().await;
+        for _ in 0..1000 {
             let head = sql::query_opt(
                 &self.database,
                 "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
@@ -972,7 +978,10 @@ pub mod conformance {
 
         // Cases: all-or-nothing insert.
         let a = case("a", "hc", 10);
-        store.insert_cases(std::slice::from_ref(&a), "user:u1").await.unwrap();
+        store
+            .insert_cases(std::slice::from_ref(&a), "user:u1")
+            .await
+            .unwrap();
         let err = store
             .insert_cases(&[case("b", "hc", 11), a.clone()], "user:u1")
             .await;

@@ -248,3 +248,25 @@ fn certificate_keys_rotate_and_list() {
     assert_eq!(wrong.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("wrong master key"));
 }
+
+#[test]
+fn print_config_masks_verification_secrets() {
+    let output = Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .args(["serve", "--print-config"])
+        .env_remove("MIMAMORI_REVISION")
+        .env(
+            "MIMAMORI_VERIFICATION__MASTER_KEY",
+            "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=",
+        )
+        .env(
+            "MIMAMORI_VERIFICATION__HMAC_SECRETS",
+            "[\"very-secret-hmac-key-0001\"]",
+        )
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("master_key = \"***\""), "{stdout}");
+    assert!(stdout.contains("hmac_secrets = [\"***\"]"), "{stdout}");
+    assert!(!stdout.contains("very-secret") && !stdout.contains("c2VjcmV0"));
+}
