@@ -366,8 +366,10 @@ pub fn file_path(region: &str, start: i64, end: i64, batch: i32) -> String {
     format!("{region}/{start}-{end}-{batch:05}.zip")
 }
 
+/// Plans, signs, self-verifies and writes the files of one window (the CPU and disk part of
+/// an export, without the database). Public for the export benchmark.
 #[allow(clippy::too_many_arguments)]
-fn build_and_write(
+pub fn build_and_write(
     directory: &Path,
     region: &str,
     start: i64,
