@@ -13,7 +13,11 @@ use ring::rand::{SecureRandom, SystemRandom};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let keys: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(1_000_000);
+    let keys: usize = args
+        .next()
+        .map(|a| a.parse())
+        .transpose()?
+        .unwrap_or(1_000_000);
     let runs: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(5);
     let random = SystemRandom::new();
     let mut bytes = vec![0u8; keys * 16];
@@ -69,6 +73,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         seconds.push(elapsed);
     }
     seconds.sort_by(f64::total_cmp);
-    println!("{{\"keys\":{keys},\"runs\":{runs},\"median_seconds\":{:.3}}}", seconds[seconds.len() / 2]);
+    println!(
+        "{{\"keys\":{keys},\"runs\":{runs},\"median_seconds\":{:.3}}}",
+        seconds[seconds.len() / 2]
+    );
     Ok(())
 }

@@ -486,6 +486,50 @@ impl KeyServer {
                 .collect(),
             _ => HashSet::new(),
         };
+        let revisable: Vec<RevisableKey> = keys
+            .iter()
+            .map(|k| RevisableKey {
+                key: *k.key_data.as_bytes(),
+                rolling_start: k.rolling_start_interval_number,
+                rolling_period: k.rolling_period,
+            })
+            .collect();
+        let new_key = |region: &str, key: &DiagnosisKey| NewKey {
+            region: region.to_string(),
+            key: key.clone(),
+            available_at_ms: publish::available_at_ms(
+                key,
+                context.now_ms,
+                self.config.export.window_seconds,
+            ),
+            certificate_id: Some(context.certificate_id.clone()),
+            health_authority: context.health_authority.clone(),
+            traveler: context.traveler,
+        };
+        // Fast path (no revision asked for): one statement inserts the keys unless one of
+        // them is stored with another report type; identical re-publishes are no-ops.
+        if token_keys.is_empty() {
+            let batch: Vec<NewKey> = regions
+                .iter()
+                .flat_map(|region| keys.iter().map(|key| new_key(region, key)))
+                .collect();
+            if let Some(inserted) = self
+                .store
+                .insert_unless_conflicting(&batch, context.now_ms)
+                .await?
+            {
+                if let Some(observer) = &self.publish_observer {
+                    observer
+                        .keys_published(&context.certificate_id, inserted)
+                        .await;
+                }
+                return Ok(PublishOutcome {
+                    accepted: keys.len(),
+                    revision_token: self.revision_tokens.seal(&revisable).ok(),
+                    warnings,
+                });
+            }
+        }
         let mut new = Vec::new();
         let mut revisions = Vec::new();
         let mut accepted = 0;
@@ -511,18 +555,7 @@ impl KeyServer {
                     key.report_type,
                     covered,
                 )? {
-                    RevisionDecision::Insert => new.push(NewKey {
-                        region: region.clone(),
-                        key: key.clone(),
-                        available_at_ms: publish::available_at_ms(
-                            key,
-                            context.now_ms,
-                            self.config.export.window_seconds,
-                        ),
-                        certificate_id: Some(context.certificate_id.clone()),
-                        health_authority: context.health_authority.clone(),
-                        traveler: context.traveler,
-                    }),
+                    RevisionDecision::Insert => new.push(new_key(region, key)),
                     RevisionDecision::Unchanged => {}
                     RevisionDecision::Revise => revisions.push(KeyRevision {
                         region: region.clone(),
@@ -541,14 +574,6 @@ impl KeyServer {
                 .keys_published(&context.certificate_id, stored.inserted + stored.revised)
                 .await;
         }
-        let revisable: Vec<RevisableKey> = keys
-            .iter()
-            .map(|k| RevisableKey {
-                key: *k.key_data.as_bytes(),
-                rolling_start: k.rolling_start_interval_number,
-                rolling_period: k.rolling_period,
-            })
-            .collect();
         let revision_token = self.revision_tokens.seal(&revisable).ok();
         Ok(PublishOutcome {
             accepted: accepted / regions.len().max(1),

@@ -17,3 +17,11 @@ mimamori_storage::backend_tests! {
         conformance::signing_keys_and_secrets(&DatabaseKeyServerStore::new(database)).await;
     }
 }
+
+mimamori_storage::backend_tests! {
+    migrations = [mimamori_storage::MIGRATIONS, mimamori_key_server::store::MIGRATIONS];
+
+    async fn fast_path_conforms(database) {
+        conformance::fast_path(&DatabaseKeyServerStore::new(database)).await;
+    }
+}

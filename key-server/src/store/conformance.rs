@@ -304,3 +304,42 @@ pub async fn signing_keys_and_secrets(store: &dyn KeyServerStore) {
     assert_eq!(first, b"aaaa");
     assert_eq!(second, b"aaaa", "first writer wins");
 }
+
+/// The publish fast path: inserts, idempotent repeats, and all-or-nothing on a conflict.
+pub async fn fast_path(store: &dyn KeyServerStore) {
+    let batch: Vec<NewKey> = (30..44)
+        .map(|b| new_key(b, ReportType::ConfirmedTest, T0, "cert-f"))
+        .collect();
+    assert_eq!(
+        store.insert_unless_conflicting(&batch, T0).await.unwrap(),
+        Some(14)
+    );
+    assert_eq!(
+        store.insert_unless_conflicting(&batch, T0).await.unwrap(),
+        Some(0)
+    );
+    assert_eq!(store.count_keys().await.unwrap(), 14);
+
+    // One key already stored as confirmed, sent as likely: nothing of the batch is stored.
+    let mut conflicting: Vec<NewKey> = (50..55)
+        .map(|b| new_key(b, ReportType::ConfirmedClinicalDiagnosis, T0, "cert-g"))
+        .collect();
+    conflicting.push(new_key(
+        30,
+        ReportType::ConfirmedClinicalDiagnosis,
+        T0,
+        "cert-g",
+    ));
+    assert_eq!(
+        store
+            .insert_unless_conflicting(&conflicting, T0)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.count_keys().await.unwrap(), 14);
+    assert_eq!(
+        store.insert_unless_conflicting(&[], T0).await.unwrap(),
+        Some(0)
+    );
+}

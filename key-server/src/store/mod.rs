@@ -152,6 +152,17 @@ pub trait KeyServerStore: Send + Sync {
         now_ms: i64,
     ) -> Result<PublishOutcome, StorageError>;
 
+    /// Fast path of a publish without revisions: inserts `new` (all of one region and report
+    /// type) unless one of them is already stored with a different report type. Returns
+    /// `Some(inserted)` (re-published identical keys count as present, not inserted), or
+    /// `None` when a conflicting key exists — then nothing was stored and the caller takes the
+    /// full path ([`KeyServerStore::existing_keys`] and [`KeyServerStore::publish`]).
+    async fn insert_unless_conflicting(
+        &self,
+        new: &[NewKey],
+        now_ms: i64,
+    ) -> Result<Option<usize>, StorageError>;
+
     /// Keys of `region` that became available in [`from_ms`, `to_ms`), with their current
     /// (possibly revised) metadata; revoked keys are left out.
     async fn keys_available(
@@ -299,6 +310,19 @@ impl KeyServerStore for DatabaseKeyServerStore {
         match &self.database {
             Database::Sqlite(pool) => sqlite::publish(pool, new, revisions, now_ms).await,
             Database::Postgres(pool) => postgres::publish(pool, new, revisions, now_ms).await,
+        }
+    }
+
+    async fn insert_unless_conflicting(
+        &self,
+        new: &[NewKey],
+        now_ms: i64,
+    ) -> Result<Option<usize>, StorageError> {
+        match &self.database {
+            Database::Sqlite(pool) => sqlite::insert_unless_conflicting(pool, new, now_ms).await,
+            Database::Postgres(pool) => {
+                postgres::insert_unless_conflicting(pool, new, now_ms).await
+            }
         }
     }
 

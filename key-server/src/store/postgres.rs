@@ -62,6 +62,108 @@ pub(super) async fn existing_keys(
     Ok(found)
 }
 
+/// Column arrays of a batch of new keys, for `UNNEST`.
+struct KeyColumns<'a> {
+    regions: Vec<&'a str>,
+    data: Vec<&'a [u8]>,
+    starts: Vec<i32>,
+    periods: Vec<i32>,
+    risks: Vec<i32>,
+    types: Vec<i32>,
+    dsos: Vec<Option<i32>>,
+    available: Vec<i64>,
+    certificates: Vec<Option<&'a str>>,
+    authorities: Vec<Option<&'a str>>,
+    travelers: Vec<bool>,
+}
+
+impl<'a> KeyColumns<'a> {
+    fn of(new: &'a [NewKey]) -> Self {
+        KeyColumns {
+            regions: new.iter().map(|k| k.region.as_str()).collect(),
+            data: new
+                .iter()
+                .map(|k| k.key.key_data.as_bytes().as_slice())
+                .collect(),
+            starts: new
+                .iter()
+                .map(|k| i32::try_from(k.key.rolling_start_interval_number).unwrap_or(i32::MAX))
+                .collect(),
+            periods: new
+                .iter()
+                .map(|k| i32::try_from(k.key.rolling_period).unwrap_or(i32::MAX))
+                .collect(),
+            risks: new.iter().map(|k| k.key.transmission_risk_level).collect(),
+            types: new.iter().map(|k| k.key.report_type.as_i32()).collect(),
+            dsos: new
+                .iter()
+                .map(|k| k.key.days_since_onset_of_symptoms)
+                .collect(),
+            available: new.iter().map(|k| k.available_at_ms).collect(),
+            certificates: new.iter().map(|k| k.certificate_id.as_deref()).collect(),
+            authorities: new.iter().map(|k| k.health_authority.as_deref()).collect(),
+            travelers: new.iter().map(|k| k.traveler).collect(),
+        }
+    }
+}
+
+/// One statement, one round trip: the insert happens only if no key of the batch is stored
+/// with another (current) report type.
+const INSERT_UNLESS_CONFLICTING: &str = "WITH batch AS (
+        SELECT * FROM UNNEST($1::TEXT[], $2::BYTEA[], $3::INT[], $4::INT[], $5::INT[], $6::INT[],
+                             $7::INT[], $9::BIGINT[], $10::TEXT[], $11::TEXT[], $12::BOOL[])
+             AS u(r, k, s, p, t, rt, d, a, c, h, tr)
+    ),
+    conflicts AS (
+        SELECT 1 FROM ks_keys JOIN batch ON ks_keys.region = batch.r AND ks_keys.key_data = batch.k
+        WHERE COALESCE(ks_keys.revised_report_type, ks_keys.report_type) <> batch.rt
+    ),
+    inserted AS (
+        INSERT INTO ks_keys (region, key_data, rolling_start, rolling_period, transmission_risk,
+                             report_type, days_since_onset, created_at_ms, available_at_ms,
+                             certificate_id, health_authority, traveler)
+        SELECT r, k, s, p, t, rt, d, $8, a, c, h, tr FROM batch
+        WHERE NOT EXISTS (SELECT 1 FROM conflicts)
+        ON CONFLICT (region, key_data) DO NOTHING
+        RETURNING 1
+    )
+    SELECT (SELECT COUNT(*) FROM inserted), (SELECT COUNT(*) FROM conflicts)";
+
+pub(super) async fn insert_unless_conflicting(
+    pool: &PgPool,
+    new: &[NewKey],
+    now_ms: i64,
+) -> Result<Option<usize>, StorageError> {
+    if new.is_empty() {
+        return Ok(Some(0));
+    }
+    let client = pool.get().await?;
+    let statement = client.prepare_cached(INSERT_UNLESS_CONFLICTING).await?;
+    let c = KeyColumns::of(new);
+    let row = client
+        .query_one(
+            &statement,
+            &[
+                &c.regions,
+                &c.data,
+                &c.starts,
+                &c.periods,
+                &c.risks,
+                &c.types,
+                &c.dsos,
+                &truncate_to_hour(now_ms),
+                &c.available,
+                &c.certificates,
+                &c.authorities,
+                &c.travelers,
+            ],
+        )
+        .await?;
+    let inserted: i64 = row.try_get(0)?;
+    let conflicts: i64 = row.try_get(1)?;
+    Ok((conflicts == 0).then(|| usize::try_from(inserted).unwrap_or(0)))
+}
+
 pub(super) async fn publish(
     pool: &PgPool,
     new: &[NewKey],
@@ -72,31 +174,7 @@ pub(super) async fn publish(
     let transaction = client.transaction().await?;
     let mut outcome = PublishOutcome::default();
     if !new.is_empty() {
-        let regions: Vec<&str> = new.iter().map(|k| k.region.as_str()).collect();
-        let data: Vec<&[u8]> = new
-            .iter()
-            .map(|k| k.key.key_data.as_bytes().as_slice())
-            .collect();
-        let starts: Vec<i32> = new
-            .iter()
-            .map(|k| i32::try_from(k.key.rolling_start_interval_number).unwrap_or(i32::MAX))
-            .collect();
-        let periods: Vec<i32> = new
-            .iter()
-            .map(|k| i32::try_from(k.key.rolling_period).unwrap_or(i32::MAX))
-            .collect();
-        let risks: Vec<i32> = new.iter().map(|k| k.key.transmission_risk_level).collect();
-        let types: Vec<i32> = new.iter().map(|k| k.key.report_type.as_i32()).collect();
-        let dsos: Vec<Option<i32>> = new
-            .iter()
-            .map(|k| k.key.days_since_onset_of_symptoms)
-            .collect();
-        let available: Vec<i64> = new.iter().map(|k| k.available_at_ms).collect();
-        let certificates: Vec<Option<&str>> =
-            new.iter().map(|k| k.certificate_id.as_deref()).collect();
-        let authorities: Vec<Option<&str>> =
-            new.iter().map(|k| k.health_authority.as_deref()).collect();
-        let travelers: Vec<bool> = new.iter().map(|k| k.traveler).collect();
+        let c = KeyColumns::of(new);
         let inserted = transaction
             .execute(
                 "INSERT INTO ks_keys (region, key_data, rolling_start, rolling_period,
@@ -108,18 +186,18 @@ pub(super) async fn publish(
                       AS u(r, k, s, p, t, rt, d, a, c, h, tr)
                  ON CONFLICT (region, key_data) DO NOTHING",
                 &[
-                    &regions,
-                    &data,
-                    &starts,
-                    &periods,
-                    &risks,
-                    &types,
-                    &dsos,
+                    &c.regions,
+                    &c.data,
+                    &c.starts,
+                    &c.periods,
+                    &c.risks,
+                    &c.types,
+                    &c.dsos,
                     &truncate_to_hour(now_ms),
-                    &available,
-                    &certificates,
-                    &authorities,
-                    &travelers,
+                    &c.available,
+                    &c.certificates,
+                    &c.authorities,
+                    &c.travelers,
                 ],
             )
             .await?;

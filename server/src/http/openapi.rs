@@ -40,6 +40,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let mut document = FoundationDoc::openapi();
     document.info.version = crate::VERSION.to_string();
     document.merge(mimamori_key_server::openapi::openapi());
+    document.merge(mimamori_cases::openapi::openapi());
+    document.merge(mimamori_verification::openapi::openapi());
     document
 }
 

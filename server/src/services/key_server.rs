@@ -122,6 +122,14 @@ impl KeyServerService {
         mimamori_key_server::api::configure(config, self.api.clone());
     }
 
+    /// Revokes keys by certificate, for the verification service's case revocation.
+    pub fn revoker(&self) -> Arc<dyn mimamori_key_server::hooks::KeyRevoker> {
+        Arc::new(mimamori_key_server::service::StoreKeyRevoker::new(
+            Arc::clone(&self.api.key_server.store),
+            Arc::clone(&self.api.key_server.clock),
+        ))
+    }
+
     /// The exporter (for `mimamori export run` and tests).
     pub fn exporter(&self) -> &Exporter {
         &self.api.exporter

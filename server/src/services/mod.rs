@@ -56,13 +56,27 @@ impl Services {
     /// Builds every service's state and wires them together.
     pub async fn build(context: &ServiceContext) -> anyhow::Result<Services> {
         let cases = cases::CasesService::build(context)?;
-        let key_server = key_server::build(context, None, None).await?;
+        // COCOA uploads claim processing numbers in-process; stored keys are reported back
+        // per certificate; revoking a case revokes its published keys.
+        let key_server = key_server::build(
+            context,
+            Some(cases.processing_number_verifier()),
+            Some(cases.publish_observer()),
+        )
+        .await?;
+        cases.set_key_revoker(key_server.revoker());
         Ok(Services { key_server, cases })
     }
 
     /// Starts the background workers (export, retention, canary).
     pub fn spawn_workers(&self, context: &ServiceContext) {
         self.key_server.spawn_worker(context.database.clone());
+        self.cases.spawn_workers();
+    }
+
+    /// The case and verification services.
+    pub fn cases(&self) -> &cases::CasesService {
+        &self.cases
     }
 
     /// The key server (for `mimamori export run` and tests).
