@@ -1,6 +1,7 @@
 //! Diagnosis-key server: publish, certificate checks, key storage, signed export batches and downloads.
 
 pub mod api;
+pub mod batcher;
 pub mod canary;
 pub mod certificate;
 pub mod config;

@@ -237,6 +237,8 @@ pub struct KeyServer {
     pub publish_observer: Option<Arc<dyn PublishObserver>>,
     /// Checks COCOA processing numbers.
     pub processing_numbers: Option<Arc<dyn ProcessingNumberVerifier>>,
+    /// Group-commit writer for fast-path publishes; `None` writes each publish directly.
+    pub inserter: Option<crate::batcher::InsertBatcher>,
     /// Fetches a JWKS by URL (rotation); `None` in setups without JWKS issuers.
     pub jwks_fetcher: Option<Arc<dyn Fn(String) -> futures_fetch::JwksFuture + Send + Sync>>,
 }
@@ -513,11 +515,15 @@ impl KeyServer {
                 .iter()
                 .flat_map(|region| keys.iter().map(|key| new_key(region, key)))
                 .collect();
-            if let Some(inserted) = self
-                .store
-                .insert_unless_conflicting(&batch, context.now_ms)
-                .await?
-            {
+            let stored = match &self.inserter {
+                Some(inserter) => inserter.insert(batch, context.now_ms).await?,
+                None => {
+                    self.store
+                        .insert_unless_conflicting(&batch, context.now_ms)
+                        .await?
+                }
+            };
+            if let Some(inserted) = stored {
                 if let Some(observer) = &self.publish_observer {
                     observer
                         .keys_published(&context.certificate_id, inserted)

@@ -25,3 +25,11 @@ mimamori_storage::backend_tests! {
         conformance::fast_path(&DatabaseKeyServerStore::new(database)).await;
     }
 }
+
+mimamori_storage::backend_tests! {
+    migrations = [mimamori_storage::MIGRATIONS, mimamori_key_server::store::MIGRATIONS];
+
+    async fn many_fast_paths_conform(database) {
+        conformance::many_fast_paths(&DatabaseKeyServerStore::new(database)).await;
+    }
+}

@@ -343,3 +343,25 @@ pub async fn fast_path(store: &dyn KeyServerStore) {
         Some(0)
     );
 }
+
+/// Several publishes in one call are decided one by one.
+pub async fn many_fast_paths(store: &dyn KeyServerStore) {
+    let first: Vec<NewKey> = (60..63)
+        .map(|b| new_key(b, ReportType::ConfirmedTest, T0, "m1"))
+        .collect();
+    store.insert_unless_conflicting(&first, T0).await.unwrap();
+    let fresh: Vec<NewKey> = (70..74)
+        .map(|b| new_key(b, ReportType::ConfirmedTest, T0, "m2"))
+        .collect();
+    let conflicting = vec![
+        new_key(80, ReportType::SelfReport, T0, "m3"),
+        new_key(60, ReportType::SelfReport, T0, "m3"),
+    ];
+    let repeat = first.clone();
+    let results = store
+        .insert_many_unless_conflicting(&[fresh, conflicting, repeat, Vec::new()], T0)
+        .await
+        .unwrap();
+    assert_eq!(results, vec![Some(4), None, Some(0), Some(0)]);
+    assert_eq!(store.count_keys().await.unwrap(), 7);
+}

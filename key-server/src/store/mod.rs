@@ -161,7 +161,20 @@ pub trait KeyServerStore: Send + Sync {
         &self,
         new: &[NewKey],
         now_ms: i64,
-    ) -> Result<Option<usize>, StorageError>;
+    ) -> Result<Option<usize>, StorageError> {
+        let mut results = self
+            .insert_many_unless_conflicting(&[new.to_vec()], now_ms)
+            .await?;
+        Ok(results.pop().flatten())
+    }
+
+    /// [`KeyServerStore::insert_unless_conflicting`] for several publishes at once (one
+    /// transaction): each batch is decided on its own; the result is per batch, in order.
+    async fn insert_many_unless_conflicting(
+        &self,
+        batches: &[Vec<NewKey>],
+        now_ms: i64,
+    ) -> Result<Vec<Option<usize>>, StorageError>;
 
     /// Keys of `region` that became available in [`from_ms`, `to_ms`), with their current
     /// (possibly revised) metadata; revoked keys are left out.
@@ -313,15 +326,17 @@ impl KeyServerStore for DatabaseKeyServerStore {
         }
     }
 
-    async fn insert_unless_conflicting(
+    async fn insert_many_unless_conflicting(
         &self,
-        new: &[NewKey],
+        batches: &[Vec<NewKey>],
         now_ms: i64,
-    ) -> Result<Option<usize>, StorageError> {
+    ) -> Result<Vec<Option<usize>>, StorageError> {
         match &self.database {
-            Database::Sqlite(pool) => sqlite::insert_unless_conflicting(pool, new, now_ms).await,
+            Database::Sqlite(pool) => {
+                sqlite::insert_many_unless_conflicting(pool, batches, now_ms).await
+            }
             Database::Postgres(pool) => {
-                postgres::insert_unless_conflicting(pool, new, now_ms).await
+                postgres::insert_many_unless_conflicting(pool, batches, now_ms).await
             }
         }
     }

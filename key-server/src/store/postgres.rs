@@ -107,15 +107,17 @@ impl<'a> KeyColumns<'a> {
     }
 }
 
-/// One statement, one round trip: the insert happens only if no key of the batch is stored
-/// with another (current) report type.
-const INSERT_UNLESS_CONFLICTING: &str = "WITH batch AS (
-        SELECT * FROM UNNEST($1::TEXT[], $2::BYTEA[], $3::INT[], $4::INT[], $5::INT[], $6::INT[],
-                             $7::INT[], $9::BIGINT[], $10::TEXT[], $11::TEXT[], $12::BOOL[])
-             AS u(r, k, s, p, t, rt, d, a, c, h, tr)
+/// One statement, one round trip for many publishes: a publish (`b`) is inserted only if none
+/// of its keys is stored with another (current) report type; conflicting publishes are
+/// reported and store nothing.
+const INSERT_MANY_UNLESS_CONFLICTING: &str = "WITH batch AS (
+        SELECT * FROM UNNEST($13::INT[], $1::TEXT[], $2::BYTEA[], $3::INT[], $4::INT[], $5::INT[],
+                             $6::INT[], $7::INT[], $9::BIGINT[], $10::TEXT[], $11::TEXT[], $12::BOOL[])
+             AS u(b, r, k, s, p, t, rt, d, a, c, h, tr)
     ),
-    conflicts AS (
-        SELECT 1 FROM ks_keys JOIN batch ON ks_keys.region = batch.r AND ks_keys.key_data = batch.k
+    conflicted AS (
+        SELECT DISTINCT batch.b FROM ks_keys
+        JOIN batch ON ks_keys.region = batch.r AND ks_keys.key_data = batch.k
         WHERE COALESCE(ks_keys.revised_report_type, ks_keys.report_type) <> batch.rt
     ),
     inserted AS (
@@ -123,25 +125,38 @@ const INSERT_UNLESS_CONFLICTING: &str = "WITH batch AS (
                              report_type, days_since_onset, created_at_ms, available_at_ms,
                              certificate_id, health_authority, traveler)
         SELECT r, k, s, p, t, rt, d, $8, a, c, h, tr FROM batch
-        WHERE NOT EXISTS (SELECT 1 FROM conflicts)
+        WHERE batch.b NOT IN (SELECT b FROM conflicted)
         ON CONFLICT (region, key_data) DO NOTHING
-        RETURNING 1
+        RETURNING region, key_data
     )
-    SELECT (SELECT COUNT(*) FROM inserted), (SELECT COUNT(*) FROM conflicts)";
+    SELECT TRUE, b FROM conflicted
+    UNION ALL
+    SELECT FALSE, batch.b FROM inserted JOIN batch ON inserted.region = batch.r AND inserted.key_data = batch.k";
 
-pub(super) async fn insert_unless_conflicting(
+pub(super) async fn insert_many_unless_conflicting(
     pool: &PgPool,
-    new: &[NewKey],
+    batches: &[Vec<NewKey>],
     now_ms: i64,
-) -> Result<Option<usize>, StorageError> {
-    if new.is_empty() {
-        return Ok(Some(0));
+) -> Result<Vec<Option<usize>>, StorageError> {
+    let mut results: Vec<Option<usize>> = vec![Some(0); batches.len()];
+    let all: Vec<NewKey> = batches.iter().flatten().cloned().collect();
+    if all.is_empty() {
+        return Ok(results);
     }
+    let index: Vec<i32> = batches
+        .iter()
+        .enumerate()
+        .flat_map(|(i, batch)| {
+            std::iter::repeat_n(i32::try_from(i).unwrap_or(i32::MAX), batch.len())
+        })
+        .collect();
     let client = pool.get().await?;
-    let statement = client.prepare_cached(INSERT_UNLESS_CONFLICTING).await?;
-    let c = KeyColumns::of(new);
-    let row = client
-        .query_one(
+    let statement = client
+        .prepare_cached(INSERT_MANY_UNLESS_CONFLICTING)
+        .await?;
+    let c = KeyColumns::of(&all);
+    let rows = client
+        .query(
             &statement,
             &[
                 &c.regions,
@@ -156,12 +171,22 @@ pub(super) async fn insert_unless_conflicting(
                 &c.certificates,
                 &c.authorities,
                 &c.travelers,
+                &index,
             ],
         )
         .await?;
-    let inserted: i64 = row.try_get(0)?;
-    let conflicts: i64 = row.try_get(1)?;
-    Ok((conflicts == 0).then(|| usize::try_from(inserted).unwrap_or(0)))
+    for row in rows {
+        let conflicted: bool = row.try_get(0)?;
+        let batch = usize::try_from(row.try_get::<_, i32>(1)?).unwrap_or(usize::MAX);
+        if let Some(slot) = results.get_mut(batch) {
+            *slot = if conflicted {
+                None
+            } else {
+                slot.map(|n| n + 1)
+            };
+        }
+    }
+    Ok(results)
 }
 
 pub(super) async fn publish(

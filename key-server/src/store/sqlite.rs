@@ -114,59 +114,71 @@ pub(super) async fn publish(
     .await
 }
 
-pub(super) async fn insert_unless_conflicting(
+pub(super) async fn insert_many_unless_conflicting(
     pool: &SqlitePool,
+    batches: &[Vec<NewKey>],
+    now_ms: i64,
+) -> Result<Vec<Option<usize>>, StorageError> {
+    let batches = batches.to_vec();
+    pool.call(move |c| {
+        let transaction = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut results = Vec::with_capacity(batches.len());
+        for new in &batches {
+            results.push(insert_one_unless_conflicting(&transaction, new, now_ms)?);
+        }
+        transaction.commit()?;
+        Ok(results)
+    })
+    .await
+}
+
+fn insert_one_unless_conflicting(
+    transaction: &rusqlite::Transaction<'_>,
     new: &[NewKey],
     now_ms: i64,
 ) -> Result<Option<usize>, StorageError> {
-    let new = new.to_vec();
-    pool.call(move |c| {
-        let transaction = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        {
-            let mut conflict = transaction.prepare_cached(
-                "SELECT 1 FROM ks_keys WHERE region = ?1 AND key_data = ?2
+    {
+        let mut conflict = transaction.prepare_cached(
+            "SELECT 1 FROM ks_keys WHERE region = ?1 AND key_data = ?2
                    AND COALESCE(revised_report_type, report_type) <> ?3",
-            )?;
-            for key in &new {
-                if conflict.exists(params![
-                    key.region,
-                    key.key.key_data.as_bytes().as_slice(),
-                    key.key.report_type.as_i32()
-                ])? {
-                    return Ok(None);
-                }
+        )?;
+        for key in new {
+            if conflict.exists(params![
+                key.region,
+                key.key.key_data.as_bytes().as_slice(),
+                key.key.report_type.as_i32()
+            ])? {
+                return Ok(None);
             }
         }
-        let mut inserted = 0;
-        {
-            let mut insert = transaction.prepare_cached(
-                "INSERT INTO ks_keys (region, key_data, rolling_start, rolling_period,
+    }
+    let mut inserted = 0;
+    {
+        let mut insert = transaction.prepare_cached(
+            "INSERT INTO ks_keys (region, key_data, rolling_start, rolling_period,
                     transmission_risk, report_type, days_since_onset, created_at_ms,
                     available_at_ms, certificate_id, health_authority, traveler)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
                  ON CONFLICT (region, key_data) DO NOTHING",
-            )?;
-            for key in &new {
-                inserted += insert.execute(params![
-                    key.region,
-                    key.key.key_data.as_bytes().as_slice(),
-                    key.key.rolling_start_interval_number,
-                    key.key.rolling_period,
-                    key.key.transmission_risk_level,
-                    key.key.report_type.as_i32(),
-                    key.key.days_since_onset_of_symptoms,
-                    truncate_to_hour(now_ms),
-                    key.available_at_ms,
-                    key.certificate_id,
-                    key.health_authority,
-                    key.traveler,
-                ])?;
-            }
+        )?;
+        for key in new {
+            inserted += insert.execute(params![
+                key.region,
+                key.key.key_data.as_bytes().as_slice(),
+                key.key.rolling_start_interval_number,
+                key.key.rolling_period,
+                key.key.transmission_risk_level,
+                key.key.report_type.as_i32(),
+                key.key.days_since_onset_of_symptoms,
+                truncate_to_hour(now_ms),
+                key.available_at_ms,
+                key.certificate_id,
+                key.health_authority,
+                key.traveler,
+            ])?;
         }
-        transaction.commit()?;
-        Ok(Some(inserted))
-    })
-    .await
+    }
+    Ok(Some(inserted))
 }
 
 pub(super) async fn keys_available(

@@ -68,6 +68,11 @@ pub async fn build(
         metrics: metrics.clone(),
         publish_observer,
         processing_numbers,
+        inserter: Some(mimamori_key_server::batcher::InsertBatcher::start(
+            Arc::clone(&store),
+            (context.settings.database.max_connections / 2).clamp(1, 8),
+            64,
+        )),
         jwks_fetcher: Some(jwks_fetcher),
     };
     let exporter = Exporter {
