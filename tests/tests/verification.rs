@@ -514,3 +514,125 @@ async fn failed_verifications_are_rate_limited_with_retry_after() {
     assert!(metrics.contains("mimamori_verification_rate_limited_total{scope=\"client\"} 2"));
     assert!(!metrics.contains("127.0.0.1"));
 }
+
+/// The whole loop with the real key server in the same process: it trusts this server's
+/// JWKS, accepts the publish with our certificate, reports it back to the case, and the
+/// case's revocation revokes the published keys.
+async fn key_server_accepts_our_certificate(backend: mimamori_tests::Backend) {
+    use base64::Engine as _;
+    use mimamori_crypto::export::DiagnosisKey;
+    use mimamori_crypto::keys::Tek;
+
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let Some((app, clock)) = support::start(backend, |s| {
+        s.listen = format!("127.0.0.1:{port}");
+        s.key_server.issuers = vec![
+            serde_json::from_value(json!({
+                "issuer": "mimamori-verification",
+                "audience": "exposure-notifications-server",
+                "jwks_url": format!("http://127.0.0.1:{port}/.well-known/jwks.json"),
+            }))
+            .unwrap(),
+        ];
+    })
+    .await
+    else {
+        return;
+    };
+    let flow = prepared(&app, &clock).await;
+    let issued = issue(&app, &flow).await;
+    let (status, verified) = verify(&app, &flow, issued["code"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{verified}");
+
+    let today = (support::T0_MS / 1000 / 600) as u32;
+    let keys: Vec<DiagnosisKey> = (1..=3u32)
+        .map(|day| DiagnosisKey::new(Tek::from_bytes([day as u8 + 40; 16]), today - day * 144))
+        .collect();
+    let hmac_key = b"app-secret-hmac-key-0123456789ab";
+    let ekeyhmac = mimamori_crypto::tekmac::tekmac_base64(hmac_key, &keys);
+    let (status, body) = call(
+        &app,
+        "POST",
+        "/api/certificate",
+        None,
+        Some(&flow.device_key),
+        Some(json!({"token": verified["token"], "ekeyhmac": ekeyhmac})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let keys_json: Vec<Value> = keys
+        .iter()
+        .map(|k| {
+            json!({
+                "key": base64::engine::general_purpose::STANDARD.encode(k.key_data.as_bytes()),
+                "rollingStartNumber": k.rolling_start_interval_number,
+                "rollingPeriod": k.rolling_period,
+                "transmissionRisk": k.transmission_risk_level,
+            })
+        })
+        .collect();
+    let (status, published) = call(
+        &app,
+        "POST",
+        "/v1/publish",
+        None,
+        None,
+        Some(json!({
+            "temporaryExposureKeys": keys_json,
+            "verificationPayload": body["certificate"],
+            "hmacKey": base64::engine::general_purpose::STANDARD.encode(hmac_key),
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{published}");
+    assert_eq!(published["insertedExposures"], 3);
+
+    let case_path = format!("/api/cases/{}", flow.case_id);
+    let (_, case) = call(
+        &app,
+        "GET",
+        &case_path,
+        Some(&flow.world.hc_worker[0]),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        history_kinds(&case),
+        [
+            "status:reported",
+            "status:accepted",
+            "number_issued",
+            "number_claimed",
+            "certificate_issued",
+            "keys_published"
+        ]
+    );
+    let published_event = case["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(published_event["detail"], "3 keys");
+
+    let (status, revoked) = call(
+        &app,
+        "POST",
+        &format!("{case_path}/revoke"),
+        Some(&flow.world.hc_worker[0]),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{revoked}");
+    assert_eq!(revoked["keysRevoked"], 3, "{revoked}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_server_accepts_our_certificate_sqlite() {
+    key_server_accepts_our_certificate(mimamori_tests::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_server_accepts_our_certificate_postgres() {
+    key_server_accepts_our_certificate(mimamori_tests::Backend::Postgres).await;
+}
