@@ -393,6 +393,64 @@ flow_tests! {
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
 
+    async fn hmac_secrets_rotate_without_losing_live_numbers(app, clock) {
+        use mimamori::services::cases::mimamori_verification::config::Secret;
+        use mimamori::services::cases::mimamori_verification::hooks::{
+            ProcessingNumberError, ProcessingNumberVerifier,
+        };
+        let flow = prepared(&app, &clock).await;
+        let second = issue(&app, &flow).await;
+        let with_secrets = |secrets: Vec<&str>| {
+            let mut settings = mimamori::config::Settings::default();
+            support::settings(&mut settings);
+            settings.verification.hmac_secrets = secrets.into_iter().map(|s| Secret(s.into())).collect();
+            let shared: mimamori_storage::SharedClock = Arc::new(clock.clone());
+            let registry = CaseRegistry::new(app.database.database.clone(), settings.cases, Arc::clone(&shared));
+            Verification::new(
+                app.database.database.clone(),
+                registry,
+                settings.verification,
+                shared,
+                mimamori::metrics::HttpMetrics::new().unwrap().registry(),
+            )
+            .unwrap()
+        };
+        let code = second["code"].as_str().unwrap();
+        // Only the new secret: the number issued under the old one is unknown.
+        let only_new = with_secrets(vec!["a-brand-new-hmac-secret-2026"]);
+        assert_eq!(ProcessingNumberVerifier::claim(&only_new, code).await, Err(ProcessingNumberError::Unknown));
+        // New secret first, old one kept: the live number still works.
+        let rotated = with_secrets(vec!["a-brand-new-hmac-secret-2026", "test-hmac-secret-0123456789"]);
+        assert!(ProcessingNumberVerifier::claim(&rotated, code).await.is_ok());
+    }
+
+    async fn revoked_device_keys_are_refused(app, clock) {
+        let flow = prepared(&app, &clock).await;
+        let (status, created) = call(
+            &app,
+            "POST",
+            "/api/api-keys",
+            Some(&flow.world.hc_admin),
+            None,
+            Some(json!({"kind": "device", "name": "old app"})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let key = created["key"].as_str().unwrap();
+        let (status, _) = call(&app, "POST", "/api/verify", None, Some(key), Some(json!({"code": "00000000"}))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "the key works");
+        // Another organization's admin cannot revoke it; its own admin can.
+        let (status, _) = call(&app, "DELETE", &format!("/api/api-keys/{}", created["id"].as_str().unwrap()), Some(&flow.world.hc_worker[0]), None, None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _) = call(&app, "DELETE", &format!("/api/api-keys/{}", created["id"].as_str().unwrap()), Some(&flow.world.hc_admin), None, None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (status, body) = call(&app, "POST", "/api/verify", None, Some(key), Some(json!({"code": "00000000"}))).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthenticated")));
+        // A device key cannot act as staff.
+        let (status, _) = call(&app, "GET", "/api/cases", None, Some(&flow.device_key), None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+
     async fn cocoa_processing_number_hook_claims_once(app, clock) {
         use mimamori::services::cases::mimamori_verification::hooks::{
             ProcessingNumberError, ProcessingNumberVerifier,
