@@ -5,6 +5,7 @@
 //! | --- | --- |
 //! | `POST /api/auth/login` `{username, password, totp}` → `{token, expiresAtMs}` | anyone |
 //! | `POST /api/auth/logout`, `GET /api/auth/me` | a session |
+//! | `POST /api/auth/password` `{currentPassword, newPassword}` (ends every session) | a session |
 //! | `GET/POST /api/organizations` | national org admin |
 //! | `POST /api/users` `{organizationId, username, roles}` | org admin (own org; national: any) |
 //! | `POST /api/api-keys` `{organizationId?, kind, name}`, `DELETE /api/api-keys/{id}` | org admin |
@@ -264,6 +265,25 @@ async fn logout(registry: Registry, request: HttpRequest) -> Result<HttpResponse
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+async fn change_password(
+    registry: Registry,
+    request: HttpRequest,
+    body: web::Json<PasswordChange>,
+) -> Result<HttpResponse, ApiError> {
+    let principal = session_principal(&request, &registry).await?;
+    registry
+        .change_password(&principal, &body.current_password, &body.new_password)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Me {
@@ -509,6 +529,7 @@ pub fn configure(config: &mut web::ServiceConfig, registry: web::Data<CaseRegist
         .route("/api/auth/login", web::post().to(login))
         .route("/api/auth/logout", web::post().to(logout))
         .route("/api/auth/me", web::get().to(me))
+        .route("/api/auth/password", web::post().to(change_password))
         .route("/api/organizations", web::post().to(create_organization))
         .route("/api/organizations", web::get().to(list_organizations))
         .route("/api/users", web::post().to(create_user))

@@ -184,6 +184,22 @@ fn login() {}
 #[allow(dead_code)]
 fn logout() {}
 
+/// A password change.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct PasswordChangeSchema {
+    /// The current password.
+    current_password: String,
+    /// The new password (12 to 256 characters).
+    new_password: String,
+}
+
+#[utoipa::path(post, path = "/api/auth/password", tag = "cases", request_body = PasswordChangeSchema,
+    responses((status = 204, description = "Changed; every session of the user ended"), (status = 400, description = "Weak password", body = CaseErrorSchema), (status = 401, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn change_password() {}
+
 #[utoipa::path(get, path = "/api/auth/me", tag = "cases",
     responses((status = 200, description = "`{userId, organizationId, organizationKind, roles}`"), (status = 401, body = CaseErrorSchema)))]
 #[allow(dead_code)]
@@ -260,6 +276,7 @@ fn add_link() {}
     login,
     logout,
     me,
+    change_password,
     create_organization,
     list_organizations,
     create_user,
@@ -297,6 +314,6 @@ mod tests {
             })
             .sum();
         // The routes registered in `api::configure`.
-        assert_eq!(operations, 15);
+        assert_eq!(operations, 16);
     }
 }

@@ -509,6 +509,44 @@ impl CaseRegistry {
         })
     }
 
+    /// Changes the signed-in user's password (the initial one is meant to be replaced); every
+    /// session of the user ends, so they sign in again.
+    pub async fn change_password(
+        &self,
+        principal: &Principal,
+        current: &str,
+        new: &str,
+    ) -> Result<(), CaseError> {
+        let user_id = principal.user_id.as_deref().ok_or(CaseError::Forbidden)?;
+        if new.chars().count() < 12 || new.len() > 256 || new == current {
+            return Err(CaseError::BadRequest {
+                code: "weak_password",
+                message: "the new password needs 12 to 256 characters and must differ".into(),
+            });
+        }
+        let user = self
+            .store
+            .user(user_id)
+            .await?
+            .ok_or(CaseError::Unauthenticated)?;
+        let (candidate, phc) = (current.to_string(), user.password_hash.clone());
+        let ok = tokio::task::spawn_blocking(move || verify_password(&candidate, &phc))
+            .await
+            .map_err(internal)?;
+        if !ok {
+            return Err(CaseError::InvalidCredentials);
+        }
+        let hash = self.hash_password(new.to_string()).await?;
+        self.store.set_password_hash(user_id, &hash).await?;
+        self.audit(
+            &principal.actor,
+            "user.password",
+            &format!("user:{user_id}"),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Ends a session.
     pub async fn logout(&self, token: &str) -> Result<(), CaseError> {
         self.store

@@ -244,6 +244,9 @@ pub trait CaseStore: Send + Sync {
     async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, StoreError>;
     /// A user by id.
     async fn user(&self, id: &str) -> Result<Option<UserRecord>, StoreError>;
+    /// Replaces a user's password hash and ends all their sessions.
+    async fn set_password_hash(&self, user_id: &str, password_hash: &str)
+    -> Result<(), StoreError>;
     /// Records TOTP `step` as used if it is newer than the last one; false means replay.
     async fn advance_totp_step(&self, user_id: &str, step: i64) -> Result<bool, StoreError>;
     /// Stores a session.
@@ -509,6 +512,25 @@ impl CaseStore for DbCaseStore {
         .as_ref()
         .map(user_from_row)
         .transpose()
+    }
+
+    async fn set_password_hash(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+    ) -> Result<(), StoreError> {
+        sql::transaction(
+            &self.database,
+            vec![
+                Statement::new(
+                    "UPDATE users SET password_hash = $1 WHERE id = $2",
+                    params![password_hash, user_id],
+                ),
+                Statement::new("DELETE FROM sessions WHERE user_id = $1", params![user_id]),
+            ],
+        )
+        .await?;
+        Ok(())
     }
 
     async fn advance_totp_step(&self, user_id: &str, step: i64) -> Result<bool, StoreError> {
@@ -943,6 +965,18 @@ pub mod conformance {
         assert_eq!(
             store.user_by_username("alice").await.unwrap(),
             Some(user.clone())
+        );
+        store.insert_session(b"h0", "u1", 0, 100).await.unwrap();
+        store
+            .set_password_hash("u1", "$argon2id$new")
+            .await
+            .unwrap();
+        let changed = store.user("u1").await.unwrap().unwrap();
+        assert_eq!(changed.password_hash, "$argon2id$new");
+        assert_eq!(
+            store.session_user(b"h0", 50).await.unwrap(),
+            None,
+            "sessions ended"
         );
         assert!(store.advance_totp_step("u1", 10).await.unwrap());
         assert!(!store.advance_totp_step("u1", 10).await.unwrap(), "replay");

@@ -263,3 +263,28 @@ flow_tests! {
         assert_eq!(broken.seq, seq);
     }
 }
+
+flow_tests! {
+    async fn initial_passwords_are_changed_and_old_sessions_end(app, clock) {
+        let mut credentials = support::admin_init(&app, &clock).await;
+        let token = support::login(&app, &clock, &credentials).await;
+        let change = |current: String, new: &'static str, token: String| {
+            let app = &app;
+            async move {
+                call(app, "POST", "/api/auth/password", Some(&token), None,
+                    Some(json!({"currentPassword": current, "newPassword": new}))).await
+            }
+        };
+        let (status, body) = change(credentials.password.clone(), "short", token.clone()).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("weak_password")));
+        let (status, _) = change("wrong-password".into(), "a much longer passphrase", token.clone()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let (status, _) = change(credentials.password.clone(), "a much longer passphrase", token.clone()).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (status, _) = call(&app, "GET", "/api/auth/me", Some(&token), None, None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "sessions end with the password change");
+        clock.advance_ms(30_000);
+        credentials.password = "a much longer passphrase".into();
+        support::login(&app, &clock, &credentials).await;
+    }
+}
