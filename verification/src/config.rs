@@ -71,6 +71,9 @@ pub struct Config {
     pub failure_window_seconds: i64,
     /// Failures per minute (all clients) that raise a spike alert (log event and metric).
     pub failure_alert_per_minute: u32,
+    /// Days after their validity ends that numbers and tokens are deleted (certificate ids
+    /// stay, for revocation).
+    pub retention_days: i64,
 }
 
 impl Default for Config {
@@ -93,6 +96,7 @@ impl Default for Config {
             max_failures_per_api_key: 10_000,
             failure_window_seconds: 600,
             failure_alert_per_minute: 100,
+            retention_days: 14,
         }
     }
 }

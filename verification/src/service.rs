@@ -866,9 +866,13 @@ impl Verification {
         })
     }
 
-    /// Writes `number_expired` to cases whose number expired unclaimed; returns how many.
+    /// Writes `number_expired` to cases whose number expired unclaimed, and deletes numbers
+    /// and tokens past retention; returns how many numbers expired.
     pub async fn expire_due(&self) -> Result<usize, ServiceError> {
-        let cases = self.inner.store.expire_due(self.now_ms()).await?;
+        let now = self.now_ms();
+        let retention_ms = self.inner.config.retention_days.max(1) * 86_400_000;
+        self.inner.store.purge(now - retention_ms).await?;
+        let cases = self.inner.store.expire_due(now).await?;
         for case_id in &cases {
             self.inner
                 .cases

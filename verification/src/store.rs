@@ -120,6 +120,9 @@ pub trait VerificationStore: Send + Sync {
     async fn revoke_case(&self, case_id: &str, now_ms: i64) -> Result<Vec<String>, StoreError>;
     /// Marks unclaimed numbers past expiry as recorded; returns their cases (once each).
     async fn expire_due(&self, now_ms: i64) -> Result<Vec<String>, StoreError>;
+    /// Deletes numbers and tokens whose validity ended before `before_ms` (their HMACs and
+    /// ids are no longer needed); certificates stay, for revocation. Returns rows deleted.
+    async fn purge(&self, before_ms: i64) -> Result<u64, StoreError>;
     /// Stores a signing key; when `active`, it becomes the only active one.
     async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<(), StoreError>;
     /// Every signing key, oldest first.
@@ -368,6 +371,22 @@ impl VerificationStore for DbVerificationStore {
         .collect()
     }
 
+    async fn purge(&self, before_ms: i64) -> Result<u64, StoreError> {
+        let tokens = sql::execute(
+            &self.database,
+            "DELETE FROM verification_tokens WHERE expires_at_ms < $1",
+            params![before_ms],
+        )
+        .await?;
+        let numbers = sql::execute(
+            &self.database,
+            "DELETE FROM processing_numbers WHERE expires_at_ms < $1 AND long_expires_at_ms < $1",
+            params![before_ms],
+        )
+        .await?;
+        Ok(tokens + numbers)
+    }
+
     async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<(), StoreError> {
         let mut statements = Vec::new();
         if key.active {
@@ -557,6 +576,16 @@ pub mod conformance {
             store.use_token("t2", 201).await.unwrap(),
             TokenOutcome::AlreadyUsed
         );
+
+        // Retention: expired numbers and tokens go; certificates stay.
+        assert_eq!(store.purge(1_000).await.unwrap(), 0, "t1/t2 expire at 1000");
+        assert!(store.purge(10_000).await.unwrap() >= 4);
+        assert_eq!(store.latest_number("c1").await.unwrap(), None);
+        assert_eq!(
+            store.use_token("t1", 10_001).await.unwrap(),
+            TokenOutcome::NotFound
+        );
+        assert_eq!(store.revoke_case("c3", 10_002).await.unwrap(), ["cert1"]);
 
         // Signing keys: one active at a time.
         for (kid, at) in [("a", 1), ("b", 2)] {
