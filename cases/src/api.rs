@@ -12,6 +12,7 @@
 //! | `POST /api/cases` (notification of occurrence), `GET /api/cases?status&q&page&perPage` | doctor, case worker |
 //! | `POST /api/cases/import` (CSV body) | health-center case worker |
 //! | `GET /api/cases/{id}`, `POST /api/cases/{id}/status`, `/contacts`, `/links` | in scope |
+//! | `GET /api/statistics/cases` (counts only, small counts suppressed) | statistics viewer, org admin |
 //!
 //! Sessions travel as `Authorization: Bearer <token>`. Outside scope every case endpoint
 //! answers 404, exactly like an unknown id.
@@ -505,6 +506,11 @@ async fn add_link(
     Ok(HttpResponse::NoContent().finish())
 }
 
+async fn statistics(registry: Registry, request: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let principal = staff_principal(&request, &registry).await?;
+    Ok(HttpResponse::Ok().json(registry.statistics(&principal).await?))
+}
+
 async fn import_cases(
     registry: Registry,
     request: HttpRequest,
@@ -538,6 +544,7 @@ pub fn configure(config: &mut web::ServiceConfig, registry: web::Data<CaseRegist
         .route("/api/cases", web::post().to(file_case))
         .route("/api/cases", web::get().to(list_cases))
         .route("/api/cases/import", web::post().to(import_cases))
+        .route("/api/statistics/cases", web::get().to(statistics))
         .route("/api/cases/{id}", web::get().to(read_case))
         .route("/api/cases/{id}/status", web::post().to(change_status))
         .route("/api/cases/{id}/contacts", web::post().to(add_contact))

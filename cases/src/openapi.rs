@@ -270,6 +270,12 @@ fn add_contact() {}
 #[allow(dead_code)]
 fn add_link() {}
 
+#[utoipa::path(get, path = "/api/statistics/cases", tag = "cases",
+    responses((status = 200, description = "`{total, byStatus, byPrefecture}`; counts from 1 to 4 are null (suppressed); no names or contact details"),
+              (status = 403, description = "Not a statistics viewer or org admin", body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn statistics() {}
+
 /// The case registry's OpenAPI document.
 #[derive(OpenApi)]
 #[openapi(paths(
@@ -288,7 +294,8 @@ fn add_link() {}
     read_case,
     change_status,
     add_contact,
-    add_link
+    add_link,
+    statistics
 ))]
 pub struct CasesDoc;
 
@@ -314,6 +321,6 @@ mod tests {
             })
             .sum();
         // The routes registered in `api::configure`.
-        assert_eq!(operations, 16);
+        assert_eq!(operations, 17);
     }
 }

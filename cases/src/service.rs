@@ -151,6 +151,21 @@ pub struct CaseList {
     pub per_page: i64,
 }
 
+/// Counts below this (and above zero) are shown as `null` in statistics.
+pub const SMALL_COUNT: i64 = 5;
+
+/// Case statistics (counts only; small counts suppressed as `null`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Statistics {
+    /// All cases in the area.
+    pub total: Option<i64>,
+    /// By status.
+    pub by_status: std::collections::BTreeMap<String, Option<i64>>,
+    /// By prefecture id.
+    pub by_prefecture: std::collections::BTreeMap<String, Option<i64>>,
+}
+
 struct CachedKey {
     principal: Principal,
     kind: ApiKeyKind,
@@ -923,6 +938,49 @@ impl CaseRegistry {
             total: result.total,
             page,
             per_page,
+        })
+    }
+
+    /// Case counts for statistics: no names or contact details, and counts from 1 to
+    /// [`SMALL_COUNT`] − 1 suppressed (`null`). National users see the whole country,
+    /// prefectures and health centers their own area; statistics viewers and org admins only.
+    pub async fn statistics(&self, principal: &Principal) -> Result<Statistics, CaseError> {
+        if !(principal.has(Role::StatisticsViewer) || principal.has(Role::OrgAdmin)) {
+            return Err(CaseError::Forbidden);
+        }
+        let org = &principal.organization;
+        let scope = match org.kind {
+            OrgKind::National => None,
+            OrgKind::Prefecture => Some(ScopeFilter::Prefecture(org.id.clone())),
+            OrgKind::HealthCenter => Some(ScopeFilter::HealthCenter(org.id.clone())),
+            _ => return Err(CaseError::Forbidden),
+        };
+        let rows = self.store.case_counts(scope.as_ref()).await?;
+        let suppress = |n: i64| (n >= SMALL_COUNT || n == 0).then_some(n);
+        let mut by_status: std::collections::BTreeMap<String, i64> = Default::default();
+        let mut by_prefecture: std::collections::BTreeMap<String, i64> = Default::default();
+        let mut total = 0;
+        for (prefecture, status, count) in rows {
+            *by_status.entry(status).or_default() += count;
+            *by_prefecture.entry(prefecture).or_default() += count;
+            total += count;
+        }
+        self.audit(
+            &principal.actor,
+            "statistics.read",
+            &format!("organization:{}", org.id),
+        )
+        .await?;
+        Ok(Statistics {
+            total: suppress(total),
+            by_status: by_status
+                .into_iter()
+                .map(|(k, v)| (k, suppress(v)))
+                .collect(),
+            by_prefecture: by_prefecture
+                .into_iter()
+                .map(|(k, v)| (k, suppress(v)))
+                .collect(),
         })
     }
 

@@ -289,6 +289,11 @@ pub trait CaseStore: Send + Sync {
         limit: i64,
         offset: i64,
     ) -> Result<CasePage, StoreError>;
+    /// Case counts by (prefecture, status), within `scope` (None: everywhere).
+    async fn case_counts(
+        &self,
+        scope: Option<&ScopeFilter>,
+    ) -> Result<Vec<(String, String, i64)>, StoreError>;
     /// Moves a case from `from` to `to` if it is still in `from`; records the history entry.
     async fn change_status(
         &self,
@@ -711,6 +716,31 @@ impl CaseStore for DbCaseStore {
         .map(case_from_row)
         .collect::<Result<_, _>>()?;
         Ok(CasePage { items, total })
+    }
+
+    async fn case_counts(
+        &self,
+        scope: Option<&ScopeFilter>,
+    ) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let (column, value) = match scope {
+            None => ("''", String::new()),
+            Some(ScopeFilter::HealthCenter(id)) => ("health_center_id", id.clone()),
+            Some(ScopeFilter::Prefecture(id)) => ("prefecture_id", id.clone()),
+            Some(ScopeFilter::Reporter(id)) => ("reporting_org_id", id.clone()),
+        };
+        sql::query(
+            &self.database,
+            &format!(
+                "SELECT prefecture_id, status, CAST(COUNT(*) AS BIGINT) FROM cases
+                 WHERE {column} = $1 AND revoked_at_ms IS NULL
+                 GROUP BY prefecture_id, status ORDER BY prefecture_id, status"
+            ),
+            params![value],
+        )
+        .await?
+        .iter()
+        .map(|row| Ok((row.text(0)?, row.text(1)?, row.int(2)?)))
+        .collect()
     }
 
     async fn change_status(

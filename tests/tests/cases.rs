@@ -288,3 +288,27 @@ flow_tests! {
         support::login(&app, &clock, &credentials).await;
     }
 }
+
+flow_tests! {
+    async fn statistics_show_counts_only_and_suppress_small_ones(app, clock) {
+        let world = support::world(&app, &clock).await;
+        for i in 0..6 {
+            support::file_case(&app, &world.doctor[0], &world.health_center[0], &format!("Tokyo {i}")).await;
+        }
+        support::file_case(&app, &world.doctor[1], &world.health_center[1], "Osaka Only").await;
+        let (status, national) = call(&app, "GET", "/api/statistics/cases", Some(&world.national_stats), None, None).await;
+        assert_eq!(status, StatusCode::OK, "{national}");
+        assert_eq!(national["total"], 7);
+        assert_eq!(national["byStatus"]["reported"], 7);
+        assert_eq!(national["byPrefecture"][&world.prefecture[0]], 6);
+        assert_eq!(national["byPrefecture"][&world.prefecture[1]], serde_json::Value::Null, "small count suppressed");
+        assert!(!national.to_string().contains("Tokyo") && !national.to_string().contains("Osaka"));
+        let (status, hc) = call(&app, "GET", "/api/statistics/cases", Some(&world.hc_admin), None, None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(hc["total"], 6);
+        for token in [&world.doctor[0], &world.hc_worker[0], &world.pref_worker[0]] {
+            let (status, _) = call(&app, "GET", "/api/statistics/cases", Some(token), None, None).await;
+            assert_eq!(status, StatusCode::FORBIDDEN);
+        }
+    }
+}
