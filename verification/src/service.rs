@@ -356,6 +356,12 @@ impl Verification {
         Ok(keyring)
     }
 
+    /// Loads (or, when unconfigured, generates and stores) the secrets and the first signing
+    /// key, so `serve` reports generated secrets at start rather than on the first request.
+    pub async fn warm_up(&self) -> Result<(), ServiceError> {
+        self.keyring(false).await.map(|_| ())
+    }
+
     /// The public keys as a JWKS (`{"keys": [...]}` members).
     pub async fn jwks(&self) -> Result<Vec<Jwk>, ServiceError> {
         Ok(self.keyring(false).await?.jwks())

@@ -80,11 +80,16 @@ impl CasesService {
         self.verification.set_key_revoker(revoker);
     }
 
-    /// Starts the background job that records expired numbers on their cases (idempotent
-    /// conditional updates, so every replica may run it). Needs a tokio runtime.
+    /// Loads or generates the verification secrets and signing key at start (a log line says
+    /// when they were generated), then runs the job that records expired numbers on their
+    /// cases and purges old ones (idempotent conditional updates, so every replica may run
+    /// it). Needs a tokio runtime.
     pub fn spawn_workers(&self) {
         let verification = self.verification.get_ref().clone();
         tokio::spawn(async move {
+            if let Err(error) = verification.warm_up().await {
+                tracing::warn!(error = %error, "verification secrets and keys not ready yet");
+            }
             let mut interval = tokio::time::interval(EXPIRY_SWEEP);
             loop {
                 interval.tick().await;
