@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Export downloads: mimamori serving an export zip vs nginx (Debian package) serving the same
+# file from the same machine, side by side in one run, with wrk (loopback only, bounded).
+#   bash bench/downloads.sh [SECONDS=10] [CONNECTIONS=64] [RUNS=3]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration=${1:-10}
+connections=${2:-64}
+runs=${3:-3}
+if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light wrk >/dev/null
+fi
+cargo build --release -q -p mimamori
+work=$(mktemp -d)
+trap '[ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null; kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+export DATABASE_URL="sqlite://$work/mimamori.db"
+export MIMAMORI_KEY_SERVER__EXPORT__DIRECTORY="$work/exports"
+export MIMAMORI_KEY_SERVER__EXPORT__MIN_WINDOW_AGE_SECONDS=0
+export MIMAMORI_LOG__LEVEL=warn
+target/release/mimamori export run >/dev/null
+file=$(cd "$work/exports" && ls 440/*.zip | head -1)
+size=$(stat -c %s "$work/exports/$file")
+chmod -R a+rX "$work"  # nginx workers run unprivileged
+MIMAMORI_KEY_SERVER__EXPORT__ENABLED=false target/release/mimamori serve --listen 127.0.0.1:18282 2>/dev/null &
+cat > "$work/nginx.conf" <<NGINX
+worker_processes auto;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    etag on;
+    server {
+        listen 127.0.0.1:18283;
+        root $work/exports;
+        location / { add_header Cache-Control "public, max-age=31536000, immutable"; }
+    }
+}
+NGINX
+nginx -c "$work/nginx.conf"
+for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18282/readyz >/dev/null && break; sleep 0.1; done
+curl -sf "http://127.0.0.1:18282/v1/exports/$file" -o /dev/null
+curl -sf "http://127.0.0.1:18283/$file" -o /dev/null
+rps() { wrk -t1 -c"$connections" -d"${duration}s" "$1" | awk '/Requests\/sec/ {print $2}'; }
+for run in $(seq 1 "$runs"); do
+    ours=$(rps "http://127.0.0.1:18282/v1/exports/$file")
+    theirs=$(rps "http://127.0.0.1:18283/$file")
+    ratio=$(awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "%.2f", a / b }')
+    echo "{\"run\":$run,\"file_bytes\":$size,\"mimamori_rps\":$ours,\"nginx_rps\":$theirs,\"ratio\":$ratio}"
+done
+nginx -c "$work/nginx.conf" -s stop
