@@ -273,20 +273,28 @@ impl SightingIndex {
         self.groups.get(&rpi).copied()
     }
 
-    /// The hot loop over one slice of keys: derive, encrypt, look up.
+    /// The hot loop over one slice of keys: derive, encrypt, look up. Eligible keys are
+    /// visited in order of rolling start, so the `PaddedData` template is rewritten once per
+    /// distinct start rather than once per key.
     fn scan_keys(&self, keys: &[DiagnosisKey], base: usize, hits: &mut Vec<Hit>) {
+        let mut order: Vec<(u32, usize)> = keys
+            .iter()
+            .enumerate()
+            .filter(|(_, key)| {
+                if matches!(key.report_type, ReportType::Recursive | ReportType::Revoked) {
+                    return false;
+                }
+                let start = key.rolling_start_interval_number;
+                let lo = start.saturating_sub(CLOCK_DRIFT_INTERVALS);
+                let hi = start.saturating_add(TEK_ROLLING_PERIOD + CLOCK_DRIFT_INTERVALS + 1);
+                self.any_sighting_in(lo, hi)
+            })
+            .map(|(i, key)| (key.rolling_start_interval_number, i))
+            .collect();
+        order.sort_unstable();
         let mut deriver = keys::RpiDeriver::new();
-        for (i, key) in keys.iter().enumerate() {
-            if matches!(key.report_type, ReportType::Recursive | ReportType::Revoked) {
-                continue;
-            }
-            let start = key.rolling_start_interval_number;
-            let lo = start.saturating_sub(CLOCK_DRIFT_INTERVALS);
-            let hi = start.saturating_add(TEK_ROLLING_PERIOD + CLOCK_DRIFT_INTERVALS + 1);
-            if !self.any_sighting_in(lo, hi) {
-                continue;
-            }
-            deriver.derive(&key.key_data, EnIntervalNumber(start));
+        for (start, i) in order {
+            deriver.derive(&keys[i].key_data, EnIntervalNumber(start));
             for (offset, value) in (0u8..).zip(deriver.rpis_u128()) {
                 if let Some(group) = self.lookup(value) {
                     hits.push((base + i, offset, group));
