@@ -14,6 +14,8 @@
 //! | `GET /api/cases/{id}`, `POST /api/cases/{id}/status`, `/contacts`, `/links` | in scope |
 //! | `GET /api/statistics/cases` (counts only, small counts suppressed) | statistics viewer, org admin |
 //!
+//! Follow-up (plans, link tokens, observations, alerts, series, chart) is in [`followup`].
+//!
 //! Sessions travel as `Authorization: Bearer <token>`. Outside scope every case endpoint
 //! answers 404, exactly like an unknown id.
 
@@ -25,6 +27,8 @@ use serde::{Deserialize, Serialize};
 use crate::model::{OrgKind, Principal, Role};
 use crate::service::{CaseError, CaseRegistry};
 use crate::store::ApiKeyKind;
+
+pub mod followup;
 
 /// An HTTP error: `{"error": message, "code": code, "errorCode": code}` (the last for
 /// clients of Google's verification server), optionally with `details`.
@@ -548,5 +552,6 @@ pub fn configure(config: &mut web::ServiceConfig, registry: web::Data<CaseRegist
         .route("/api/cases/{id}", web::get().to(read_case))
         .route("/api/cases/{id}/status", web::post().to(change_status))
         .route("/api/cases/{id}/contacts", web::post().to(add_contact))
-        .route("/api/cases/{id}/links", web::post().to(add_link));
+        .route("/api/cases/{id}/links", web::post().to(add_link))
+        .configure(followup::configure);
 }

@@ -19,6 +19,20 @@ pub struct Config {
     pub max_page_size: i64,
     /// Largest CSV import, in rows.
     pub max_import_rows: usize,
+    /// Default length of a follow-up plan in days, counted from onset (or from the
+    /// diagnosis date when asymptomatic).
+    pub followup_days: i64,
+    /// An SpO2 at or below this (percent) opens a `low_spo2` alert.
+    pub spo2_alert_threshold: i64,
+    /// A temperature at or above this (°C) counts as fever.
+    pub fever_threshold_celsius: f64,
+    /// Consecutive days of fever that open a `persistent_fever` alert.
+    pub fever_alert_days: i64,
+    /// Minutes after the local midnight starting day D at which a plan without a report on D
+    /// gets a `missed_report` alert (1440: the end of the day).
+    pub missed_report_cutoff_minutes: i64,
+    /// Offset of local time from UTC in minutes, for report days (Japan: 540).
+    pub utc_offset_minutes: i64,
 }
 
 impl Default for Config {
@@ -30,6 +44,12 @@ impl Default for Config {
             max_onset_after_diagnosis_days: 3,
             max_page_size: 100,
             max_import_rows: 10_000,
+            followup_days: 10,
+            spo2_alert_threshold: 93,
+            fever_threshold_celsius: 38.5,
+            fever_alert_days: 3,
+            missed_report_cutoff_minutes: 1440,
+            utc_offset_minutes: 540,
         }
     }
 }

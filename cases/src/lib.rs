@@ -111,10 +111,69 @@ macro_rules! tables {
 /// This crate's database migrations (SQL for SQLite and PostgreSQL).
 pub const MIGRATIONS: mimamori_storage::MigrationSet = mimamori_storage::MigrationSet {
     component: "cases",
-    migrations: &[mimamori_storage::Migration {
-        version: 1,
-        name: "organizations_users_cases_audit",
-        sqlite: tables!("INTEGER PRIMARY KEY AUTOINCREMENT"),
-        postgres: tables!("BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"),
-    }],
+    migrations: &[
+        mimamori_storage::Migration {
+            version: 1,
+            name: "organizations_users_cases_audit",
+            sqlite: tables!("INTEGER PRIMARY KEY AUTOINCREMENT"),
+            postgres: tables!("BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"),
+        },
+        mimamori_storage::Migration {
+            version: 2,
+            name: "followup_plans_tokens_observations_alerts",
+            sqlite: FOLLOWUP_TABLES,
+            postgres: FOLLOWUP_TABLES,
+        },
+    ],
 };
+
+/// Follow-up tables (the same SQL on both backends).
+const FOLLOWUP_TABLES: &str = "CREATE TABLE followup_plans (
+        case_id TEXT PRIMARY KEY,
+        organization_id TEXT NOT NULL,
+        start_date TEXT NOT NULL,
+        end_date TEXT NOT NULL,
+        reporting_times TEXT NOT NULL,
+        created_at_ms BIGINT NOT NULL,
+        updated_at_ms BIGINT NOT NULL
+    );
+    CREATE INDEX followup_plans_by_organization ON followup_plans (organization_id);
+    CREATE INDEX followup_plans_by_end ON followup_plans (end_date);
+    CREATE TABLE followup_tokens (
+        token_hash BYTEA PRIMARY KEY,
+        case_id TEXT NOT NULL,
+        created_at_ms BIGINT NOT NULL,
+        expires_at_ms BIGINT NOT NULL,
+        revoked_at_ms BIGINT
+    );
+    CREATE INDEX followup_tokens_by_case ON followup_tokens (case_id);
+    CREATE TABLE followup_observations (
+        id TEXT PRIMARY KEY,
+        case_id TEXT NOT NULL,
+        observed_at_ms BIGINT NOT NULL,
+        day TEXT NOT NULL,
+        temperature_tenths BIGINT,
+        spo2 BIGINT,
+        pulse BIGINT,
+        symptoms TEXT NOT NULL,
+        note TEXT,
+        proxy_actor TEXT
+    );
+    CREATE INDEX followup_observations_by_case ON followup_observations (case_id, day);
+    CREATE TABLE followup_alerts (
+        id TEXT PRIMARY KEY,
+        case_id TEXT NOT NULL,
+        organization_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        severity BIGINT NOT NULL,
+        day TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        state TEXT NOT NULL,
+        opened_at_ms BIGINT NOT NULL,
+        acknowledged_by TEXT,
+        acknowledged_at_ms BIGINT,
+        resolved_by TEXT,
+        resolved_at_ms BIGINT,
+        UNIQUE (case_id, kind, day)
+    );
+    CREATE INDEX followup_alerts_by_organization ON followup_alerts (organization_id, state);";

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod followup;
+
 /// What an organization is; decides which cases its users see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

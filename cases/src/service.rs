@@ -13,10 +13,13 @@ use crate::model::{
     Organization, Principal, Role, in_scope, permits, secrets,
 };
 use crate::sql::StoreError;
+use crate::store::followup::FollowUpStore;
 use crate::store::{
     ApiKeyKind, ApiKeyRecord, CaseEvent, CaseRecord, CaseStore, ChainBreak, DbCaseStore,
     ScopeFilter, UserRecord, verify_chain,
 };
+
+pub mod followup;
 
 /// Why an operation was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -180,6 +183,7 @@ const API_KEY_CACHE_MS: i64 = 5_000;
 #[derive(Clone)]
 pub struct CaseRegistry {
     store: Arc<dyn CaseStore>,
+    followup: Arc<dyn FollowUpStore>,
     config: Config,
     clock: SharedClock,
     api_keys: Arc<Mutex<HashMap<Vec<u8>, CachedKey>>>,
@@ -224,8 +228,10 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
 impl CaseRegistry {
     /// A registry over `database` (migrated with [`crate::MIGRATIONS`]).
     pub fn new(database: Database, config: Config, clock: SharedClock) -> Self {
+        let store = Arc::new(DbCaseStore::new(database));
         CaseRegistry {
-            store: Arc::new(DbCaseStore::new(database)),
+            followup: store.clone(),
+            store,
             config,
             clock,
             api_keys: Arc::new(Mutex::new(HashMap::new())),

@@ -10,6 +10,8 @@ use crate::model::{OrgKind, Organization, Role};
 use crate::params;
 use crate::sql::{self, Row, Statement, StoreError};
 
+pub mod followup;
+
 /// A stored user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRecord {

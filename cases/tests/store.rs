@@ -10,3 +10,11 @@ mimamori_storage::backend_tests! {
         mimamori_cases::store::conformance::case_store(&store).await;
     }
 }
+
+mimamori_storage::backend_tests! {
+    migrations = [mimamori_storage::MIGRATIONS, mimamori_cases::MIGRATIONS];
+    async fn followup_store_conforms(database) {
+        let store = DbCaseStore::new(database);
+        mimamori_cases::store::followup::conformance::followup_store(&store).await;
+    }
+}

@@ -1,0 +1,784 @@
+//! Health follow-up: plans, patients' link tokens, observations (by link or by staff on the
+//! patient's behalf), alerts with their worklist, the per-case series and chart, and the
+//! missed-report check the periodic job calls.
+//!
+//! Scope: the case's health center (case workers) plans, issues links and works alerts; a
+//! contractor the plan delegates to (case workers or doctors) sees and works only the cases
+//! delegated to it; the case's prefecture and reporting institution may read the series.
+
+use serde::{Deserialize, Serialize};
+
+use super::{CaseError, CaseRegistry, internal};
+use crate::model::followup::{
+    AlertKind, AlertRules, AlertState, DayPoint, ObservationInput, Reading, Severity, Symptoms,
+    chart_svg, evaluate, local_day, local_midnight_ms, parse_reporting_times,
+};
+use crate::model::{
+    Access, CaseScope, Date, FieldError, OrgKind, Principal, Role, in_scope, permits, secrets,
+};
+use crate::sql::StoreError;
+use crate::store::CaseRecord;
+use crate::store::followup::{AlertRecord, ObservationRecord, PlanRecord, WorklistScope};
+
+/// The longest plan, in days.
+pub const MAX_PLAN_DAYS: i64 = 60;
+
+/// The largest worklist.
+pub const MAX_WORKLIST: i64 = 500;
+
+/// A plan as staff set it; every field optional (defaults from the case and configuration).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlanInput {
+    /// First day (default: onset, or the test result date when asymptomatic).
+    #[serde(default)]
+    pub start_date: Option<String>,
+    /// Last day, inclusive (default: start + `followup_days`).
+    #[serde(default)]
+    pub end_date: Option<String>,
+    /// The responsible organization: the health center itself (default) or a contractor.
+    #[serde(default)]
+    pub organization_id: Option<String>,
+    /// Reporting times per day, `HH:MM` local (default `["09:00", "17:00"]`).
+    #[serde(default)]
+    pub reporting_times: Option<Vec<String>>,
+}
+
+/// A follow-up plan.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanView {
+    /// The case.
+    pub case_id: String,
+    /// The responsible organization.
+    pub organization_id: String,
+    /// Whether a contractor is responsible.
+    pub delegated: bool,
+    /// First day.
+    pub start_date: String,
+    /// Last day, inclusive.
+    pub end_date: String,
+    /// Reporting times per day.
+    pub reporting_times: Vec<String>,
+}
+
+/// A patient's follow-up link token (shown once; only its hash is stored).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FollowUpToken {
+    /// Send as `Authorization: Bearer <token>` to `POST /api/followup/observations`.
+    pub token: String,
+    /// End of the plan's last day (Unix ms).
+    pub expires_at_ms: i64,
+}
+
+/// A stored observation.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ObservationView {
+    /// Id.
+    pub id: String,
+    /// Received (Unix ms).
+    pub observed_at_ms: i64,
+    /// Local report day.
+    pub day: String,
+    /// Temperature (°C).
+    pub temperature: Option<f64>,
+    /// SpO2 (%).
+    pub spo2: Option<i64>,
+    /// Pulse.
+    pub pulse: Option<i64>,
+    /// Symptoms.
+    pub symptoms: Symptoms,
+    /// Free text.
+    pub note: Option<String>,
+    /// Entered by staff on the patient's behalf.
+    pub proxy: bool,
+    /// Who entered it on the patient's behalf (`user:…`).
+    pub entered_by: Option<String>,
+}
+
+/// The answer to a posted observation.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ObservationReceipt {
+    /// The observation's id.
+    pub id: String,
+    /// The local day it counts for.
+    pub day: String,
+    /// Kinds of the alerts it opened (the care team is told).
+    pub alerts_opened: Vec<String>,
+}
+
+/// An alert.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertView {
+    /// Id.
+    pub id: String,
+    /// The case.
+    pub case_id: String,
+    /// The responsible organization.
+    pub organization_id: String,
+    /// `low_spo2`, `breathing_difficulty`, `persistent_fever`, `missed_report`.
+    pub kind: String,
+    /// `high`, `medium`, `low`.
+    pub severity: String,
+    /// The local day concerned.
+    pub day: String,
+    /// Values that triggered it.
+    pub detail: String,
+    /// `open`, `acknowledged`, `resolved`.
+    pub state: String,
+    /// Opened (Unix ms).
+    pub opened_at_ms: i64,
+    /// Who acknowledged.
+    pub acknowledged_by: Option<String>,
+    /// When.
+    pub acknowledged_at_ms: Option<i64>,
+    /// Who resolved.
+    pub resolved_by: Option<String>,
+    /// When.
+    pub resolved_at_ms: Option<i64>,
+}
+
+impl From<AlertRecord> for AlertView {
+    fn from(a: AlertRecord) -> Self {
+        AlertView {
+            severity: Severity::from_rank(a.severity)
+                .map_or("unknown", Severity::as_str)
+                .into(),
+            id: a.id,
+            case_id: a.case_id,
+            organization_id: a.organization_id,
+            kind: a.kind,
+            day: a.day,
+            detail: a.detail,
+            state: a.state,
+            opened_at_ms: a.opened_at_ms,
+            acknowledged_by: a.acknowledged_by,
+            acknowledged_at_ms: a.acknowledged_at_ms,
+            resolved_by: a.resolved_by,
+            resolved_at_ms: a.resolved_at_ms,
+        }
+    }
+}
+
+/// A case's follow-up series.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Series {
+    /// The plan, if any.
+    pub plan: Option<PlanView>,
+    /// One point per day of the plan up to today (or per reported day without a plan).
+    pub days: Vec<DayPoint>,
+    /// Every observation, oldest first.
+    pub observations: Vec<ObservationView>,
+    /// Every alert, oldest first.
+    pub alerts: Vec<AlertView>,
+    /// Alert thresholds: `{spo2, feverCelsius, feverDays}`.
+    pub thresholds: serde_json::Value,
+}
+
+fn plan_view(plan: &PlanRecord, health_center_id: &str) -> PlanView {
+    PlanView {
+        case_id: plan.case_id.clone(),
+        organization_id: plan.organization_id.clone(),
+        delegated: plan.organization_id != health_center_id,
+        start_date: plan.start_date.clone(),
+        end_date: plan.end_date.clone(),
+        reporting_times: plan
+            .reporting_times
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+    }
+}
+
+fn observation_view(o: ObservationRecord) -> ObservationView {
+    ObservationView {
+        id: o.id,
+        observed_at_ms: o.observed_at_ms,
+        day: o.day,
+        temperature: o.temperature_tenths.map(|t| t as f64 / 10.0),
+        spo2: o.spo2,
+        pulse: o.pulse,
+        symptoms: serde_json::from_str(&o.symptoms).unwrap_or_default(),
+        note: o.note,
+        proxy: o.proxy_actor.is_some(),
+        entered_by: o.proxy_actor,
+    }
+}
+
+fn bad_date(field: &'static str) -> CaseError {
+    CaseError::Invalid(vec![FieldError {
+        field,
+        message: "not a date (YYYY-MM-DD)".into(),
+    }])
+}
+
+fn corrupt(what: &str) -> CaseError {
+    CaseError::Store(StoreError::Corrupt(what.into()))
+}
+
+impl CaseRegistry {
+    fn alert_rules(&self) -> AlertRules {
+        AlertRules {
+            spo2_threshold: self.config.spo2_alert_threshold,
+            fever_tenths: (self.config.fever_threshold_celsius * 10.0).round() as i64,
+            fever_days: self.config.fever_alert_days,
+        }
+    }
+
+    fn local_today(&self) -> Date {
+        local_day(self.now_ms(), self.config.utc_offset_minutes)
+    }
+
+    /// The case and its plan when `principal` may see (`write`: work) its follow-up; audited
+    /// as `followup.<action>`. Outside scope: 404.
+    async fn followup_case(
+        &self,
+        principal: &Principal,
+        case_id: &str,
+        write: bool,
+        action: &str,
+    ) -> Result<(CaseRecord, Option<PlanRecord>), CaseError> {
+        let record = self.store.case(case_id).await?.ok_or(CaseError::NotFound)?;
+        let plan = self.followup.plan(case_id).await?;
+        let org = &principal.organization;
+        if org.kind == OrgKind::Contractor {
+            if plan.as_ref().is_none_or(|p| p.organization_id != org.id) {
+                return Err(CaseError::NotFound);
+            }
+            if !(principal.has(Role::CaseWorker) || principal.has(Role::Doctor)) {
+                return Err(CaseError::Forbidden);
+            }
+        } else {
+            let scope = CaseScope {
+                health_center_id: record.health_center_id.clone(),
+                prefecture_id: record.prefecture_id.clone(),
+                reporting_org_id: record.reporting_org_id.clone(),
+            };
+            if !in_scope(principal, &scope) {
+                return Err(CaseError::NotFound);
+            }
+            let access = if write { Access::Write } else { Access::Read };
+            if !permits(principal, access) {
+                return Err(CaseError::Forbidden);
+            }
+        }
+        self.audit(
+            &principal.actor,
+            &format!("followup.{action}"),
+            &format!("case:{case_id}"),
+        )
+        .await?;
+        Ok((record, plan))
+    }
+
+    /// Creates or replaces a case's follow-up plan (the case's health center only).
+    pub async fn set_plan(
+        &self,
+        principal: &Principal,
+        case_id: &str,
+        input: PlanInput,
+    ) -> Result<PlanView, CaseError> {
+        let record = self
+            .case_for(principal, case_id, Access::Write, "followup.plan")
+            .await?;
+        if principal.organization.kind != OrgKind::HealthCenter {
+            return Err(CaseError::Forbidden);
+        }
+        if record.revoked_at_ms.is_some() {
+            return Err(CaseError::Conflict {
+                code: "case_revoked",
+                message: "the case was revoked".into(),
+            });
+        }
+        let start = match &input.start_date {
+            Some(s) => Date::parse(s).ok_or_else(|| bad_date("startDate"))?,
+            None => {
+                let result_date = serde_json::from_str::<serde_json::Value>(&record.data)
+                    .ok()
+                    .and_then(|v| v["resultDate"].as_str().map(String::from));
+                record
+                    .onset_date
+                    .as_deref()
+                    .or(result_date.as_deref())
+                    .and_then(Date::parse)
+                    .or_else(|| Date::parse(&record.diagnosis_date))
+                    .ok_or_else(|| corrupt("case dates"))?
+            }
+        };
+        let end = match &input.end_date {
+            Some(s) => Date::parse(s).ok_or_else(|| bad_date("endDate"))?,
+            None => Date {
+                days: start.days + self.config.followup_days,
+            },
+        };
+        if end < start || end.days - start.days > MAX_PLAN_DAYS {
+            return Err(CaseError::Invalid(vec![FieldError {
+                field: "endDate",
+                message: format!("must lie 0 to {MAX_PLAN_DAYS} days after the start"),
+            }]));
+        }
+        let times = parse_reporting_times(
+            &input
+                .reporting_times
+                .unwrap_or_else(|| vec!["09:00".into(), "17:00".into()]),
+        )
+        .map_err(|e| CaseError::Invalid(vec![e]))?;
+        let organization_id = match input.organization_id {
+            None => record.health_center_id.clone(),
+            Some(id) if id == record.health_center_id => id,
+            Some(id) => match self.store.organization(&id).await? {
+                Some(org) if org.kind == OrgKind::Contractor => org.id,
+                _ => {
+                    return Err(CaseError::Invalid(vec![FieldError {
+                        field: "organizationId",
+                        message: "the health center itself or a contractor".into(),
+                    }]));
+                }
+            },
+        };
+        let now = self.now_ms();
+        let plan = PlanRecord {
+            case_id: case_id.into(),
+            organization_id,
+            start_date: start.to_string(),
+            end_date: end.to_string(),
+            reporting_times: times.join(","),
+            created_at_ms: now,
+            updated_at_ms: now,
+        };
+        self.followup.upsert_plan(&plan).await?;
+        Ok(plan_view(&plan, &record.health_center_id))
+    }
+
+    /// A case's plan.
+    pub async fn plan(&self, principal: &Principal, case_id: &str) -> Result<PlanView, CaseError> {
+        let (record, plan) = self
+            .followup_case(principal, case_id, false, "plan.read")
+            .await?;
+        let plan = plan.ok_or(CaseError::NotFound)?;
+        Ok(plan_view(&plan, &record.health_center_id))
+    }
+
+    fn plan_end_ms(&self, plan: &PlanRecord) -> Result<i64, CaseError> {
+        let end = Date::parse(&plan.end_date).ok_or_else(|| corrupt("plan end date"))?;
+        Ok(local_midnight_ms(
+            Date { days: end.days + 1 },
+            self.config.utc_offset_minutes,
+        ))
+    }
+
+    /// Issues the patient's link token (valid to the end of the plan; earlier tokens of the
+    /// case stop working). The case's health center only.
+    pub async fn issue_followup_token(
+        &self,
+        principal: &Principal,
+        case_id: &str,
+    ) -> Result<FollowUpToken, CaseError> {
+        let record = self
+            .case_for(principal, case_id, Access::Write, "followup.token")
+            .await?;
+        if principal.organization.kind != OrgKind::HealthCenter || record.revoked_at_ms.is_some() {
+            return Err(CaseError::Forbidden);
+        }
+        let plan = self
+            .followup
+            .plan(case_id)
+            .await?
+            .ok_or(CaseError::Conflict {
+                code: "no_plan",
+                message: "set a follow-up plan first".into(),
+            })?;
+        let now = self.now_ms();
+        let expires_at_ms = self.plan_end_ms(&plan)?;
+        if expires_at_ms <= now {
+            return Err(CaseError::Conflict {
+                code: "plan_ended",
+                message: "the follow-up plan has ended".into(),
+            });
+        }
+        let token = secrets::new_token("mfu_").map_err(|_| internal("random"))?;
+        self.followup
+            .replace_followup_token(&secrets::token_hash(&token), case_id, now, expires_at_ms)
+            .await?;
+        Ok(FollowUpToken {
+            token,
+            expires_at_ms,
+        })
+    }
+
+    /// Revokes the case's link tokens (the case's health center only).
+    pub async fn revoke_followup_tokens(
+        &self,
+        principal: &Principal,
+        case_id: &str,
+    ) -> Result<(), CaseError> {
+        self.case_for(principal, case_id, Access::Write, "followup.token_revoke")
+            .await?;
+        if principal.organization.kind != OrgKind::HealthCenter {
+            return Err(CaseError::Forbidden);
+        }
+        self.followup
+            .revoke_followup_tokens(case_id, self.now_ms())
+            .await?;
+        Ok(())
+    }
+
+    /// An observation posted with a patient's link token.
+    pub async fn patient_observation(
+        &self,
+        token: &str,
+        input: ObservationInput,
+    ) -> Result<ObservationReceipt, CaseError> {
+        let now = self.now_ms();
+        let case_id = self
+            .followup
+            .followup_token_case(&secrets::token_hash(token), now)
+            .await?
+            .ok_or(CaseError::Unauthenticated)?;
+        let record = self
+            .store
+            .case(&case_id)
+            .await?
+            .ok_or(CaseError::Unauthenticated)?;
+        let plan = self
+            .followup
+            .plan(&case_id)
+            .await?
+            .ok_or(CaseError::Unauthenticated)?;
+        if record.revoked_at_ms.is_some() || self.plan_end_ms(&plan)? <= now {
+            return Err(CaseError::Unauthenticated);
+        }
+        let receipt = self.record_observation(&plan, input, None).await?;
+        self.audit(
+            "followup_link",
+            "followup.observe",
+            &format!("case:{case_id}"),
+        )
+        .await?;
+        Ok(receipt)
+    }
+
+    /// An observation entered by staff on the patient's behalf (marked as proxy).
+    pub async fn proxy_observation(
+        &self,
+        principal: &Principal,
+        case_id: &str,
+        input: ObservationInput,
+    ) -> Result<ObservationReceipt, CaseError> {
+        let (_, plan) = self
+            .followup_case(principal, case_id, true, "observe")
+            .await?;
+        let plan = plan.ok_or(CaseError::Conflict {
+            code: "no_plan",
+            message: "the case has no follow-up plan".into(),
+        })?;
+        self.record_observation(&plan, input, Some(&principal.actor))
+            .await
+    }
+
+    async fn record_observation(
+        &self,
+        plan: &PlanRecord,
+        input: ObservationInput,
+        proxy: Option<&str>,
+    ) -> Result<ObservationReceipt, CaseError> {
+        input.validate().map_err(CaseError::Invalid)?;
+        let now = self.now_ms();
+        let day = self.local_today();
+        let record = ObservationRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            case_id: plan.case_id.clone(),
+            observed_at_ms: now,
+            day: day.to_string(),
+            temperature_tenths: input.temperature_tenths(),
+            spo2: input.spo2,
+            pulse: input.pulse,
+            symptoms: serde_json::to_string(&input.symptoms).map_err(internal)?,
+            note: input.note.clone().filter(|n| !n.trim().is_empty()),
+            proxy_actor: proxy.map(String::from),
+        };
+        self.followup.insert_observation(&record).await?;
+        let readings: Vec<Reading> = self
+            .followup
+            .observations(&plan.case_id)
+            .await?
+            .iter()
+            .filter_map(|o| {
+                Some(Reading {
+                    day: Date::parse(&o.day)?,
+                    temperature_tenths: o.temperature_tenths,
+                })
+            })
+            .collect();
+        let mut opened = Vec::new();
+        for (kind, detail) in evaluate(self.alert_rules(), day, &input, &readings) {
+            if self.open_alert(plan, kind, day, detail).await? {
+                opened.push(kind.as_str().to_string());
+            }
+        }
+        Ok(ObservationReceipt {
+            id: record.id,
+            day: record.day,
+            alerts_opened: opened,
+        })
+    }
+
+    async fn open_alert(
+        &self,
+        plan: &PlanRecord,
+        kind: AlertKind,
+        day: Date,
+        detail: String,
+    ) -> Result<bool, CaseError> {
+        let inserted = self
+            .followup
+            .insert_alert(&AlertRecord {
+                id: uuid::Uuid::new_v4().to_string(),
+                case_id: plan.case_id.clone(),
+                organization_id: plan.organization_id.clone(),
+                kind: kind.as_str().into(),
+                severity: kind.severity().rank(),
+                day: day.to_string(),
+                detail,
+                state: AlertState::Open.as_str().into(),
+                opened_at_ms: self.now_ms(),
+                acknowledged_by: None,
+                acknowledged_at_ms: None,
+                resolved_by: None,
+                resolved_at_ms: None,
+            })
+            .await?;
+        if inserted {
+            tracing::info!(kind = kind.as_str(), "follow-up alert opened");
+        }
+        Ok(inserted)
+    }
+
+    /// Opens a `missed_report` alert for every plan day whose cut-off has passed without a
+    /// report (looking back two days, so a stopped job catches up); idempotent, so every
+    /// replica may run it. Returns how many alerts it opened.
+    pub async fn check_missed_reports(&self) -> Result<usize, CaseError> {
+        let now = self.now_ms();
+        let offset = self.config.utc_offset_minutes;
+        let today = local_day(now, offset);
+        let mut opened = 0;
+        for back in (0..=2).rev() {
+            let day = Date {
+                days: today.days - back,
+            };
+            let cutoff =
+                local_midnight_ms(day, offset) + self.config.missed_report_cutoff_minutes * 60_000;
+            if now < cutoff {
+                continue;
+            }
+            let day_text = day.to_string();
+            for plan in self
+                .followup
+                .plans_overlapping(&day_text, &day_text)
+                .await?
+            {
+                if self
+                    .followup
+                    .has_observation_on(&plan.case_id, &day_text)
+                    .await?
+                {
+                    continue;
+                }
+                if self
+                    .store
+                    .case(&plan.case_id)
+                    .await?
+                    .is_none_or(|c| c.revoked_at_ms.is_some())
+                {
+                    continue;
+                }
+                if self
+                    .open_alert(
+                        &plan,
+                        AlertKind::MissedReport,
+                        day,
+                        format!("no report on {day_text}"),
+                    )
+                    .await?
+                {
+                    opened += 1;
+                }
+            }
+        }
+        Ok(opened)
+    }
+
+    async fn day_points(
+        &self,
+        plan: Option<&PlanRecord>,
+        observations: &[ObservationRecord],
+    ) -> Vec<DayPoint> {
+        let days: Vec<Date> = match plan
+            .and_then(|p| Some((Date::parse(&p.start_date)?, Date::parse(&p.end_date)?)))
+        {
+            Some((start, end)) => {
+                let last = end.min(self.local_today()).max(start);
+                (start.days..=last.days).map(|days| Date { days }).collect()
+            }
+            None => {
+                let mut days: Vec<Date> = observations
+                    .iter()
+                    .filter_map(|o| Date::parse(&o.day))
+                    .collect();
+                days.dedup();
+                days
+            }
+        };
+        days.into_iter()
+            .map(|d| {
+                let date = d.to_string();
+                let of_day: Vec<&ObservationRecord> =
+                    observations.iter().filter(|o| o.day == date).collect();
+                DayPoint {
+                    max_temperature: of_day
+                        .iter()
+                        .filter_map(|o| o.temperature_tenths)
+                        .max()
+                        .map(|t| t as f64 / 10.0),
+                    min_spo2: of_day.iter().filter_map(|o| o.spo2).min(),
+                    reports: of_day.len() as i64,
+                    date,
+                }
+            })
+            .collect()
+    }
+
+    /// A case's follow-up series (plan, days, observations, alerts).
+    pub async fn series(&self, principal: &Principal, case_id: &str) -> Result<Series, CaseError> {
+        let (record, plan) = self
+            .followup_case(principal, case_id, false, "series")
+            .await?;
+        let observations = self.followup.observations(case_id).await?;
+        let days = self.day_points(plan.as_ref(), &observations).await;
+        let alerts = self.followup.case_alerts(case_id).await?;
+        let rules = self.alert_rules();
+        Ok(Series {
+            plan: plan
+                .as_ref()
+                .map(|p| plan_view(p, &record.health_center_id)),
+            days,
+            observations: observations.into_iter().map(observation_view).collect(),
+            alerts: alerts.into_iter().map(AlertView::from).collect(),
+            thresholds: serde_json::json!({
+                "spo2": rules.spo2_threshold,
+                "feverCelsius": rules.fever_tenths as f64 / 10.0,
+                "feverDays": rules.fever_days,
+            }),
+        })
+    }
+
+    /// A case's chart as SVG (temperature and SpO2 per day, thresholds drawn).
+    pub async fn chart(&self, principal: &Principal, case_id: &str) -> Result<String, CaseError> {
+        let (_, plan) = self
+            .followup_case(principal, case_id, false, "chart")
+            .await?;
+        let observations = self.followup.observations(case_id).await?;
+        let days = self.day_points(plan.as_ref(), &observations).await;
+        Ok(chart_svg(
+            &days,
+            self.alert_rules(),
+            "Follow-up: temperature and SpO2",
+        ))
+    }
+
+    /// The caller's organization's worklist: `state` `open`, `acknowledged`, `resolved`, or
+    /// `active` (default: open and acknowledged), by severity then age.
+    pub async fn worklist(
+        &self,
+        principal: &Principal,
+        state: Option<&str>,
+    ) -> Result<Vec<AlertView>, CaseError> {
+        let org = &principal.organization;
+        let scope = match org.kind {
+            OrgKind::HealthCenter if principal.has(Role::CaseWorker) => {
+                WorklistScope::HealthCenter(org.id.clone())
+            }
+            OrgKind::Contractor
+                if principal.has(Role::CaseWorker) || principal.has(Role::Doctor) =>
+            {
+                WorklistScope::Responsible(org.id.clone())
+            }
+            _ => return Err(CaseError::Forbidden),
+        };
+        let states: &[&str] = match state.unwrap_or("active") {
+            "active" => &["open", "acknowledged"],
+            "open" => &["open"],
+            "acknowledged" => &["acknowledged"],
+            "resolved" => &["resolved"],
+            _ => {
+                return Err(CaseError::BadRequest {
+                    code: "invalid_state",
+                    message: "state: open, acknowledged, resolved or active".into(),
+                });
+            }
+        };
+        let alerts = self.followup.worklist(&scope, states, MAX_WORKLIST).await?;
+        self.audit(
+            &principal.actor,
+            "alert.list",
+            &format!("organization:{}", org.id),
+        )
+        .await?;
+        Ok(alerts.into_iter().map(AlertView::from).collect())
+    }
+
+    /// Acknowledges (`acknowledged`) or resolves (`resolved`) an alert, recording who and when.
+    pub async fn transition_alert(
+        &self,
+        principal: &Principal,
+        alert_id: &str,
+        next: AlertState,
+    ) -> Result<AlertView, CaseError> {
+        let alert = self
+            .followup
+            .alert(alert_id)
+            .await?
+            .ok_or(CaseError::NotFound)?;
+        self.followup_case(principal, &alert.case_id, true, "alert")
+            .await?;
+        let current = AlertState::parse(&alert.state).ok_or_else(|| corrupt("alert state"))?;
+        if !current.can_become(next) {
+            return Err(CaseError::Conflict {
+                code: "invalid_transition",
+                message: format!(
+                    "an {} alert cannot become {}",
+                    current.as_str(),
+                    next.as_str()
+                ),
+            });
+        }
+        if !self
+            .followup
+            .transition_alert(
+                alert_id,
+                current.as_str(),
+                next.as_str(),
+                &principal.actor,
+                self.now_ms(),
+            )
+            .await?
+        {
+            return Err(CaseError::Conflict {
+                code: "concurrent_change",
+                message: "the alert changed meanwhile; reload".into(),
+            });
+        }
+        let alert = self
+            .followup
+            .alert(alert_id)
+            .await?
+            .ok_or(CaseError::NotFound)?;
+        Ok(alert.into())
+    }
+}
