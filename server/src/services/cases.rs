@@ -19,6 +19,9 @@ use super::ServiceContext;
 /// How often unclaimed numbers past their validity are written to their cases as expired.
 const EXPIRY_SWEEP: Duration = Duration::from_secs(30);
 
+/// How often follow-up plans are checked for days past the cut-off without a report.
+const MISSED_REPORT_CHECK: Duration = Duration::from_secs(60);
+
 /// The case and verification services' shared state.
 #[derive(Clone)]
 pub struct CasesService {
@@ -83,8 +86,21 @@ impl CasesService {
     /// Loads or generates the verification secrets and signing key at start (a log line says
     /// when they were generated), then runs the job that records expired numbers on their
     /// cases and purges old ones (idempotent conditional updates, so every replica may run
-    /// it). Needs a tokio runtime.
+    /// it). Also runs the follow-up missed-report check (idempotent: one alert per case and
+    /// day). Needs a tokio runtime.
     pub fn spawn_workers(&self) {
+        let cases = self.cases.get_ref().clone();
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(MISSED_REPORT_CHECK);
+            loop {
+                interval.tick().await;
+                match cases.check_missed_reports().await {
+                    Ok(0) => {}
+                    Ok(count) => tracing::info!(count, "missed-report alerts opened"),
+                    Err(error) => tracing::warn!(error = %error, "missed-report check failed"),
+                }
+            }
+        });
         let verification = self.verification.get_ref().clone();
         tokio::spawn(async move {
             if let Err(error) = verification.warm_up().await {

@@ -1,0 +1,420 @@
+//! End-to-end tests of health follow-up over real HTTP, on SQLite and PostgreSQL: ten days of
+//! patient reports through the link token, a falling SpO2 alert worked through its states, the
+//! series and chart, the token's end; the missed-report check at its cut-off (manual clock);
+//! a contractor's delegated scope.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::sync::Arc;
+
+use mimamori::services::cases::mimamori_cases::CaseRegistry;
+use mimamori_storage::ManualClock;
+use mimamori_tests::TestApp;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::call;
+
+const DAY_MS: i64 = 86_400_000;
+const HOUR_MS: i64 = 3_600_000;
+
+/// A registry on the server's database with the test settings, changed by `adjust`: what the
+/// periodic job runs, driven by the test's clock.
+fn registry(
+    app: &TestApp,
+    clock: &ManualClock,
+    adjust: impl FnOnce(&mut mimamori::config::Settings),
+) -> CaseRegistry {
+    let mut settings = mimamori::config::Settings::default();
+    support::settings(&mut settings);
+    adjust(&mut settings);
+    CaseRegistry::new(
+        app.database.database.clone(),
+        settings.cases,
+        Arc::new(clock.clone()),
+    )
+}
+
+/// Sets a ten-day plan (2026-11-20 … 2026-11-29) on a new case of health center 1, as its
+/// case worker, optionally delegated; returns the case id.
+async fn case_with_plan(
+    app: &TestApp,
+    world: &support::World,
+    name: &str,
+    delegate_to: Option<&str>,
+) -> String {
+    let id = support::file_case(app, &world.hc_worker[0], &world.health_center[0], name).await;
+    let mut plan = json!({"startDate": "2026-11-20", "endDate": "2026-11-29", "reportingTimes": ["17:00", "09:00"]});
+    if let Some(org) = delegate_to {
+        plan["organizationId"] = json!(org);
+    }
+    let (status, body) = call(
+        app,
+        "PUT",
+        &format!("/api/cases/{id}/followup"),
+        Some(&world.hc_worker[0]),
+        None,
+        Some(plan),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["reportingTimes"], json!(["09:00", "17:00"]));
+    assert_eq!(body["delegated"], json!(delegate_to.is_some()));
+    id
+}
+
+async fn link_token(app: &TestApp, token: &str, case_id: &str) -> String {
+    let (status, body) = call(
+        app,
+        "POST",
+        &format!("/api/cases/{case_id}/followup/token"),
+        Some(token),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let token = body["token"].as_str().unwrap().to_string();
+    assert!(token.starts_with("mfu_"));
+    token
+}
+
+async fn report(app: &TestApp, link: &str, body: Value) -> (StatusCode, Value) {
+    call(
+        app,
+        "POST",
+        "/api/followup/observations",
+        Some(link),
+        None,
+        Some(body),
+    )
+    .await
+}
+
+async fn svg(app: &TestApp, token: &str, case_id: &str) -> (StatusCode, String, String) {
+    let response = app
+        .client
+        .get(app.url(&format!("/api/cases/{case_id}/followup/chart.svg")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, content_type, response.text().await.unwrap())
+}
+
+/// Like `flow_tests!`, with sessions that outlive the follow-up days the clock jumps over.
+macro_rules! followup_tests {
+    ( $( async fn $name:ident($app:ident, $clock:ident) $body:block )* ) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                fn long_sessions(settings: &mut mimamori::config::Settings) {
+                    settings.cases.session_ttl_seconds = 60 * 86_400;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let ($app, $clock) = support::start(mimamori_tests::Backend::Sqlite, long_sessions)
+                        .await
+                        .expect("SQLite is always available");
+                    $body
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    let Some(($app, $clock)) =
+                        support::start(mimamori_tests::Backend::Postgres, long_sessions).await
+                    else {
+                        return;
+                    };
+                    $body
+                }
+            }
+        )*
+    };
+}
+
+followup_tests! {
+    async fn ten_days_of_reports_a_falling_spo2_alert_and_the_end_of_the_plan(app, clock) {
+        let world = support::world(&app, &clock).await;
+        let nurse = &world.hc_worker[0];
+        let case_id = case_with_plan(&app, &world, "Followed Patient", None).await;
+        let link = link_token(&app, nurse, &case_id).await;
+
+        // Impossible values and bad tokens are refused with a clear error.
+        let (status, body) = report(&app, &link, json!({"temperature": 46.0, "spo2": 97})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["code"], "validation_failed");
+        assert_eq!(body["details"][0]["field"], "temperature");
+        let (status, body) = report(&app, &link, json!({"temperature": 36.5, "spo2": 49})).await;
+        assert_eq!((status, body["details"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("spo2")));
+        let (status, body) = report(&app, &link, json!({"temperature": "hot"})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let (status, body) = report(&app, "mfu_forged", json!({"spo2": 97})).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthenticated")));
+        let (status, _) = call(&app, "POST", "/api/followup/observations", None, None, Some(json!({"spo2": 97}))).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+        // Ten days, one report a day at 10:00 local; SpO2 falls to 93 on day 7.
+        let spo2 = [98, 98, 97, 97, 96, 96, 95, 93, 95, 96];
+        for (day, spo2) in spo2.into_iter().enumerate() {
+            clock.set_ms(support::T0_MS + day as i64 * DAY_MS + HOUR_MS);
+            let (status, body) = report(&app, &link, json!({
+                "temperature": 36.6 + day as f64 / 10.0,
+                "spo2": spo2,
+                "pulse": 80,
+                "symptoms": {"cough": day < 3, "fatigue": true},
+                "note": "family member entered this"
+            })).await;
+            assert_eq!(status, StatusCode::CREATED, "day {day}: {body}");
+            assert_eq!(body["day"], format!("2026-11-{}", 20 + day));
+            if day == 7 {
+                assert_eq!(body["alertsOpened"], json!(["low_spo2"]), "{body}");
+                let (status, worklist) = call(&app, "GET", "/api/alerts", Some(nurse), None, None).await;
+                assert_eq!(status, StatusCode::OK, "{worklist}");
+                let alert = &worklist[0];
+                assert_eq!((alert["kind"].as_str(), alert["severity"].as_str(), alert["state"].as_str()),
+                    (Some("low_spo2"), Some("high"), Some("open")), "{worklist}");
+                assert_eq!(alert["caseId"], case_id.as_str());
+                let alert_id = alert["id"].as_str().unwrap().to_string();
+                // Another health center does not see it.
+                let (_, other) = call(&app, "GET", "/api/alerts", Some(&world.hc_worker[1]), None, None).await;
+                assert_eq!(other, json!([]));
+                let (status, _) = call(&app, "POST", &format!("/api/alerts/{alert_id}/acknowledge"), Some(&world.hc_worker[1]), None, None).await;
+                assert_eq!(status, StatusCode::NOT_FOUND);
+                // The nurse acknowledges, then resolves.
+                clock.advance_ms(60_000);
+                let (status, acked) = call(&app, "POST", &format!("/api/alerts/{alert_id}/acknowledge"), Some(nurse), None, None).await;
+                assert_eq!(status, StatusCode::OK, "{acked}");
+                assert_eq!(acked["state"], "acknowledged");
+                assert!(acked["acknowledgedBy"].as_str().unwrap().starts_with("user:"));
+                assert_eq!(acked["acknowledgedAtMs"], support::T0_MS + 7 * DAY_MS + HOUR_MS + 60_000);
+                let (status, _) = call(&app, "POST", &format!("/api/alerts/{alert_id}/acknowledge"), Some(nurse), None, None).await;
+                assert_eq!(status, StatusCode::CONFLICT);
+                let (status, resolved) = call(&app, "POST", &format!("/api/alerts/{alert_id}/resolve"), Some(nurse), None, None).await;
+                assert_eq!(status, StatusCode::OK, "{resolved}");
+                assert_eq!(resolved["state"], "resolved");
+                let (_, worklist) = call(&app, "GET", "/api/alerts", Some(nurse), None, None).await;
+                assert_eq!(worklist, json!([]));
+                let (_, done) = call(&app, "GET", "/api/alerts?state=resolved", Some(nurse), None, None).await;
+                assert_eq!(done.as_array().unwrap().len(), 1);
+                let (status, _) = call(&app, "GET", "/api/alerts?state=bogus", Some(nurse), None, None).await;
+                assert_eq!(status, StatusCode::BAD_REQUEST);
+            } else {
+                assert_eq!(body["alertsOpened"], json!([]), "day {day}: {body}");
+            }
+        }
+        // A nurse records one on the patient's behalf (marked as proxy).
+        let (status, body) = call(&app, "POST", &format!("/api/cases/{case_id}/observations"), Some(nurse), None,
+            Some(json!({"temperature": 36.4, "spo2": 97}))).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (status, _) = call(&app, "POST", &format!("/api/cases/{case_id}/observations"), Some(nurse), None,
+            Some(json!({"temperature": 29.0}))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+        // The series and the chart show the data.
+        let (status, series) = call(&app, "GET", &format!("/api/cases/{case_id}/followup/series"), Some(nurse), None, None).await;
+        assert_eq!(status, StatusCode::OK, "{series}");
+        let days = series["days"].as_array().unwrap();
+        assert_eq!(days.len(), 10);
+        assert_eq!(days[0]["date"], "2026-11-20");
+        assert_eq!(days[7]["minSpo2"], 93);
+        assert_eq!(days[9]["reports"], 2);
+        assert_eq!(days[9]["minSpo2"], 96);
+        assert_eq!(days[3]["maxTemperature"], 36.9);
+        let observations = series["observations"].as_array().unwrap();
+        assert_eq!(observations.len(), 11);
+        assert_eq!(observations.iter().filter(|o| o["proxy"] == true).count(), 1);
+        assert_eq!(observations[0]["symptoms"]["cough"], true);
+        assert_eq!(series["alerts"][0]["state"], "resolved");
+        assert!(series["alerts"][0]["resolvedBy"].as_str().unwrap().starts_with("user:"));
+        assert_eq!(series["thresholds"]["spo2"], 93);
+        let (status, content_type, chart) = svg(&app, nurse, &case_id).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(content_type, "image/svg+xml");
+        assert!(chart.starts_with("<svg") && chart.ends_with("</svg>"));
+        assert_eq!(chart.matches("class=\"threshold\"").count(), 2);
+        assert_eq!(chart.matches("<circle").count(), 20);
+        assert!(!chart.contains("Followed Patient"));
+
+        // Scope: the prefecture reads, others do not.
+        let (status, _) = call(&app, "GET", &format!("/api/cases/{case_id}/followup/series"), Some(&world.pref_worker[0]), None, None).await;
+        assert_eq!(status, StatusCode::OK);
+        for token in [&world.hc_worker[1], &world.pref_worker[1], &world.doctor[1], &world.national_admin] {
+            let (status, body) = call(&app, "GET", &format!("/api/cases/{case_id}/followup/series"), Some(token), None, None).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+            let (status, _, _) = svg(&app, token, &case_id).await;
+            assert_eq!(status, StatusCode::NOT_FOUND);
+        }
+        let (status, _) = call(&app, "GET", &format!("/api/cases/{case_id}/followup/series"), Some(&world.hc_admin), None, None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _) = call(&app, "POST", &format!("/api/cases/{case_id}/followup/token"), Some(&world.pref_worker[0]), None, None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+
+        // The plan ends with 2026-11-29 (local): the token stops working.
+        clock.set_ms(support::T0_MS + 9 * DAY_MS + 14 * HOUR_MS + 59 * 60_000);
+        let (status, body) = report(&app, &link, json!({"spo2": 97})).await;
+        assert_eq!(status, StatusCode::CREATED, "last minute of the plan: {body}");
+        clock.advance_ms(60_000);
+        let (status, _) = report(&app, &link, json!({"spo2": 97})).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let (status, body) = call(&app, "POST", &format!("/api/cases/{case_id}/followup/token"), Some(nurse), None, None).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("plan_ended")));
+    }
+
+    async fn tokens_are_replaced_and_revocable_and_plans_validated(app, clock) {
+        let world = support::world(&app, &clock).await;
+        let nurse = &world.hc_worker[0];
+        let case_id = case_with_plan(&app, &world, "Token Patient", None).await;
+        let first = link_token(&app, nurse, &case_id).await;
+        let second = link_token(&app, nurse, &case_id).await;
+        assert_eq!(report(&app, &first, json!({"spo2": 97})).await.0, StatusCode::UNAUTHORIZED, "replaced");
+        assert_eq!(report(&app, &second, json!({"spo2": 97})).await.0, StatusCode::CREATED);
+        let (status, _) = call(&app, "DELETE", &format!("/api/cases/{case_id}/followup/token"), Some(nurse), None, None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        assert_eq!(report(&app, &second, json!({"spo2": 97})).await.0, StatusCode::UNAUTHORIZED, "revoked");
+
+        // Default plan: onset (2026-11-16) + 10 days; bad plans are refused.
+        let other = support::file_case(&app, nurse, &world.health_center[0], "Default Plan").await;
+        let (status, _) = call(&app, "POST", &format!("/api/cases/{other}/followup/token"), Some(nurse), None, None).await;
+        assert_eq!(status, StatusCode::CONFLICT, "no plan yet");
+        let (status, plan) = call(&app, "PUT", &format!("/api/cases/{other}/followup"), Some(nurse), None, Some(json!({}))).await;
+        assert_eq!(status, StatusCode::OK, "{plan}");
+        assert_eq!((plan["startDate"].as_str(), plan["endDate"].as_str()), (Some("2026-11-16"), Some("2026-11-26")));
+        assert_eq!(plan["organizationId"], world.health_center[0].as_str());
+        for bad in [
+            json!({"startDate": "2026-11-20", "endDate": "2026-11-19"}),
+            json!({"startDate": "20-11-2026"}),
+            json!({"reportingTimes": ["25:00"]}),
+            json!({"organizationId": world.health_center[1]}),
+        ] {
+            let (status, body) = call(&app, "PUT", &format!("/api/cases/{other}/followup"), Some(nurse), None, Some(bad.clone())).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
+        }
+        let (status, _) = call(&app, "PUT", &format!("/api/cases/{other}/followup"), Some(nurse), None, Some(json!({"bogus": 1}))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let (status, _) = call(&app, "PUT", &format!("/api/cases/{other}/followup"), Some(&world.hc_worker[1]), None, Some(json!({}))).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+
+    async fn a_missed_day_opens_a_missed_report_alert_at_the_cutoff(app, clock) {
+        let world = support::world(&app, &clock).await;
+        let nurse = &world.hc_worker[0];
+        let case_id = case_with_plan(&app, &world, "Quiet Patient", None).await;
+        let link = link_token(&app, nurse, &case_id).await;
+        // 2026-11-20 10:00 local: a report. Then nothing on the 21st.
+        clock.set_ms(support::T0_MS + HOUR_MS);
+        assert_eq!(report(&app, &link, json!({"spo2": 97})).await.0, StatusCode::CREATED);
+
+        // Default cut-off: the end of the day (local midnight = 15:00 UTC).
+        let job = registry(&app, &clock, |_| {});
+        let end_of_21st = support::T0_MS + DAY_MS + 15 * HOUR_MS;
+        clock.set_ms(end_of_21st - 1);
+        assert_eq!(job.check_missed_reports().await.unwrap(), 0);
+        clock.set_ms(end_of_21st);
+        assert_eq!(job.check_missed_reports().await.unwrap(), 1);
+        assert_eq!(job.check_missed_reports().await.unwrap(), 0, "once per day");
+        let (_, worklist) = call(&app, "GET", "/api/alerts", Some(nurse), None, None).await;
+        assert_eq!(worklist.as_array().unwrap().len(), 1, "{worklist}");
+        assert_eq!((worklist[0]["kind"].as_str(), worklist[0]["day"].as_str(), worklist[0]["severity"].as_str()),
+            (Some("missed_report"), Some("2026-11-21"), Some("low")));
+
+        // A configured cut-off of 20:00 local fires at 20:00 of the 22nd (11:00 UTC).
+        let early = registry(&app, &clock, |s| s.cases.missed_report_cutoff_minutes = 20 * 60);
+        let cutoff_22nd = support::T0_MS + 2 * DAY_MS + 11 * HOUR_MS;
+        clock.set_ms(cutoff_22nd - 60_000);
+        assert_eq!(early.check_missed_reports().await.unwrap(), 0);
+        clock.set_ms(cutoff_22nd);
+        assert_eq!(early.check_missed_reports().await.unwrap(), 1);
+        // A day with a report opens nothing; days outside the plan neither.
+        clock.set_ms(support::T0_MS + 3 * DAY_MS + HOUR_MS);
+        assert_eq!(report(&app, &link, json!({"spo2": 97})).await.0, StatusCode::CREATED);
+        clock.set_ms(support::T0_MS + 3 * DAY_MS + 15 * HOUR_MS);
+        assert_eq!(job.check_missed_reports().await.unwrap(), 0);
+        clock.set_ms(support::T0_MS + 20 * DAY_MS);
+        assert_eq!(job.check_missed_reports().await.unwrap(), 0);
+
+        // Higher severity first, then the oldest.
+        clock.set_ms(support::T0_MS + 4 * DAY_MS + HOUR_MS);
+        let link = link_token(&app, nurse, &case_id).await;
+        let (_, body) = report(&app, &link, json!({"spo2": 96, "symptoms": {"shortnessOfBreath": true}})).await;
+        assert_eq!(body["alertsOpened"], json!(["breathing_difficulty"]));
+        let (_, worklist) = call(&app, "GET", "/api/alerts", Some(nurse), None, None).await;
+        let kinds: Vec<(&str, &str)> = worklist.as_array().unwrap().iter()
+            .map(|a| (a["kind"].as_str().unwrap(), a["day"].as_str().unwrap())).collect();
+        assert_eq!(kinds, [("breathing_difficulty", "2026-11-24"), ("missed_report", "2026-11-21"), ("missed_report", "2026-11-22")]);
+    }
+
+    async fn a_contractor_sees_only_the_cases_delegated_to_it(app, clock) {
+        let world = support::world(&app, &clock).await;
+        let (status, contractor) = call(&app, "POST", "/api/organizations", Some(&world.national_admin), None,
+            Some(json!({"kind": "contractor", "name": "Home Care Nurses Inc."}))).await;
+        assert_eq!(status, StatusCode::CREATED, "{contractor}");
+        let contractor = contractor["id"].as_str().unwrap().to_string();
+        let contract_nurse = support::user(&app, &clock, &world.national_admin, &contractor, "contract.nurse", &["case_worker"]).await;
+        let delegated = case_with_plan(&app, &world, "Delegated Patient", Some(&contractor)).await;
+        let kept = case_with_plan(&app, &world, "Kept Patient", None).await;
+        for id in [&delegated, &kept] {
+            let link = link_token(&app, &world.hc_worker[0], id).await;
+            let (_, body) = report(&app, &link, json!({"spo2": 90})).await;
+            assert_eq!(body["alertsOpened"], json!(["low_spo2"]));
+        }
+        // The contractor's worklist: the delegated case only; the health center sees both.
+        let (status, worklist) = call(&app, "GET", "/api/alerts", Some(&contract_nurse), None, None).await;
+        assert_eq!(status, StatusCode::OK, "{worklist}");
+        let cases: Vec<&str> = worklist.as_array().unwrap().iter().map(|a| a["caseId"].as_str().unwrap()).collect();
+        assert_eq!(cases, [delegated.as_str()]);
+        let (_, worklist) = call(&app, "GET", "/api/alerts", Some(&world.hc_worker[0]), None, None).await;
+        assert_eq!(worklist.as_array().unwrap().len(), 2);
+        let kept_alert = worklist.as_array().unwrap().iter().find(|a| a["caseId"] == kept.as_str()).unwrap()["id"].as_str().unwrap().to_string();
+
+        // Delegated: series, chart, proxy entry, alert work. Not delegated: 404 everywhere.
+        let (status, _) = call(&app, "GET", &format!("/api/cases/{delegated}/followup/series"), Some(&contract_nurse), None, None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(svg(&app, &contract_nurse, &delegated).await.0, StatusCode::OK);
+        let (status, plan) = call(&app, "GET", &format!("/api/cases/{delegated}/followup"), Some(&contract_nurse), None, None).await;
+        assert_eq!((status, plan["delegated"].as_bool()), (StatusCode::OK, Some(true)));
+        let (status, _) = call(&app, "POST", &format!("/api/cases/{delegated}/observations"), Some(&contract_nurse), None, Some(json!({"spo2": 95}))).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let own_alert = cases_first_alert(&app, &contract_nurse).await;
+        let (status, _) = call(&app, "POST", &format!("/api/alerts/{own_alert}/acknowledge"), Some(&contract_nurse), None, None).await;
+        assert_eq!(status, StatusCode::OK);
+        for (method, path) in [
+            ("GET", format!("/api/cases/{kept}/followup/series")),
+            ("GET", format!("/api/cases/{kept}/followup")),
+            ("POST", format!("/api/cases/{kept}/observations")),
+            ("POST", format!("/api/alerts/{kept_alert}/acknowledge")),
+            ("GET", format!("/api/cases/{delegated}")),
+            ("PUT", format!("/api/cases/{delegated}/followup")),
+            ("POST", format!("/api/cases/{delegated}/followup/token")),
+        ] {
+            let body = (method != "GET").then(|| json!({"spo2": 95}));
+            let body = if path.ends_with("/followup") { Some(json!({})) } else { body };
+            let (status, response) = call(&app, method, &path, Some(&contract_nurse), None, body).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {response}");
+            assert!(!response.to_string().contains("Patient"));
+        }
+        assert_eq!(svg(&app, &contract_nurse, &kept).await.0, StatusCode::NOT_FOUND);
+        let (status, list) = call(&app, "GET", "/api/cases", Some(&contract_nurse), None, None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{list}");
+        // Taking the delegation back ends the contractor's access.
+        let (status, _) = call(&app, "PUT", &format!("/api/cases/{delegated}/followup"), Some(&world.hc_worker[0]), None,
+            Some(json!({"startDate": "2026-11-20", "endDate": "2026-11-29"}))).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _) = call(&app, "GET", &format!("/api/cases/{delegated}/followup/series"), Some(&contract_nurse), None, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+}
+
+async fn cases_first_alert(app: &TestApp, token: &str) -> String {
+    let (_, worklist) = call(app, "GET", "/api/alerts", Some(token), None, None).await;
+    worklist[0]["id"].as_str().unwrap().to_string()
+}
