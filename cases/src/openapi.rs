@@ -276,6 +276,75 @@ fn add_link() {}
 #[allow(dead_code)]
 fn statistics() {}
 
+use crate::model::followup::ObservationInput;
+use crate::service::followup::{
+    AlertView, FollowUpToken, ObservationReceipt, PlanInput, PlanView, Series,
+};
+
+#[utoipa::path(put, path = "/api/cases/{id}/followup", tag = "followup", params(("id" = String, Path)), request_body = PlanInput,
+    responses((status = 200, body = PlanView), (status = 403, body = CaseErrorSchema), (status = 404, description = "Unknown or outside scope", body = CaseErrorSchema),
+              (status = 422, description = "Bad dates, times or responsible organization", body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn set_plan() {}
+
+#[utoipa::path(get, path = "/api/cases/{id}/followup", tag = "followup", params(("id" = String, Path)),
+    responses((status = 200, body = PlanView), (status = 404, description = "No plan, unknown or outside scope", body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn read_plan() {}
+
+#[utoipa::path(post, path = "/api/cases/{id}/followup/token", tag = "followup", params(("id" = String, Path)),
+    responses((status = 201, description = "A new link token (earlier ones stop working); shown once", body = FollowUpToken),
+              (status = 403, body = CaseErrorSchema), (status = 404, body = CaseErrorSchema), (status = 409, description = "No plan, or the plan has ended", body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn issue_followup_token() {}
+
+#[utoipa::path(delete, path = "/api/cases/{id}/followup/token", tag = "followup", params(("id" = String, Path)),
+    responses((status = 204, description = "Every link token of the case revoked"), (status = 403, body = CaseErrorSchema), (status = 404, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn revoke_followup_tokens() {}
+
+#[utoipa::path(post, path = "/api/followup/observations", tag = "followup", request_body = ObservationInput,
+    description = "The patient's (or a family member's) daily report, with `Authorization: Bearer <link token>`.",
+    responses((status = 201, body = ObservationReceipt), (status = 401, description = "Unknown, revoked or expired link token", body = CaseErrorSchema),
+              (status = 422, description = "Impossible values (temperature outside 30–45 °C, SpO2 outside 50–100)", body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn patient_observation() {}
+
+#[utoipa::path(post, path = "/api/cases/{id}/observations", tag = "followup", params(("id" = String, Path)), request_body = ObservationInput,
+    description = "An observation entered by staff on the patient's behalf (marked as proxy).",
+    responses((status = 201, body = ObservationReceipt), (status = 404, body = CaseErrorSchema), (status = 409, description = "No plan", body = CaseErrorSchema),
+              (status = 422, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn proxy_observation() {}
+
+#[utoipa::path(get, path = "/api/cases/{id}/followup/series", tag = "followup", params(("id" = String, Path)),
+    responses((status = 200, body = Series), (status = 404, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn followup_series() {}
+
+#[utoipa::path(get, path = "/api/cases/{id}/followup/chart.svg", tag = "followup", params(("id" = String, Path)),
+    responses((status = 200, description = "Temperature and SpO2 per day with the alert thresholds", content_type = "image/svg+xml", body = String),
+              (status = 404, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn followup_chart() {}
+
+#[utoipa::path(get, path = "/api/alerts", tag = "followup",
+    params(("state" = Option<String>, Query, description = "`open`, `acknowledged`, `resolved` or `active` (default: open and acknowledged)")),
+    responses((status = 200, description = "The organization's worklist, by severity then age", body = Vec<AlertView>),
+              (status = 400, body = CaseErrorSchema), (status = 403, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn worklist() {}
+
+#[utoipa::path(post, path = "/api/alerts/{id}/acknowledge", tag = "followup", params(("id" = String, Path)),
+    responses((status = 200, body = AlertView), (status = 404, body = CaseErrorSchema), (status = 409, description = "Not open any more", body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn acknowledge_alert() {}
+
+#[utoipa::path(post, path = "/api/alerts/{id}/resolve", tag = "followup", params(("id" = String, Path)),
+    responses((status = 200, body = AlertView), (status = 404, body = CaseErrorSchema), (status = 409, description = "Already resolved", body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn resolve_alert() {}
+
 /// The case registry's OpenAPI document.
 #[derive(OpenApi)]
 #[openapi(paths(
@@ -295,7 +364,18 @@ fn statistics() {}
     change_status,
     add_contact,
     add_link,
-    statistics
+    statistics,
+    set_plan,
+    read_plan,
+    issue_followup_token,
+    revoke_followup_tokens,
+    patient_observation,
+    proxy_observation,
+    followup_series,
+    followup_chart,
+    worklist,
+    acknowledge_alert,
+    resolve_alert
 ))]
 pub struct CasesDoc;
 
@@ -314,13 +394,13 @@ mod tests {
             .paths
             .values()
             .map(|item| {
-                [&item.get, &item.post, &item.delete]
+                [&item.get, &item.post, &item.put, &item.delete]
                     .iter()
                     .filter(|o| o.is_some())
                     .count()
             })
             .sum();
         // The routes registered in `api::configure`.
-        assert_eq!(operations, 17);
+        assert_eq!(operations, 28);
     }
 }
