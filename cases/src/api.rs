@@ -13,6 +13,7 @@
 //! | `POST /api/cases/import` (CSV body) | health-center case worker |
 //! | `GET /api/cases/{id}`, `POST /api/cases/{id}/status`, `/contacts`, `/links` | in scope |
 //! | `GET /api/statistics/cases` (counts only, small counts suppressed) | statistics viewer, org admin |
+//! | `GET /api/statistics/tables/{table}?from&to&format=json\|csv` (`new_cases`, `cases_by_status`, `open_alerts`, `verification`) | statistics viewer, org admin |
 //!
 //! Follow-up (plans, link tokens, observations, alerts, series, chart) is in [`followup`].
 //!
@@ -515,6 +516,56 @@ async fn statistics(registry: Registry, request: HttpRequest) -> Result<HttpResp
     Ok(HttpResponse::Ok().json(registry.statistics(&principal).await?))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TableQuery {
+    #[serde(default)]
+    from: Option<String>,
+    #[serde(default)]
+    to: Option<String>,
+    #[serde(default)]
+    format: Option<String>,
+}
+
+async fn statistics_table(
+    registry: Registry,
+    request: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<TableQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let csv = match query.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(_) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_format",
+                "format: json or csv",
+            ));
+        }
+    };
+    let principal = staff_principal(&request, &registry).await?;
+    let table = registry
+        .statistics_table(
+            &principal,
+            &path,
+            query.from.as_deref().filter(|s| !s.is_empty()),
+            query.to.as_deref().filter(|s| !s.is_empty()),
+        )
+        .await?;
+    Ok(if csv {
+        HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}.csv\"", table.table),
+            ))
+            .body(table.to_csv())
+    } else {
+        HttpResponse::Ok().json(table)
+    })
+}
+
 async fn import_cases(
     registry: Registry,
     request: HttpRequest,
@@ -549,6 +600,10 @@ pub fn configure(config: &mut web::ServiceConfig, registry: web::Data<CaseRegist
         .route("/api/cases", web::get().to(list_cases))
         .route("/api/cases/import", web::post().to(import_cases))
         .route("/api/statistics/cases", web::get().to(statistics))
+        .route(
+            "/api/statistics/tables/{table}",
+            web::get().to(statistics_table),
+        )
         .route("/api/cases/{id}", web::get().to(read_case))
         .route("/api/cases/{id}/status", web::post().to(change_status))
         .route("/api/cases/{id}/contacts", web::post().to(add_contact))

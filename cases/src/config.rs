@@ -33,6 +33,8 @@ pub struct Config {
     pub missed_report_cutoff_minutes: i64,
     /// Offset of local time from UTC in minutes, for report days (Japan: 540).
     pub utc_offset_minutes: i64,
+    /// Statistics show counts from 1 to this − 1 as `"<N"` (or `null` in the case summary).
+    pub statistics_minimum_count: i64,
 }
 
 impl Default for Config {
@@ -50,6 +52,7 @@ impl Default for Config {
             fever_alert_days: 3,
             missed_report_cutoff_minutes: 1440,
             utc_offset_minutes: 540,
+            statistics_minimum_count: crate::service::SMALL_COUNT,
         }
     }
 }

@@ -345,6 +345,16 @@ fn acknowledge_alert() {}
 #[allow(dead_code)]
 fn resolve_alert() {}
 
+#[utoipa::path(get, path = "/api/statistics/tables/{table}", tag = "cases",
+    params(("table" = String, Path, description = "`new_cases`, `cases_by_status`, `open_alerts` or `verification`"),
+           ("from" = Option<String>, Query, description = "First day (default: 29 days before `to`)"),
+           ("to" = Option<String>, Query, description = "Last day (default: today)"),
+           ("format" = Option<String>, Query, description = "`json` (default) or `csv`")),
+    responses((status = 200, description = "Grouped counts of the caller's area; counts from 1 to `minimumCount` − 1 shown as `\"<N\"`; no names, contact details or case ids", body = crate::service::statistics::StatisticsTableView),
+              (status = 400, description = "Bad range or format", body = CaseErrorSchema), (status = 403, body = CaseErrorSchema), (status = 404, description = "Unknown table", body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn statistics_table() {}
+
 /// The case registry's OpenAPI document.
 #[derive(OpenApi)]
 #[openapi(paths(
@@ -365,6 +375,7 @@ fn resolve_alert() {}
     add_contact,
     add_link,
     statistics,
+    statistics_table,
     set_plan,
     read_plan,
     issue_followup_token,
@@ -401,6 +412,6 @@ mod tests {
             })
             .sum();
         // The routes registered in `api::configure`.
-        assert_eq!(operations, 28);
+        assert_eq!(operations, 29);
     }
 }

@@ -14,12 +14,14 @@ use crate::model::{
 };
 use crate::sql::StoreError;
 use crate::store::followup::FollowUpStore;
+use crate::store::statistics::StatisticsStore;
 use crate::store::{
     ApiKeyKind, ApiKeyRecord, CaseEvent, CaseRecord, CaseStore, ChainBreak, DbCaseStore,
     ScopeFilter, UserRecord, verify_chain,
 };
 
 pub mod followup;
+pub mod statistics;
 
 /// Why an operation was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -154,7 +156,8 @@ pub struct CaseList {
     pub per_page: i64,
 }
 
-/// Counts below this (and above zero) are shown as `null` in statistics.
+/// The default of [`Config::statistics_minimum_count`]: counts below it (and above zero) are
+/// suppressed in statistics.
 pub const SMALL_COUNT: i64 = 5;
 
 /// Case statistics (counts only; small counts suppressed as `null`).
@@ -184,6 +187,7 @@ const API_KEY_CACHE_MS: i64 = 5_000;
 pub struct CaseRegistry {
     store: Arc<dyn CaseStore>,
     followup: Arc<dyn FollowUpStore>,
+    statistics: Arc<dyn StatisticsStore>,
     config: Config,
     clock: SharedClock,
     api_keys: Arc<Mutex<HashMap<Vec<u8>, CachedKey>>>,
@@ -231,6 +235,7 @@ impl CaseRegistry {
         let store = Arc::new(DbCaseStore::new(database));
         CaseRegistry {
             followup: store.clone(),
+            statistics: store.clone(),
             store,
             config,
             clock,
@@ -948,7 +953,7 @@ impl CaseRegistry {
     }
 
     /// Case counts for statistics: no names or contact details, and counts from 1 to
-    /// [`SMALL_COUNT`] − 1 suppressed (`null`). National users see the whole country,
+    /// `statistics_minimum_count` − 1 suppressed (`null`). National users see the whole country,
     /// prefectures and health centers their own area; statistics viewers and org admins only.
     pub async fn statistics(&self, principal: &Principal) -> Result<Statistics, CaseError> {
         if !(principal.has(Role::StatisticsViewer) || principal.has(Role::OrgAdmin)) {
@@ -962,7 +967,8 @@ impl CaseRegistry {
             _ => return Err(CaseError::Forbidden),
         };
         let rows = self.store.case_counts(scope.as_ref()).await?;
-        let suppress = |n: i64| (n >= SMALL_COUNT || n == 0).then_some(n);
+        let minimum = self.config.statistics_minimum_count;
+        let suppress = |n: i64| (n >= minimum || n == 0).then_some(n);
         let mut by_status: std::collections::BTreeMap<String, i64> = Default::default();
         let mut by_prefecture: std::collections::BTreeMap<String, i64> = Default::default();
         let mut total = 0;

@@ -11,6 +11,7 @@ use crate::params;
 use crate::sql::{self, Row, Statement, StoreError};
 
 pub mod followup;
+pub mod statistics;
 
 /// A stored user.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,3 +18,11 @@ mimamori_storage::backend_tests! {
         mimamori_cases::store::followup::conformance::followup_store(&store).await;
     }
 }
+
+mimamori_storage::backend_tests! {
+    migrations = [mimamori_storage::MIGRATIONS, mimamori_cases::MIGRATIONS];
+    async fn statistics_store_conforms(database) {
+        let store = DbCaseStore::new(database);
+        mimamori_cases::store::statistics::conformance::statistics_store(&store).await;
+    }
+}

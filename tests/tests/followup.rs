@@ -418,3 +418,120 @@ async fn cases_first_alert(app: &TestApp, token: &str) -> String {
     let (_, worklist) = call(app, "GET", "/api/alerts", Some(token), None, None).await;
     worklist[0]["id"].as_str().unwrap().to_string()
 }
+
+followup_tests! {
+    async fn statistics_tables_are_scoped_suppressed_exportable_and_free_of_personal_data(app, clock) {
+        let world = support::world(&app, &clock).await;
+        let pref_stats = support::user(&app, &clock, &world.national_admin, &world.prefecture[0], "p1.stats", &["statistics_viewer"]).await;
+        let mut names = Vec::new();
+        let mut case_ids = Vec::new();
+        for i in 0..6 {
+            let name = format!("Tokyo Patient {i}");
+            case_ids.push(support::file_case(&app, &world.doctor[0], &world.health_center[0], &name).await);
+            names.push(name);
+        }
+        names.push("Osaka Patient".to_string());
+        case_ids.push(support::file_case(&app, &world.doctor[1], &world.health_center[1], "Osaka Patient").await);
+        // One processing number, one open alert, one hospitalized case in ICU.
+        let nurse = &world.hc_worker[0];
+        let first = case_ids[0].clone();
+        let (status, _) = call(&app, "POST", &format!("/api/cases/{first}/status"), Some(nurse), None, Some(json!({"status": "accepted"}))).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, number) = call(&app, "POST", &format!("/api/cases/{first}/processing-number"), Some(nurse), None, None).await;
+        assert_eq!(status, StatusCode::CREATED, "{number}");
+        let (status, _) = call(&app, "PUT", &format!("/api/cases/{first}/followup"), Some(nurse), None,
+            Some(json!({"startDate": "2026-11-20", "endDate": "2026-11-29"}))).await;
+        assert_eq!(status, StatusCode::OK);
+        let link = link_token(&app, nurse, &first).await;
+        assert_eq!(report(&app, &link, json!({"spo2": 90})).await.0, StatusCode::CREATED);
+        let mut icu = support::notification(&world.health_center[0], "ICU Patient");
+        icu["icu"] = json!(true);
+        let (status, body) = call(&app, "POST", "/api/cases", Some(nurse), None, Some(icu)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let icu_id = body["id"].as_str().unwrap().to_string();
+        names.push("ICU Patient".into());
+        case_ids.push(icu_id.clone());
+        let (status, _) = call(&app, "POST", &format!("/api/cases/{icu_id}/status"), Some(nurse), None, Some(json!({"status": "hospitalized"}))).await;
+        assert_eq!(status, StatusCode::OK);
+
+        let table = |token: &str, name: &str, query: &str| {
+            let (app, token, path) = (&app, token.to_string(), format!("/api/statistics/tables/{name}?from=2026-11-01&to=2026-11-30{query}"));
+            async move {
+                let response = app.client.get(app.url(&path)).bearer_auth(&token).send().await.unwrap();
+                let status = response.status();
+                let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+                (status, content_type, response.text().await.unwrap())
+            }
+        };
+        let rows = |text: &str| -> Vec<Value> { serde_json::from_str::<Value>(text).unwrap()["rows"].as_array().unwrap().clone() };
+
+        // The ministry sees everything; small counts are "<5".
+        let (status, _, text) = table(&world.national_stats, "new_cases", "").await;
+        assert_eq!(status, StatusCode::OK, "{text}");
+        let new_cases = rows(&text);
+        assert_eq!(new_cases.len(), 2, "{text}");
+        assert!(new_cases.contains(&json!({"date": "2026-11-18", "prefectureId": world.prefecture[0], "healthCenterId": world.health_center[0], "count": 7})), "{text}");
+        assert!(new_cases.contains(&json!({"date": "2026-11-18", "prefectureId": world.prefecture[1], "healthCenterId": world.health_center[1], "count": "<5"})), "{text}");
+        let (_, _, text) = table(&world.national_stats, "cases_by_status", "").await;
+        let statuses: Vec<(String, Value)> = rows(&text).iter().map(|r| (r["status"].as_str().unwrap().to_string(), r["count"].clone())).collect();
+        assert!(statuses.contains(&("icu_ventilator".into(), json!("<5"))), "{text}");
+        assert!(statuses.contains(&("reported".into(), json!(5))), "{text}");
+        let (_, _, text) = table(&world.national_stats, "open_alerts", "").await;
+        assert_eq!(rows(&text)[0]["kind"], "low_spo2");
+        assert_eq!(rows(&text)[0]["count"], "<5");
+        let (_, _, text) = table(&world.national_stats, "verification", "").await;
+        assert_eq!(rows(&text)[0]["event"], "number_issued", "{text}");
+        assert_eq!(rows(&text)[0]["date"], "2026-11-20");
+
+        // A prefecture sees only its area.
+        for name in ["new_cases", "cases_by_status", "open_alerts", "verification"] {
+            let (status, _, text) = table(&pref_stats, name, "").await;
+            assert_eq!(status, StatusCode::OK, "{name}: {text}");
+            let rows = rows(&text);
+            assert!(!rows.is_empty(), "{name}");
+            assert!(rows.iter().all(|r| r["prefectureId"] == world.prefecture[0].as_str()), "{name}: {text}");
+        }
+        // CSV export.
+        let (status, content_type, csv) = table(&world.national_stats, "new_cases", "&format=csv").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(content_type.starts_with("text/csv"), "{content_type}");
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], "date,prefectureId,healthCenterId,count");
+        assert_eq!(lines.len(), 3);
+        assert!(lines.contains(&format!("2026-11-18,{},{},<5", world.prefecture[1], world.health_center[1]).as_str()), "{csv}");
+
+        // No statistics response contains a registered name, phone number or case id.
+        let mut bodies = Vec::new();
+        for token in [&world.national_stats, &pref_stats, &world.hc_admin] {
+            for name in ["new_cases", "cases_by_status", "open_alerts", "verification"] {
+                for format in ["", "&format=csv"] {
+                    let (status, _, text) = table(token, name, format).await;
+                    assert_eq!(status, StatusCode::OK, "{name}{format}: {text}");
+                    bodies.push(text);
+                }
+            }
+            let (status, summary) = call(&app, "GET", "/api/statistics/cases", Some(token), None, None).await;
+            assert_eq!(status, StatusCode::OK);
+            bodies.push(summary.to_string());
+        }
+        for body in &bodies {
+            for secret in names.iter().chain(case_ids.iter()).chain(["090-0000-0000", "ヤマダ", link.as_str()].map(String::from).iter()) {
+                assert!(!body.contains(secret.as_str()), "{secret} in {body}");
+            }
+        }
+
+        // Refusals.
+        let (status, _, _) = table(&world.doctor[0], "new_cases", "").await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _, _) = table(&world.hc_worker[0], "new_cases", "").await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _, _) = table(&world.national_stats, "names", "").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _, text) = table(&world.national_stats, "new_cases", "&format=xml").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+        let (status, _) = call(&app, "GET", "/api/statistics/tables/new_cases?from=2026-12-01&to=2026-11-01", Some(&world.national_stats), None, None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let (status, _) = call(&app, "GET", "/api/statistics/tables/new_cases?from=2020-01-01&to=2026-11-01", Some(&world.national_stats), None, None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+    }
+}
