@@ -188,6 +188,7 @@ pub struct CaseRegistry {
     store: Arc<dyn CaseStore>,
     followup: Arc<dyn FollowUpStore>,
     statistics: Arc<dyn StatisticsStore>,
+    metrics: Option<followup::FollowUpMetrics>,
     config: Config,
     clock: SharedClock,
     api_keys: Arc<Mutex<HashMap<Vec<u8>, CachedKey>>>,
@@ -236,6 +237,7 @@ impl CaseRegistry {
         CaseRegistry {
             followup: store.clone(),
             statistics: store.clone(),
+            metrics: None,
             store,
             config,
             clock,

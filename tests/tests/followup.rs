@@ -185,6 +185,9 @@ followup_tests! {
                     (Some("low_spo2"), Some("high"), Some("open")), "{worklist}");
                 assert_eq!(alert["caseId"], case_id.as_str());
                 let alert_id = alert["id"].as_str().unwrap().to_string();
+                assert_eq!(metric(&app, "mimamori_followup_open_alerts{severity=\"high\"}").await, 1);
+                assert_eq!(metric(&app, "mimamori_followup_alerts_opened_total{kind=\"low_spo2\"}").await, 1);
+                assert_eq!(metric(&app, "mimamori_followup_observations_total{source=\"link\"}").await, 8);
                 // Another health center does not see it.
                 let (_, other) = call(&app, "GET", "/api/alerts", Some(&world.hc_worker[1]), None, None).await;
                 assert_eq!(other, json!([]));
@@ -204,6 +207,7 @@ followup_tests! {
                 assert_eq!(resolved["state"], "resolved");
                 let (_, worklist) = call(&app, "GET", "/api/alerts", Some(nurse), None, None).await;
                 assert_eq!(worklist, json!([]));
+                assert_eq!(metric(&app, "mimamori_followup_open_alerts{severity=\"high\"}").await, 0);
                 let (_, done) = call(&app, "GET", "/api/alerts?state=resolved", Some(nurse), None, None).await;
                 assert_eq!(done.as_array().unwrap().len(), 1);
                 let (status, _) = call(&app, "GET", "/api/alerts?state=bogus", Some(nurse), None, None).await;
@@ -218,6 +222,7 @@ followup_tests! {
         assert_eq!(status, StatusCode::CREATED, "{body}");
         let (status, _) = call(&app, "POST", &format!("/api/cases/{case_id}/observations"), Some(nurse), None,
             Some(json!({"temperature": 29.0}))).await;
+        assert_eq!(metric(&app, "mimamori_followup_observations_total{source=\"proxy\"}").await, 1);
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
         // The series and the chart show the data.
@@ -412,6 +417,14 @@ followup_tests! {
         let (status, _) = call(&app, "GET", &format!("/api/cases/{delegated}/followup/series"), Some(&contract_nurse), None, None).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
     }
+}
+
+/// The value of one sample on `/metrics` (0 when absent).
+async fn metric(app: &TestApp, sample: &str) -> i64 {
+    let text = app.get("/metrics").await.text().await.unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(sample)?.trim().parse::<f64>().ok())
+        .map_or(0, |v| v as i64)
 }
 
 async fn cases_first_alert(app: &TestApp, token: &str) -> String {

@@ -20,6 +20,56 @@ use crate::sql::StoreError;
 use crate::store::CaseRecord;
 use crate::store::followup::{AlertRecord, ObservationRecord, PlanRecord, WorklistScope};
 
+/// Follow-up metrics: observations received, alerts opened by kind, open alerts by severity.
+/// Labels are fixed sets (source, kind, severity); never a case, a person or a token.
+#[derive(Debug, Clone)]
+pub struct FollowUpMetrics {
+    observations: prometheus::IntCounterVec,
+    alerts_opened: prometheus::IntCounterVec,
+    open_alerts: prometheus::IntGaugeVec,
+}
+
+impl FollowUpMetrics {
+    /// Creates the metrics and registers them (a registry that already has them keeps its own).
+    pub fn new(registry: &prometheus::Registry) -> Result<Self, prometheus::Error> {
+        use prometheus::Opts;
+        let metrics = FollowUpMetrics {
+            observations: prometheus::IntCounterVec::new(
+                Opts::new(
+                    "mimamori_followup_observations_total",
+                    "Health observations received, by source (link or proxy)",
+                ),
+                &["source"],
+            )?,
+            alerts_opened: prometheus::IntCounterVec::new(
+                Opts::new(
+                    "mimamori_followup_alerts_opened_total",
+                    "Follow-up alerts opened, by kind",
+                ),
+                &["kind"],
+            )?,
+            open_alerts: prometheus::IntGaugeVec::new(
+                Opts::new(
+                    "mimamori_followup_open_alerts",
+                    "Open or acknowledged follow-up alerts, by severity (refreshed every minute)",
+                ),
+                &["severity"],
+            )?,
+        };
+        for collector in [
+            Box::new(metrics.observations.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(metrics.alerts_opened.clone()),
+            Box::new(metrics.open_alerts.clone()),
+        ] {
+            match registry.register(collector) {
+                Ok(()) | Err(prometheus::Error::AlreadyReg) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(metrics)
+    }
+}
+
 /// The longest plan, in days.
 pub const MAX_PLAN_DAYS: i64 = 60;
 
@@ -223,6 +273,37 @@ fn corrupt(what: &str) -> CaseError {
 }
 
 impl CaseRegistry {
+    /// Counts follow-up activity in `registry` (see [`FollowUpMetrics`]).
+    pub fn with_metrics(mut self, registry: &prometheus::Registry) -> Result<Self, String> {
+        self.metrics = Some(FollowUpMetrics::new(registry).map_err(|e| e.to_string())?);
+        Ok(self)
+    }
+
+    /// Sets the open-alerts gauge from the database (the periodic job calls this).
+    pub async fn refresh_followup_metrics(&self) -> Result<(), CaseError> {
+        let Some(metrics) = &self.metrics else {
+            return Ok(());
+        };
+        let counts = self.followup.open_alert_counts().await?;
+        for severity in Severity::ALL {
+            let count = counts
+                .iter()
+                .find(|(rank, _)| *rank == severity.rank())
+                .map_or(0, |(_, n)| *n);
+            metrics
+                .open_alerts
+                .with_label_values(&[severity.as_str()])
+                .set(count);
+        }
+        Ok(())
+    }
+
+    async fn refresh_metrics_quietly(&self) {
+        if let Err(error) = self.refresh_followup_metrics().await {
+            tracing::warn!(error = %error, "follow-up metrics refresh failed");
+        }
+    }
+
     fn alert_rules(&self) -> AlertRules {
         AlertRules {
             spo2_threshold: self.config.spo2_alert_threshold,
@@ -504,6 +585,12 @@ impl CaseRegistry {
             proxy_actor: proxy.map(String::from),
         };
         self.followup.insert_observation(&record).await?;
+        if let Some(metrics) = &self.metrics {
+            metrics
+                .observations
+                .with_label_values(&[if proxy.is_some() { "proxy" } else { "link" }])
+                .inc();
+        }
         let readings: Vec<Reading> = self
             .followup
             .observations(&plan.case_id)
@@ -556,6 +643,13 @@ impl CaseRegistry {
             .await?;
         if inserted {
             tracing::info!(kind = kind.as_str(), "follow-up alert opened");
+            if let Some(metrics) = &self.metrics {
+                metrics
+                    .alerts_opened
+                    .with_label_values(&[kind.as_str()])
+                    .inc();
+            }
+            self.refresh_metrics_quietly().await;
         }
         Ok(inserted)
     }
@@ -774,6 +868,7 @@ impl CaseRegistry {
                 message: "the alert changed meanwhile; reload".into(),
             });
         }
+        self.refresh_metrics_quietly().await;
         let alert = self
             .followup
             .alert(alert_id)

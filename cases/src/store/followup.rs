@@ -137,6 +137,8 @@ pub trait FollowUpStore: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// A case's alerts, oldest first.
     async fn case_alerts(&self, case_id: &str) -> Result<Vec<AlertRecord>, StoreError>;
+    /// Open and acknowledged alerts by severity rank, everywhere: `(rank, count)`.
+    async fn open_alert_counts(&self) -> Result<Vec<(i64, i64)>, StoreError>;
     /// A worklist: alerts in `states`, by severity (highest first), then age (oldest first).
     async fn worklist(
         &self,
@@ -407,6 +409,19 @@ impl FollowUpStore for DbCaseStore {
         .collect()
     }
 
+    async fn open_alert_counts(&self) -> Result<Vec<(i64, i64)>, StoreError> {
+        sql::query(
+            self.database(),
+            "SELECT severity, CAST(COUNT(*) AS BIGINT) FROM followup_alerts
+             WHERE state IN ('open', 'acknowledged') GROUP BY severity ORDER BY severity",
+            vec![],
+        )
+        .await?
+        .iter()
+        .map(|row| Ok((row.int(0)?, row.int(1)?)))
+        .collect()
+    }
+
     async fn worklist(
         &self,
         scope: &WorklistScope,
@@ -628,5 +643,6 @@ pub mod conformance {
             .unwrap();
         assert_eq!(list.len(), 1);
         assert_eq!(store.case_alerts("c1").await.unwrap().len(), 2);
+        assert_eq!(store.open_alert_counts().await.unwrap(), [(1, 1)]);
     }
 }

@@ -43,7 +43,9 @@ impl CasesService {
             context.database.clone(),
             context.settings.cases.clone(),
             Arc::clone(&context.clock),
-        );
+        )
+        .with_metrics(&context.registry)
+        .map_err(anyhow::Error::msg)?;
         let verification = Verification::new(
             context.database.clone(),
             cases.clone(),
@@ -98,6 +100,9 @@ impl CasesService {
                     Ok(0) => {}
                     Ok(count) => tracing::info!(count, "missed-report alerts opened"),
                     Err(error) => tracing::warn!(error = %error, "missed-report check failed"),
+                }
+                if let Err(error) = cases.refresh_followup_metrics().await {
+                    tracing::warn!(error = %error, "follow-up metrics refresh failed");
                 }
             }
         });
