@@ -17,7 +17,8 @@ pub enum OrgKind {
     HealthCenter,
     /// A clinic or hospital (sees the cases it reported).
     MedicalInstitution,
-    /// A follow-up contractor (no case access in this version).
+    /// A follow-up contractor: sees and works only the follow-up (plan, observations,
+    /// series, alerts) of cases whose plan delegates to it; never the case record itself.
     Contractor,
 }
 
