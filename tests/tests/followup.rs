@@ -287,7 +287,24 @@ followup_tests! {
         assert_eq!(status, StatusCode::NO_CONTENT);
         assert_eq!(report(&app, &second, json!({"spo2": 97})).await.0, StatusCode::UNAUTHORIZED, "revoked");
 
-        // Default plan: onset (2026-11-16) + 10 days; bad plans are refused.
+        // Changing the plan moves the live link's end.
+        let third = link_token(&app, nurse, &case_id).await;
+        let set_end = |end: &'static str| {
+            let (app, nurse, case_id) = (&app, nurse.clone(), case_id.clone());
+            async move {
+                let (status, body) = call(app, "PUT", &format!("/api/cases/{case_id}/followup"), Some(&nurse), None,
+                    Some(json!({"startDate": "2026-11-20", "endDate": end}))).await;
+                assert_eq!(status, StatusCode::OK, "{body}");
+            }
+        };
+        set_end("2026-12-05").await;
+        clock.set_ms(support::T0_MS + 12 * DAY_MS);
+        assert_eq!(report(&app, &third, json!({"spo2": 97})).await.0, StatusCode::CREATED, "extended");
+        set_end("2026-12-01").await;
+        assert_eq!(report(&app, &third, json!({"spo2": 97})).await.0, StatusCode::UNAUTHORIZED, "shortened");
+        clock.set_ms(support::T0_MS);
+
+
         let other = support::file_case(&app, nurse, &world.health_center[0], "Default Plan").await;
         let (status, _) = call(&app, "POST", &format!("/api/cases/{other}/followup/token"), Some(nurse), None, None).await;
         assert_eq!(status, StatusCode::CONFLICT, "no plan yet");

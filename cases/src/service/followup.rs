@@ -433,7 +433,10 @@ impl CaseRegistry {
             created_at_ms: now,
             updated_at_ms: now,
         };
-        self.followup.upsert_plan(&plan).await?;
+        let tokens_expire_at_ms = self.plan_end_ms(&plan)?;
+        self.followup
+            .upsert_plan(&plan, tokens_expire_at_ms)
+            .await?;
         Ok(plan_view(&plan, &record.health_center_id))
     }
 

@@ -93,8 +93,13 @@ pub enum WorklistScope {
 /// Storage of follow-up.
 #[async_trait]
 pub trait FollowUpStore: Send + Sync {
-    /// Creates or replaces a case's plan (keeps `created_at_ms` of an existing one).
-    async fn upsert_plan(&self, plan: &PlanRecord) -> Result<(), StoreError>;
+    /// Creates or replaces a case's plan (keeps `created_at_ms` of an existing one) and moves
+    /// the end of the case's live link tokens to `tokens_expire_at_ms` (the plan's new end).
+    async fn upsert_plan(
+        &self,
+        plan: &PlanRecord,
+        tokens_expire_at_ms: i64,
+    ) -> Result<(), StoreError>;
     /// A case's plan.
     async fn plan(&self, case_id: &str) -> Result<Option<PlanRecord>, StoreError>;
     /// Plans whose days overlap `from..=to`.
@@ -202,23 +207,35 @@ fn alert_from_row(row: &Row) -> Result<AlertRecord, StoreError> {
 
 #[async_trait]
 impl FollowUpStore for DbCaseStore {
-    async fn upsert_plan(&self, plan: &PlanRecord) -> Result<(), StoreError> {
-        sql::execute(
+    async fn upsert_plan(
+        &self,
+        plan: &PlanRecord,
+        tokens_expire_at_ms: i64,
+    ) -> Result<(), StoreError> {
+        sql::transaction(
             self.database(),
-            &format!(
-                "INSERT INTO followup_plans ({PLAN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)
-                 ON CONFLICT (case_id) DO UPDATE SET organization_id = excluded.organization_id,
-                 start_date = excluded.start_date, end_date = excluded.end_date,
-                 reporting_times = excluded.reporting_times, updated_at_ms = excluded.updated_at_ms"
-            ),
-            params![
-                &plan.case_id,
-                &plan.organization_id,
-                &plan.start_date,
-                &plan.end_date,
-                &plan.reporting_times,
-                plan.created_at_ms,
-                plan.updated_at_ms
+            vec![
+                Statement::new(
+                    format!(
+                        "INSERT INTO followup_plans ({PLAN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)
+                         ON CONFLICT (case_id) DO UPDATE SET organization_id = excluded.organization_id,
+                         start_date = excluded.start_date, end_date = excluded.end_date,
+                         reporting_times = excluded.reporting_times, updated_at_ms = excluded.updated_at_ms"
+                    ),
+                    params![
+                        &plan.case_id,
+                        &plan.organization_id,
+                        &plan.start_date,
+                        &plan.end_date,
+                        &plan.reporting_times,
+                        plan.created_at_ms,
+                        plan.updated_at_ms
+                    ],
+                ),
+                Statement::new(
+                    "UPDATE followup_tokens SET expires_at_ms = $1 WHERE case_id = $2 AND revoked_at_ms IS NULL",
+                    params![tokens_expire_at_ms, &plan.case_id],
+                ),
             ],
         )
         .await?;
@@ -502,14 +519,17 @@ pub mod conformance {
             created_at_ms: 1,
             updated_at_ms: 1,
         };
-        store.upsert_plan(&plan).await.unwrap();
+        store.upsert_plan(&plan, 0).await.unwrap();
         plan.organization_id = "contractor".into();
         plan.updated_at_ms = 2;
         store
-            .upsert_plan(&PlanRecord {
-                created_at_ms: 99,
-                ..plan.clone()
-            })
+            .upsert_plan(
+                &PlanRecord {
+                    created_at_ms: 99,
+                    ..plan.clone()
+                },
+                0,
+            )
             .await
             .unwrap();
         assert_eq!(store.plan("c1").await.unwrap(), Some(plan.clone()));
@@ -542,6 +562,16 @@ pub mod conformance {
             Some("c1")
         );
         assert_eq!(store.followup_token_case(b"t1", 100).await.unwrap(), None);
+        store.upsert_plan(&plan, 200).await.unwrap();
+        assert_eq!(
+            store
+                .followup_token_case(b"t1", 150)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("c1"),
+            "a changed plan moves the live tokens' end"
+        );
         store
             .replace_followup_token(b"t2", "c1", 20, 100)
             .await
