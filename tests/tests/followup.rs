@@ -312,6 +312,12 @@ followup_tests! {
         assert_eq!(status, StatusCode::OK, "{plan}");
         assert_eq!((plan["startDate"].as_str(), plan["endDate"].as_str()), (Some("2026-11-16"), Some("2026-11-26")));
         assert_eq!(plan["organizationId"], world.health_center[0].as_str());
+        // Missed reports count from the day the plan was set (2026-11-20), not from its start.
+        clock.set_ms(support::T0_MS + 15 * HOUR_MS);
+        assert_eq!(registry(&app, &clock, |_| {}).check_missed_reports().await.unwrap(), 1);
+        let (_, alerts) = call(&app, "GET", &format!("/api/cases/{other}/followup/series"), Some(nurse), None, None).await;
+        assert_eq!(alerts["alerts"][0]["day"], "2026-11-20", "{alerts}");
+        clock.set_ms(support::T0_MS);
         for bad in [
             json!({"startDate": "2026-11-20", "endDate": "2026-11-19"}),
             json!({"startDate": "20-11-2026"}),
@@ -373,6 +379,15 @@ followup_tests! {
         let kinds: Vec<(&str, &str)> = worklist.as_array().unwrap().iter()
             .map(|a| (a["kind"].as_str().unwrap(), a["day"].as_str().unwrap())).collect();
         assert_eq!(kinds, [("breathing_difficulty", "2026-11-24"), ("missed_report", "2026-11-21"), ("missed_report", "2026-11-22")]);
+
+        // Fever on three consecutive days opens a persistent-fever alert on the third.
+        for day in 5..8 {
+            clock.set_ms(support::T0_MS + day * DAY_MS + HOUR_MS);
+            let (status, body) = report(&app, &link, json!({"temperature": 38.6, "spo2": 97})).await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+            let expected = if day == 7 { json!(["persistent_fever"]) } else { json!([]) };
+            assert_eq!(body["alertsOpened"], expected, "day {day}");
+        }
     }
 
     async fn a_contractor_sees_only_the_cases_delegated_to_it(app, clock) {

@@ -657,9 +657,9 @@ impl CaseRegistry {
         Ok(inserted)
     }
 
-    /// Opens a `missed_report` alert for every plan day whose cut-off has passed without a
-    /// report (looking back two days, so a stopped job catches up); idempotent, so every
-    /// replica may run it. Returns how many alerts it opened.
+    /// Opens a `missed_report` alert for every plan day (from the day the plan was set) whose
+    /// cut-off has passed without a report, looking back two days so a stopped job catches up;
+    /// idempotent, so every replica may run it. Returns how many alerts it opened.
     pub async fn check_missed_reports(&self) -> Result<usize, CaseError> {
         let now = self.now_ms();
         let offset = self.config.utc_offset_minutes;
@@ -680,10 +680,12 @@ impl CaseRegistry {
                 .plans_overlapping(&day_text, &day_text)
                 .await?
             {
-                if self
-                    .followup
-                    .has_observation_on(&plan.case_id, &day_text)
-                    .await?
+                // Days before the plan existed cannot have been reported through it.
+                if day < local_day(plan.created_at_ms, offset)
+                    || self
+                        .followup
+                        .has_observation_on(&plan.case_id, &day_text)
+                        .await?
                 {
                     continue;
                 }
