@@ -32,6 +32,10 @@ pub struct Config {
     /// stored in the database.
     #[serde(serialize_with = "redact")]
     pub revision_token_secret: Option<String>,
+    /// Writer tasks that commit publishes in groups (each uses one database connection).
+    pub publish_writers: usize,
+    /// Most publishes committed together by one writer.
+    pub publish_group_max: usize,
     /// Export batches.
     pub export: ExportConfig,
 }
@@ -110,6 +114,8 @@ impl Default for Config {
             retention_days: 14,
             issuers: Vec::new(),
             revision_token_secret: None,
+            publish_writers: 2,
+            publish_group_max: 64,
             export: ExportConfig::default(),
         }
     }

@@ -70,8 +70,8 @@ pub async fn build(
         processing_numbers,
         inserter: Some(mimamori_key_server::batcher::InsertBatcher::start(
             Arc::clone(&store),
-            (context.settings.database.max_connections / 2).clamp(1, 8),
-            64,
+            config.publish_writers.max(1),
+            config.publish_group_max.max(1),
         )),
         jwks_fetcher: Some(jwks_fetcher),
     };
