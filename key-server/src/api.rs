@@ -212,6 +212,19 @@ fn record_outcome(
     }
 }
 
+/// 400 for a body that is not the expected JSON (counted as rejected, padded like the rest).
+fn malformed_body(api: &KeyServerApi, error: &serde_json::Error) -> HttpResponse {
+    api.key_server
+        .metrics
+        .publishes
+        .with_label_values(&["rejected"])
+        .inc();
+    padded(
+        StatusCode::BAD_REQUEST,
+        json!({ "error": format!("invalid JSON body: {error}"), "code": "bad_request" }),
+    )
+}
+
 /// `POST /v1/publish` (Google exposure-notifications-server v1).
 pub async fn publish(
     request: HttpRequest,
@@ -231,17 +244,7 @@ pub async fn publish(
     }
     let parsed: PublishRequest = match serde_json::from_slice(&body) {
         Ok(parsed) => parsed,
-        Err(error) => {
-            api.key_server
-                .metrics
-                .publishes
-                .with_label_values(&["rejected"])
-                .inc();
-            return padded(
-                StatusCode::BAD_REQUEST,
-                json!({ "error": format!("invalid JSON body: {error}"), "code": "bad_request" }),
-            );
-        }
+        Err(error) => return malformed_body(&api, &error),
     };
     let result = api.key_server.publish(&parsed).await;
     record_outcome(&api, &result, parsed.temporary_exposure_keys.len());
@@ -278,17 +281,7 @@ pub async fn cocoa_diagnosis(
     }
     let parsed: CocoaDiagnosisRequest = match serde_json::from_slice(&body) {
         Ok(parsed) => parsed,
-        Err(error) => {
-            api.key_server
-                .metrics
-                .publishes
-                .with_label_values(&["rejected"])
-                .inc();
-            return padded(
-                StatusCode::BAD_REQUEST,
-                json!({ "error": format!("invalid JSON body: {error}"), "code": "bad_request" }),
-            );
-        }
+        Err(error) => return malformed_body(&api, &error),
     };
     let result = api.key_server.publish_cocoa(&parsed).await;
     record_outcome(&api, &result, parsed.keys.len());

@@ -10,6 +10,23 @@ use mimamori::startup::{Application, ServerHandle, migration_sets};
 use mimamori_storage::ManualClock;
 use mimamori_storage::testing::TestDatabase;
 
+/// The `mimamori` binary built beside the running test binary (`cargo test --workspace`
+/// builds it with the server package).
+pub fn mimamori_binary() -> std::path::PathBuf {
+    let mut path = std::env::current_exe().expect("test binary path");
+    path.pop();
+    if path.ends_with("deps") {
+        path.pop();
+    }
+    let binary = path.join("mimamori");
+    assert!(
+        binary.exists(),
+        "build the binary first: {}",
+        binary.display()
+    );
+    binary
+}
+
 /// Which storage backend a test runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -3,7 +3,6 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,21 +16,6 @@ use mimamori_storage::testing::TestDatabase;
 use mimamori_tests::certs::TestIssuer;
 use serde_json::json;
 
-fn mimamori_binary() -> PathBuf {
-    let mut path = std::env::current_exe().unwrap();
-    path.pop();
-    if path.ends_with("deps") {
-        path.pop();
-    }
-    let binary = path.join("mimamori");
-    assert!(
-        binary.exists(),
-        "build the binary first: {}",
-        binary.display()
-    );
-    binary
-}
-
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -41,7 +25,7 @@ fn free_port() -> u16 {
 }
 
 fn start(config: &std::path::Path, database_url: &str, port: u16) -> Child {
-    Command::new(mimamori_binary())
+    Command::new(mimamori_tests::mimamori_binary())
         .args([
             "--config",
             config.to_str().unwrap(),

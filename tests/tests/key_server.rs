@@ -4,8 +4,6 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-use std::path::PathBuf;
-
 use base64::Engine as _;
 use mimamori_crypto::export::{DiagnosisKey, ReportType, VerificationKey, read_archive};
 use mimamori_crypto::interval::EnIntervalNumber;
@@ -112,22 +110,6 @@ impl Setup {
     }
 }
 
-/// The `mimamori` binary built beside this test binary (`cargo test --workspace` builds it).
-fn mimamori_binary() -> PathBuf {
-    let mut path = std::env::current_exe().unwrap();
-    path.pop();
-    if path.ends_with("deps") {
-        path.pop();
-    }
-    let binary = path.join("mimamori");
-    assert!(
-        binary.exists(),
-        "build the binary first: {}",
-        binary.display()
-    );
-    binary
-}
-
 async fn signing_public_key_pem(app: &TestApp) -> String {
     let store = DatabaseKeyServerStore::new(app.database.database.clone());
     let keys = store.signing_keys().await.unwrap();
@@ -208,7 +190,7 @@ async fn full_loop(backend: Backend) {
     let pem_path = directory.path().join("public.pem");
     std::fs::write(&zip_path, &zip).unwrap();
     std::fs::write(&pem_path, signing_public_key_pem(&setup.app).await).unwrap();
-    let output = std::process::Command::new(mimamori_binary())
+    let output = std::process::Command::new(mimamori_tests::mimamori_binary())
         .args([
             "export",
             "inspect",

@@ -77,7 +77,34 @@ struct KeyColumns<'a> {
     travelers: Vec<bool>,
 }
 
+type Param<'p> = &'p (dyn tokio_postgres::types::ToSql + Sync);
+
 impl<'a> KeyColumns<'a> {
+    /// `$1`..`$12` of the insert statements (`$8` is the creation time).
+    fn params<'p>(&'p self, created: &'p i64) -> [Param<'p>; 12] {
+        [
+            &self.regions,
+            &self.data,
+            &self.starts,
+            &self.periods,
+            &self.risks,
+            &self.types,
+            &self.dsos,
+            created,
+            &self.available,
+            &self.certificates,
+            &self.authorities,
+            &self.travelers,
+        ]
+    }
+
+    /// [`KeyColumns::params`] plus `$13`, the publish index of each row.
+    fn params_with<'p>(&'p self, created: &'p i64, index: &'p Vec<i32>) -> Vec<Param<'p>> {
+        let mut params = self.params(created).to_vec();
+        params.push(index);
+        params
+    }
+
     fn of(new: &'a [NewKey]) -> Self {
         KeyColumns {
             regions: new.iter().map(|k| k.region.as_str()).collect(),
@@ -155,25 +182,9 @@ pub(super) async fn insert_many_unless_conflicting(
         .prepare_cached(INSERT_MANY_UNLESS_CONFLICTING)
         .await?;
     let c = KeyColumns::of(&all);
+    let created = truncate_to_hour(now_ms);
     let rows = client
-        .query(
-            &statement,
-            &[
-                &c.regions,
-                &c.data,
-                &c.starts,
-                &c.periods,
-                &c.risks,
-                &c.types,
-                &c.dsos,
-                &truncate_to_hour(now_ms),
-                &c.available,
-                &c.certificates,
-                &c.authorities,
-                &c.travelers,
-                &index,
-            ],
-        )
+        .query(&statement, &c.params_with(&created, &index))
         .await?;
     for row in rows {
         let conflicted: bool = row.try_get(0)?;
@@ -200,6 +211,7 @@ pub(super) async fn publish(
     let mut outcome = PublishOutcome::default();
     if !new.is_empty() {
         let c = KeyColumns::of(new);
+        let created = truncate_to_hour(now_ms);
         let inserted = transaction
             .execute(
                 "INSERT INTO ks_keys (region, key_data, rolling_start, rolling_period,
@@ -210,20 +222,7 @@ pub(super) async fn publish(
                              $7::INT[], $9::BIGINT[], $10::TEXT[], $11::TEXT[], $12::BOOL[])
                       AS u(r, k, s, p, t, rt, d, a, c, h, tr)
                  ON CONFLICT (region, key_data) DO NOTHING",
-                &[
-                    &c.regions,
-                    &c.data,
-                    &c.starts,
-                    &c.periods,
-                    &c.risks,
-                    &c.types,
-                    &c.dsos,
-                    &truncate_to_hour(now_ms),
-                    &c.available,
-                    &c.certificates,
-                    &c.authorities,
-                    &c.travelers,
-                ],
+                &c.params(&created)[..],
             )
             .await?;
         outcome.inserted = usize::try_from(inserted).unwrap_or(usize::MAX);

@@ -26,6 +26,34 @@ fn key_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<DiagnosisKey, Sto
     ))
 }
 
+const INSERT_KEY: &str = "INSERT INTO ks_keys (region, key_data, rolling_start, rolling_period,
+        transmission_risk, report_type, days_since_onset, created_at_ms, available_at_ms,
+        certificate_id, health_authority, traveler)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+     ON CONFLICT (region, key_data) DO NOTHING";
+
+/// Inserts one key with [`INSERT_KEY`]; returns 1 if it was new, 0 if it existed.
+fn insert_key(
+    statement: &mut rusqlite::CachedStatement<'_>,
+    key: &NewKey,
+    now_ms: i64,
+) -> rusqlite::Result<usize> {
+    statement.execute(params![
+        key.region,
+        key.key.key_data.as_bytes().as_slice(),
+        key.key.rolling_start_interval_number,
+        key.key.rolling_period,
+        key.key.transmission_risk_level,
+        key.key.report_type.as_i32(),
+        key.key.days_since_onset_of_symptoms,
+        truncate_to_hour(now_ms),
+        key.available_at_ms,
+        key.certificate_id,
+        key.health_authority,
+        key.traveler,
+    ])
+}
+
 pub(super) async fn existing_keys(
     pool: &SqlitePool,
     region: &str,
@@ -69,28 +97,9 @@ pub(super) async fn publish(
         let transaction = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut outcome = PublishOutcome::default();
         {
-            let mut insert = transaction.prepare_cached(
-                "INSERT INTO ks_keys (region, key_data, rolling_start, rolling_period,
-                    transmission_risk, report_type, days_since_onset, created_at_ms,
-                    available_at_ms, certificate_id, health_authority, traveler)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-                 ON CONFLICT (region, key_data) DO NOTHING",
-            )?;
+            let mut insert = transaction.prepare_cached(INSERT_KEY)?;
             for key in &new {
-                outcome.inserted += insert.execute(params![
-                    key.region,
-                    key.key.key_data.as_bytes().as_slice(),
-                    key.key.rolling_start_interval_number,
-                    key.key.rolling_period,
-                    key.key.transmission_risk_level,
-                    key.key.report_type.as_i32(),
-                    key.key.days_since_onset_of_symptoms,
-                    truncate_to_hour(now_ms),
-                    key.available_at_ms,
-                    key.certificate_id,
-                    key.health_authority,
-                    key.traveler,
-                ])?;
+                outcome.inserted += insert_key(&mut insert, key, now_ms)?;
             }
             let mut revise = transaction.prepare_cached(
                 "UPDATE ks_keys SET revised_report_type = ?3, revised_transmission_risk = ?4,
@@ -154,28 +163,9 @@ fn insert_one_unless_conflicting(
     }
     let mut inserted = 0;
     {
-        let mut insert = transaction.prepare_cached(
-            "INSERT INTO ks_keys (region, key_data, rolling_start, rolling_period,
-                    transmission_risk, report_type, days_since_onset, created_at_ms,
-                    available_at_ms, certificate_id, health_authority, traveler)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-                 ON CONFLICT (region, key_data) DO NOTHING",
-        )?;
+        let mut insert = transaction.prepare_cached(INSERT_KEY)?;
         for key in new {
-            inserted += insert.execute(params![
-                key.region,
-                key.key.key_data.as_bytes().as_slice(),
-                key.key.rolling_start_interval_number,
-                key.key.rolling_period,
-                key.key.transmission_risk_level,
-                key.key.report_type.as_i32(),
-                key.key.days_since_onset_of_symptoms,
-                truncate_to_hour(now_ms),
-                key.available_at_ms,
-                key.certificate_id,
-                key.health_authority,
-                key.traveler,
-            ])?;
+            inserted += insert_key(&mut insert, key, now_ms)?;
         }
     }
     Ok(Some(inserted))
