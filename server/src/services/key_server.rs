@@ -31,7 +31,28 @@ pub async fn build(
     processing_numbers: Option<Arc<dyn ProcessingNumberVerifier>>,
     publish_observer: Option<Arc<dyn PublishObserver>>,
 ) -> anyhow::Result<KeyServerService> {
-    let config = Arc::new(context.settings.key_server.clone());
+    let mut key_server_config = context.settings.key_server.clone();
+    // The verification service in this process is trusted without configuration: its
+    // certificates are checked against its own JWKS, fetched over this server's HTTP port
+    // like any other issuer's (never by calling the service on the publish path).
+    let local = &context.settings.verification;
+    if !key_server_config
+        .issuers
+        .iter()
+        .any(|i| i.issuer == local.certificate_issuer)
+    {
+        key_server_config
+            .issuers
+            .push(mimamori_key_server::config::IssuerConfig {
+                issuer: local.certificate_issuer.clone(),
+                audience: local.certificate_audience.clone(),
+                public_keys: Vec::new(),
+                jwks_url: Some(format!("{}/.well-known/jwks.json", context.self_url)),
+                jwks_refresh_seconds: 300,
+                allowed_clock_skew_seconds: 60,
+            });
+    }
+    let config = Arc::new(key_server_config);
     config.validate().map_err(anyhow::Error::msg)?;
     let store: Arc<dyn KeyServerStore> =
         Arc::new(DatabaseKeyServerStore::new(context.database.clone()));
