@@ -12,7 +12,17 @@ if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null; then
 fi
 cargo build --release -q -p mimamori
 work=$(mktemp -d)
-trap '[ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null; kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+server=""
+cleanup() {
+    if [ -f "$work/nginx.pid" ]; then kill "$(cat "$work/nginx.pid")" 2>/dev/null || true; fi
+    if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+if curl -s -o /dev/null http://127.0.0.1:18282/ || curl -s -o /dev/null http://127.0.0.1:18283/; then
+    echo "ports 18282/18283 are in use; stop what listens there first" >&2
+    exit 1
+fi
 export DATABASE_URL="sqlite://$work/mimamori.db"
 export MIMAMORI_KEY_SERVER__EXPORT__DIRECTORY="$work/exports"
 export MIMAMORI_KEY_SERVER__EXPORT__MIN_WINDOW_AGE_SECONDS=0
@@ -22,6 +32,7 @@ file=$(cd "$work/exports" && ls 440/*.zip | head -1)
 size=$(stat -c %s "$work/exports/$file")
 chmod -R a+rX "$work"  # nginx workers run unprivileged
 MIMAMORI_KEY_SERVER__EXPORT__ENABLED=false target/release/mimamori serve --listen 127.0.0.1:18282 2>/dev/null &
+server=$!
 cat > "$work/nginx.conf" <<NGINX
 worker_processes auto;
 pid $work/nginx.pid;

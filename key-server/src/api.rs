@@ -36,6 +36,8 @@ pub struct KeyServerApi {
     files: FileCache,
     /// Largest publish body in bytes.
     pub max_publish_bytes: usize,
+    file_counters: (prometheus::IntCounter, prometheus::IntCounter),
+    listing_counters: (prometheus::IntCounter, prometheus::IntCounter),
 }
 
 impl std::fmt::Debug for KeyServerApi {
@@ -50,12 +52,32 @@ const LISTING_TTL: Duration = Duration::from_secs(2);
 impl KeyServerApi {
     /// Handler state over the publish logic and the exporter.
     pub fn new(key_server: KeyServer, exporter: Exporter) -> Self {
+        let metrics = &key_server.metrics;
+        let resolve = |kind: &str| {
+            (
+                metrics.downloads.with_label_values(&[kind]),
+                metrics.download_bytes.with_label_values(&[kind]),
+            )
+        };
+        let file_counters = resolve("file");
+        let listing_counters = resolve("listing");
         KeyServerApi {
+            file_counters,
+            listing_counters,
             key_server,
             exporter,
             listing: Arc::new(RwLock::new(None)),
             files: FileCache::new(256 * 1024 * 1024),
             max_publish_bytes: 64_000,
+        }
+    }
+
+    /// The (requests, bytes) download counters of `kind`, resolved once.
+    fn counters(&self, kind: &str) -> &(prometheus::IntCounter, prometheus::IntCounter) {
+        if kind == "file" {
+            &self.file_counters
+        } else {
+            &self.listing_counters
         }
     }
 
@@ -318,15 +340,12 @@ fn cacheable(
     immutable: bool,
     body: web::Bytes,
 ) -> HttpResponse {
-    api.key_server
-        .metrics
-        .downloads
-        .with_label_values(&[kind])
-        .inc();
+    api.counters(kind).0.inc();
     let cache_control = if immutable {
-        format!("public, max-age={max_age}, immutable")
+        header::HeaderValue::from_static("public, max-age=31536000, immutable")
     } else {
-        format!("public, max-age={max_age}")
+        header::HeaderValue::from_str(&format!("public, max-age={max_age}"))
+            .unwrap_or_else(|_| header::HeaderValue::from_static("public, max-age=300"))
     };
     if not_modified(request, &etag) {
         return HttpResponse::NotModified()
@@ -334,11 +353,7 @@ fn cacheable(
             .insert_header((header::CACHE_CONTROL, cache_control))
             .finish();
     }
-    api.key_server
-        .metrics
-        .download_bytes
-        .with_label_values(&[kind])
-        .inc_by(body.len() as u64);
+    api.counters(kind).1.inc_by(body.len() as u64);
     HttpResponse::Ok()
         .content_type(content_type)
         .insert_header((header::ETAG, etag))

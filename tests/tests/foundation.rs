@@ -53,7 +53,9 @@ mimamori_tests::e2e_tests! {
     async fn request_ids_are_issued_and_sanitised(app) {
         let issued = app.get("/healthz").await;
         let id = issued.headers()["x-request-id"].to_str().unwrap().to_string();
-        assert_eq!(id.len(), 36, "a UUID: {id}");
+        assert_eq!(id.len(), 29, "a 16-hex process prefix and a counter: {id}");
+        let next = app.get("/healthz").await.headers()["x-request-id"].to_str().unwrap().to_string();
+        assert_ne!(id, next, "ids are unique");
 
         let echoed = app
             .client
