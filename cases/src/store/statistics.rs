@@ -12,8 +12,9 @@ use crate::sql::{self, StoreError, Value};
 pub enum StatisticsTable {
     /// New cases per diagnosis date: `date, prefectureId, healthCenterId, count`.
     NewCases,
-    /// Cases by current status (`icu_ventilator`: hospitalized with ICU, ventilator or ECMO
-    /// in the notification): `prefectureId, healthCenterId, status, count`.
+    /// Cases in each status at the end of each local day, rebuilt from the status history
+    /// (`icu_ventilator`: hospitalized with ICU, ventilator or ECMO in the notification):
+    /// `date, prefectureId, healthCenterId, status, count`.
     CasesByStatus,
     /// Open and acknowledged alerts: `prefectureId, healthCenterId, kind, count`.
     OpenAlerts,
@@ -51,7 +52,7 @@ impl StatisticsTable {
         match self {
             StatisticsTable::NewCases => &["date", "prefectureId", "healthCenterId", "count"],
             StatisticsTable::CasesByStatus => {
-                &["prefectureId", "healthCenterId", "status", "count"]
+                &["date", "prefectureId", "healthCenterId", "status", "count"]
             }
             StatisticsTable::OpenAlerts => &["prefectureId", "healthCenterId", "kind", "count"],
             StatisticsTable::Verification => {
@@ -91,6 +92,9 @@ pub struct StatisticsQuery {
     pub offset_ms: i64,
 }
 
+/// Milliseconds in a day.
+const DAY_MS: i64 = 86_400_000;
+
 /// Grouped counts: the group's key values (day numbers for dated event tables come back as
 /// `YYYY-MM-DD`) and the count.
 pub type CountRows = Vec<(Vec<String>, i64)>;
@@ -123,15 +127,36 @@ impl StatisticsStore for DbCaseStore {
                 params![prefecture, health_center, &q.from, &q.to],
             ),
             StatisticsTable::CasesByStatus => (
+                // Each status event opens a span that the case's next status event closes; a
+                // case counts on day d in the status whose span covers the end of d (local).
                 format!(
-                    "SELECT c.prefecture_id, c.health_center_id, CASE WHEN c.status = 'hospitalized'
-                       AND (c.data LIKE '%\"icu\":true%' OR c.data LIKE '%\"ventilator\":true%' OR c.data LIKE '%\"ecmo\":true%')
-                       THEN 'icu_ventilator' ELSE c.status END AS s, CAST(COUNT(*) AS BIGINT)
-                     FROM cases c WHERE c.revoked_at_ms IS NULL AND {scope}
-                     GROUP BY c.prefecture_id, c.health_center_id, s
-                     ORDER BY c.prefecture_id, c.health_center_id, s"
+                    "WITH RECURSIVE days(d) AS (
+                       SELECT CAST($3 AS BIGINT) UNION ALL SELECT d + 1 FROM days WHERE d < CAST($4 AS BIGINT)
+                     ),
+                     spans AS (
+                       SELECT c.prefecture_id AS p, c.health_center_id AS h,
+                         CASE WHEN e.detail = 'hospitalized'
+                           AND (c.data LIKE '%\"icu\":true%' OR c.data LIKE '%\"ventilator\":true%' OR c.data LIKE '%\"ecmo\":true%')
+                           THEN 'icu_ventilator' ELSE e.detail END AS s,
+                         e.at_ms AS since,
+                         LEAD(e.at_ms) OVER (PARTITION BY e.case_id ORDER BY e.at_ms, e.seq) AS until
+                       FROM case_events e JOIN cases c ON c.id = e.case_id
+                       WHERE e.kind = 'status' AND c.revoked_at_ms IS NULL AND {scope} AND e.at_ms < $6
+                     )
+                     SELECT days.d, spans.p, spans.h, spans.s, CAST(COUNT(*) AS BIGINT)
+                     FROM days JOIN spans ON spans.since < (days.d + 1) * 86400000 - $5
+                       AND (spans.until IS NULL OR spans.until >= (days.d + 1) * 86400000 - $5)
+                     GROUP BY days.d, spans.p, spans.h, spans.s
+                     ORDER BY days.d, spans.p, spans.h, spans.s"
                 ),
-                params![prefecture, health_center],
+                params![
+                    prefecture,
+                    health_center,
+                    (q.from_ms + q.offset_ms).div_euclid(DAY_MS),
+                    (q.to_ms + q.offset_ms).div_euclid(DAY_MS) - 1,
+                    q.offset_ms,
+                    q.to_ms
+                ],
             ),
             StatisticsTable::OpenAlerts => (
                 format!(
@@ -259,19 +284,46 @@ pub mod conformance {
                 (key(&["2026-11-18", "p2", "h2"]), 1)
             ]
         );
-        assert_eq!(
+        // b recovers during 2026-11-20: counted hospitalized on the 19th, recovered from
+        // the 20th on; a stays in ICU on every day; nothing of p2 in p1's area.
+        assert!(
             store
-                .statistics(&query(
-                    StatisticsTable::CasesByStatus,
-                    Area::Prefecture("p1".into())
-                ))
+                .change_status("b", "hospitalized", "recovered", day_ms + 5000, "system")
                 .await
-                .unwrap(),
+                .unwrap()
+        );
+        let by_status = StatisticsQuery {
+            from: "2026-11-19".into(),
+            to: "2026-11-21".into(),
+            from_ms: day_ms - 86_400_000,
+            to_ms: day_ms + 2 * 86_400_000,
+            ..query(
+                StatisticsTable::CasesByStatus,
+                Area::Prefecture("p1".into()),
+            )
+        };
+        assert_eq!(
+            store.statistics(&by_status).await.unwrap(),
             [
-                (key(&["p1", "h1", "hospitalized"]), 1),
-                (key(&["p1", "h1", "icu_ventilator"]), 1)
+                (key(&["2026-11-19", "p1", "h1", "hospitalized"]), 1),
+                (key(&["2026-11-19", "p1", "h1", "icu_ventilator"]), 1),
+                (key(&["2026-11-20", "p1", "h1", "icu_ventilator"]), 1),
+                (key(&["2026-11-20", "p1", "h1", "recovered"]), 1),
+                (key(&["2026-11-21", "p1", "h1", "icu_ventilator"]), 1),
+                (key(&["2026-11-21", "p1", "h1", "recovered"]), 1),
             ]
         );
+        // A day before anything existed in the local zone (+9 h) counts nothing: the cases'
+        // status history starts at 1970-01-01T00:00:00.001Z, which is 09:00 local.
+        let before = StatisticsQuery {
+            from: "1969-12-31".into(),
+            to: "1969-12-31".into(),
+            from_ms: -86_400_000 - 9 * 3_600_000,
+            to_ms: -9 * 3_600_000,
+            offset_ms: 9 * 3_600_000,
+            ..query(StatisticsTable::CasesByStatus, Area::National)
+        };
+        assert!(store.statistics(&before).await.unwrap().is_empty());
         assert_eq!(
             store
                 .statistics(&query(
