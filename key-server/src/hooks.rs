@@ -48,8 +48,14 @@ pub enum ProcessingNumberError {
 /// Checks and claims a processing number (single use, even under concurrent claims).
 #[async_trait]
 pub trait ProcessingNumberVerifier: Send + Sync {
-    /// Claims `number`; on success it can never be claimed again.
+    /// Claims `number`; on success it can never be claimed again, unless the claim is
+    /// released with [`ProcessingNumberVerifier::release`].
     async fn claim(&self, number: &str) -> Result<VerifiedUpload, ProcessingNumberError>;
+
+    /// Undoes the claim behind `certificate_id` because the upload it was made for could not
+    /// be stored: the app was told to retry, so its processing number must still work. Does
+    /// nothing once keys were recorded under the certificate or the case was revoked.
+    async fn release(&self, certificate_id: &str) -> Result<(), ProcessingNumberError>;
 }
 
 /// Told by the key server after keys published under a certificate were stored.

@@ -441,25 +441,35 @@ impl KeyServer {
         let (onset, onset_warning) =
             publish::effective_onset(&[claim.symptom_onset_interval, request_onset], now, &policy);
         warnings.extend(onset_warning);
-        self.store_keys(
-            &valid,
-            report_type,
-            onset,
-            &regions,
-            StoreContext {
-                certificate_id: claim.certificate_id,
-                health_authority: None,
-                traveler: false,
-                revision_token: None,
-                now_ms,
-                // COCOA: TRL 4 from three days before onset, else 1 (PR #841).
-                transmission_risk: Some(
-                    |dso: Option<i32>| if dso.is_some_and(|d| d >= -3) { 4 } else { 1 },
-                ),
-            },
-            warnings,
-        )
-        .await
+        let certificate_id = claim.certificate_id.clone();
+        let stored = self
+            .store_keys(
+                &valid,
+                report_type,
+                onset,
+                &regions,
+                StoreContext {
+                    certificate_id: claim.certificate_id,
+                    health_authority: None,
+                    traveler: false,
+                    revision_token: None,
+                    now_ms,
+                    // COCOA: TRL 4 from three days before onset, else 1 (PR #841).
+                    transmission_risk: Some(
+                        |dso: Option<i32>| if dso.is_some_and(|d| d >= -3) { 4 } else { 1 },
+                    ),
+                },
+                warnings,
+            )
+            .await;
+        if stored.is_err() {
+            // The app is told to retry (503): give its processing number back, or the retry
+            // would find it used and the keys would never be published.
+            if let Err(error) = verifier.release(&certificate_id).await {
+                tracing::error!(error = %error, "could not release a processing-number claim after a failed upload");
+            }
+        }
+        stored
     }
 
     async fn store_keys(

@@ -2,7 +2,8 @@
 //! issues a processing number for a case; the app uploads its keys with it through
 //! `PUT /api/v3/diagnosis`; the keys reach the export with the case's report type and onset;
 //! the number cannot be used twice; unknown and expired numbers get their own codes; the
-//! case records that keys were published.
+//! case records that keys were published; an upload the key store could not take gives its
+//! processing number back, so the app's retry succeeds.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 #[macro_use]
@@ -41,6 +42,34 @@ fn cocoa_body(today: u32, seed: u8, number: &str) -> Value {
         "idempotency_key": "abc",
         "padding": "",
     })
+}
+
+/// Makes every insert into the key table fail (a failing key store), or stops doing so.
+async fn fail_key_inserts(app: &mimamori_tests::TestApp, fail: bool) {
+    match &app.database.database {
+        mimamori_storage::Database::Sqlite(pool) => {
+            let sql = if fail {
+                "CREATE TRIGGER fail_key_inserts BEFORE INSERT ON ks_keys BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+            } else {
+                "DROP TRIGGER fail_key_inserts"
+            };
+            pool.call(move |c| {
+                c.execute_batch(sql)
+                    .map_err(mimamori_storage::StorageError::from)
+            })
+            .await
+            .unwrap();
+        }
+        mimamori_storage::Database::Postgres(pool) => {
+            let sql = if fail {
+                "CREATE FUNCTION fail_key_inserts() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$;
+                 CREATE TRIGGER fail_key_inserts BEFORE INSERT ON ks_keys FOR EACH ROW EXECUTE FUNCTION fail_key_inserts();"
+            } else {
+                "DROP TRIGGER fail_key_inserts ON ks_keys; DROP FUNCTION fail_key_inserts();"
+            };
+            pool.get().await.unwrap().batch_execute(sql).await.unwrap();
+        }
+    }
 }
 
 async fn put(app: &mimamori_tests::TestApp, body: &Value) -> (StatusCode, Value) {
@@ -105,5 +134,39 @@ flow_tests! {
         assert!(ours.iter().all(|k| k.report_type == ReportType::ConfirmedTest));
         assert!(ours.iter().all(|k| k.transmission_risk_level == 4 || k.transmission_risk_level == 1));
 
+    }
+
+    async fn failed_key_store_gives_the_processing_number_back(app, clock) {
+        let world = support::world(&app, &clock).await;
+        let case_id = support::file_case(&app, &world.doctor[0], &world.health_center[0], "Suzuki Jiro").await;
+        let (status, body) = call(&app, "POST", &format!("/api/cases/{case_id}/status"),
+            Some(&world.hc_worker[0]), None, Some(json!({"status": "accepted"}))).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (status, issued) = call(&app, "POST", &format!("/api/cases/{case_id}/processing-number"),
+            Some(&world.hc_worker[0]), None, None).await;
+        assert_eq!(status, StatusCode::CREATED, "{issued}");
+        let number = issued["code"].as_str().unwrap().to_string();
+        let today = ((support::T0_MS / 1000) / 600) as u32;
+        let today = today - today % DAY;
+
+        // The key store fails after the number was claimed: the app is told to retry.
+        fail_key_inserts(&app, true).await;
+        let (status, body) = put(&app, &cocoa_body(today, 100, &number)).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        fail_key_inserts(&app, false).await;
+
+        // The retry with the same number works, once.
+        let (status, body) = put(&app, &cocoa_body(today, 100, &number)).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        let (status, body) = put(&app, &cocoa_body(today, 100, &number)).await;
+        assert_eq!((status, body["code"].as_str().unwrap()), (StatusCode::CONFLICT, "processing_number_already_used"));
+        let (_, case) = call(&app, "GET", &format!("/api/cases/{case_id}"), Some(&world.hc_worker[0]), None, None).await;
+        let text = case.to_string();
+        assert!(text.contains("number_released"), "the release is on the case's history: {text}");
+        assert!(text.contains("keys_published"), "{text}");
+        // Exactly one copy of the keys is exported once their window has closed.
+        clock.advance_ms(25 * 3_600_000);
+        let report = app.exporter().run_once().await.unwrap();
+        assert_eq!(report.real_keys, 7);
     }
 }

@@ -29,6 +29,12 @@ impl ProcessingNumberVerifier for Verification {
             }
         }
     }
+
+    async fn release(&self, certificate_id: &str) -> Result<(), ProcessingNumberError> {
+        self.release_upload_claim(certificate_id)
+            .await
+            .map_err(|error| ProcessingNumberError::Unavailable(error.to_string()))
+    }
 }
 
 #[async_trait]

@@ -789,14 +789,22 @@ impl Verification {
             .insert_certificate(&certificate_id, &record.case_id, &record.id, now)
             .await?;
         self.inner.metrics.claimed.inc();
-        self.inner
-            .cases
-            .record_event(&record.case_id, "number_claimed", "cocoa")
-            .await?;
-        self.inner
-            .cases
-            .record_event(&record.case_id, "certificate_issued", "cocoa")
-            .await?;
+        let recorded = async {
+            let cases = &self.inner.cases;
+            cases
+                .record_event(&record.case_id, "number_claimed", "cocoa")
+                .await?;
+            cases
+                .record_event(&record.case_id, "certificate_issued", "cocoa")
+                .await
+        };
+        if let Err(error) = recorded.await {
+            // The key server answers 503 and the app retries: the number must still work.
+            if let Err(release_error) = self.release_upload_claim(&certificate_id).await {
+                tracing::error!(error = %release_error, "could not release a processing-number claim");
+            }
+            return Err(error.into());
+        }
         let onset = record
             .symptom_date
             .as_deref()
@@ -811,6 +819,18 @@ impl Verification {
             },
             symptom_onset_interval: onset.and_then(Date::en_interval),
         })
+    }
+
+    /// Gives back the processing number claimed for a COCOA upload that could not be stored
+    /// (see [`ProcessingNumberVerifier::release`](mimamori_key_server::hooks::ProcessingNumberVerifier::release)).
+    pub async fn release_upload_claim(&self, certificate_id: &str) -> Result<(), ServiceError> {
+        if let Some(case_id) = self.inner.store.release_claim(certificate_id).await? {
+            self.inner
+                .cases
+                .record_event(&case_id, "number_released", "cocoa upload failed")
+                .await?;
+        }
+        Ok(())
     }
 
     /// Records that the key server stored `keys` keys under `certificate_id`.

@@ -109,6 +109,10 @@ pub trait VerificationStore: Send + Sync {
         number_id: &str,
         now_ms: i64,
     ) -> Result<(), StoreError>;
+    /// Undoes the COCOA-path claim behind `certificate_id` (the upload failed): deletes the
+    /// certificate and makes its number claimable again, unless keys were recorded under it
+    /// or it was revoked. Returns the case when the claim was released.
+    async fn release_claim(&self, certificate_id: &str) -> Result<Option<String>, StoreError>;
     /// Adds published keys to a certificate; returns its case.
     async fn add_published(
         &self,
@@ -311,6 +315,33 @@ impl VerificationStore for DbVerificationStore {
         )
         .await?;
         Ok(())
+    }
+
+    async fn release_claim(&self, certificate_id: &str) -> Result<Option<String>, StoreError> {
+        let results = sql::transaction(
+            &self.database,
+            vec![
+                Statement::new(
+                    "UPDATE processing_numbers SET claimed_at_ms = NULL
+                     WHERE revoked_at_ms IS NULL AND id = (SELECT number_id FROM certificates
+                       WHERE id = $1 AND keys_published = 0 AND revoked_at_ms IS NULL)
+                     RETURNING case_id",
+                    params![certificate_id],
+                ),
+                Statement::new(
+                    "DELETE FROM certificates WHERE id = $1 AND keys_published = 0 AND revoked_at_ms IS NULL
+                       AND NOT EXISTS (SELECT 1 FROM processing_numbers p
+                         WHERE p.id = certificates.number_id AND p.claimed_at_ms IS NOT NULL)",
+                    params![certificate_id],
+                ),
+            ],
+        )
+        .await?;
+        Ok(results
+            .first()
+            .and_then(|rows| rows.first())
+            .map(|row| row.text(0))
+            .transpose()?)
     }
 
     async fn add_published(
