@@ -367,8 +367,6 @@ followup_tests! {
         assert_eq!(report(&app, &link, json!({"spo2": 97})).await.0, StatusCode::CREATED);
         clock.set_ms(support::T0_MS + 3 * DAY_MS + 15 * HOUR_MS);
         assert_eq!(job.check_missed_reports().await.unwrap(), 0);
-        clock.set_ms(support::T0_MS + 20 * DAY_MS);
-        assert_eq!(job.check_missed_reports().await.unwrap(), 0);
 
         // Higher severity first, then the oldest.
         clock.set_ms(support::T0_MS + 4 * DAY_MS + HOUR_MS);
@@ -388,6 +386,17 @@ followup_tests! {
             let expected = if day == 7 { json!(["persistent_fever"]) } else { json!([]) };
             assert_eq!(body["alertsOpened"], expected, "day {day}");
         }
+
+        // A job that was stopped for days catches up on the whole plan once it runs again:
+        // the 28th and 29th had no report; days after the plan's end open nothing.
+        clock.set_ms(support::T0_MS + 20 * DAY_MS);
+        assert_eq!(job.check_missed_reports().await.unwrap(), 2);
+        assert_eq!(job.check_missed_reports().await.unwrap(), 0);
+        let (_, series) = call(&app, "GET", &format!("/api/cases/{case_id}/followup/series"), Some(nurse), None, None).await;
+        let mut missed: Vec<&str> = series["alerts"].as_array().unwrap().iter()
+            .filter(|a| a["kind"] == "missed_report").map(|a| a["day"].as_str().unwrap()).collect();
+        missed.sort_unstable();
+        assert_eq!(missed, ["2026-11-21", "2026-11-22", "2026-11-28", "2026-11-29"], "{series}");
     }
 
     async fn a_contractor_sees_only_the_cases_delegated_to_it(app, clock) {
@@ -521,6 +530,11 @@ followup_tests! {
         let statuses: Vec<(String, Value)> = rows(&text).iter().map(|r| (r["status"].as_str().unwrap().to_string(), r["count"].clone())).collect();
         assert!(statuses.contains(&("icu_ventilator".into(), json!("<5"))), "{text}");
         assert!(statuses.contains(&("reported".into(), json!(5))), "{text}");
+        // Daily counts: today's row is there and no row lies after today.
+        let days: Vec<String> = rows(&text).iter().map(|r| r["date"].as_str().unwrap().to_string()).collect();
+        let today = days.iter().max().unwrap().clone();
+        assert!(days.iter().all(|d| d.as_str() <= today.as_str() && d.len() == 10), "{text}");
+        assert!(rows(&text).iter().any(|r| r["date"] == today.as_str() && r["status"] == "reported"), "{text}");
         let (_, _, text) = table(&world.national_stats, "open_alerts", "").await;
         assert_eq!(rows(&text)[0]["kind"], "low_spo2");
         assert_eq!(rows(&text)[0]["count"], "<5");

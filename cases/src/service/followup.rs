@@ -73,6 +73,10 @@ impl FollowUpMetrics {
 /// The longest plan, in days.
 pub const MAX_PLAN_DAYS: i64 = 60;
 
+/// The missed-report check looks at every day of the plans that ended less than this many
+/// days ago (a stopped job catches up for that long after a plan ends).
+pub const MISSED_REPORT_LOOKBACK_DAYS: i64 = 14;
+
 /// The largest worklist.
 pub const MAX_WORKLIST: i64 = 500;
 
@@ -658,51 +662,66 @@ impl CaseRegistry {
     }
 
     /// Opens a `missed_report` alert for every plan day (from the day the plan was set) whose
-    /// cut-off has passed without a report, looking back two days so a stopped job catches up;
-    /// idempotent, so every replica may run it. Returns how many alerts it opened.
+    /// cut-off has passed without a report. It looks at every day of every plan that ended
+    /// less than [`MISSED_REPORT_LOOKBACK_DAYS`] ago, so a job that was stopped catches up on
+    /// the whole plan; idempotent, so every replica may run it. One query per plan. Returns
+    /// how many alerts it opened.
     pub async fn check_missed_reports(&self) -> Result<usize, CaseError> {
         let now = self.now_ms();
         let offset = self.config.utc_offset_minutes;
         let today = local_day(now, offset);
-        let mut opened = 0;
-        for back in (0..=2).rev() {
-            let day = Date {
-                days: today.days - back,
+        let cutoff_ms = self.config.missed_report_cutoff_minutes * 60_000;
+        // The last day whose cut-off has passed (the cut-off may lie on a later day).
+        let mut last_due = today;
+        while now < local_midnight_ms(last_due, offset) + cutoff_ms {
+            last_due = Date {
+                days: last_due.days - 1,
             };
-            let cutoff =
-                local_midnight_ms(day, offset) + self.config.missed_report_cutoff_minutes * 60_000;
-            if now < cutoff {
+        }
+        let floor = Date {
+            days: today.days - MISSED_REPORT_LOOKBACK_DAYS,
+        };
+        let mut opened = 0;
+        for plan in self
+            .followup
+            .plans_overlapping(&floor.to_string(), &last_due.to_string())
+            .await?
+        {
+            let (Some(start), Some(end)) =
+                (Date::parse(&plan.start_date), Date::parse(&plan.end_date))
+            else {
+                continue;
+            };
+            // Days before the plan existed cannot have been reported through it.
+            let first = start.max(local_day(plan.created_at_ms, offset));
+            let last = end.min(last_due);
+            if first > last {
                 continue;
             }
-            let day_text = day.to_string();
-            for plan in self
+            let settled = self
                 .followup
-                .plans_overlapping(&day_text, &day_text)
-                .await?
-            {
-                // Days before the plan existed cannot have been reported through it.
-                if day < local_day(plan.created_at_ms, offset)
-                    || self
-                        .followup
-                        .has_observation_on(&plan.case_id, &day_text)
-                        .await?
-                {
-                    continue;
-                }
-                if self
+                .missed_report_settled_days(&plan.case_id)
+                .await?;
+            let due: Vec<Date> = (first.days..=last.days)
+                .map(|days| Date { days })
+                .filter(|day| !settled.contains(&day.to_string()))
+                .collect();
+            if due.is_empty()
+                || self
                     .store
                     .case(&plan.case_id)
                     .await?
                     .is_none_or(|c| c.revoked_at_ms.is_some())
-                {
-                    continue;
-                }
+            {
+                continue;
+            }
+            for day in due {
                 if self
                     .open_alert(
                         &plan,
                         AlertKind::MissedReport,
                         day,
-                        format!("no report on {day_text}"),
+                        format!("no report on {day}"),
                     )
                     .await?
                 {

@@ -1,5 +1,7 @@
 //! Storage of follow-up plans, patients' link tokens (hashed), observations and alerts.
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 
 use super::DbCaseStore;
@@ -124,8 +126,12 @@ pub trait FollowUpStore: Send + Sync {
     async fn insert_observation(&self, observation: &ObservationRecord) -> Result<(), StoreError>;
     /// A case's observations, oldest first.
     async fn observations(&self, case_id: &str) -> Result<Vec<ObservationRecord>, StoreError>;
-    /// Whether the case has an observation on `day`.
-    async fn has_observation_on(&self, case_id: &str, day: &str) -> Result<bool, StoreError>;
+    /// The days (`YYYY-MM-DD`) the missed-report check need not look at again for a case:
+    /// those with an observation or with a `missed_report` alert already.
+    async fn missed_report_settled_days(
+        &self,
+        case_id: &str,
+    ) -> Result<HashSet<String>, StoreError>;
     /// Opens an alert unless one of the same case, kind and day exists; true when inserted.
     async fn insert_alert(&self, alert: &AlertRecord) -> Result<bool, StoreError>;
     /// An alert by id.
@@ -353,14 +359,20 @@ impl FollowUpStore for DbCaseStore {
         .collect()
     }
 
-    async fn has_observation_on(&self, case_id: &str, day: &str) -> Result<bool, StoreError> {
-        Ok(sql::query_opt(
+    async fn missed_report_settled_days(
+        &self,
+        case_id: &str,
+    ) -> Result<HashSet<String>, StoreError> {
+        sql::query(
             self.database(),
-            "SELECT 1 FROM followup_observations WHERE case_id = $1 AND day = $2 LIMIT 1",
-            params![case_id, day],
+            "SELECT day FROM followup_observations WHERE case_id = $1
+             UNION SELECT day FROM followup_alerts WHERE case_id = $1 AND kind = 'missed_report'",
+            params![case_id],
         )
         .await?
-        .is_some())
+        .iter()
+        .map(|row| row.text(0).map_err(StoreError::from))
+        .collect()
     }
 
     async fn insert_alert(&self, a: &AlertRecord) -> Result<bool, StoreError> {
@@ -594,14 +606,21 @@ pub mod conformance {
         };
         store.insert_observation(&observation).await.unwrap();
         assert_eq!(store.observations("c1").await.unwrap(), [observation]);
-        assert!(store.has_observation_on("c1", "2026-11-20").await.unwrap());
-        assert!(!store.has_observation_on("c1", "2026-11-21").await.unwrap());
+        let settled = |days: &[&str]| days.iter().map(|d| d.to_string()).collect::<HashSet<_>>();
+        assert_eq!(
+            store.missed_report_settled_days("c1").await.unwrap(),
+            settled(&["2026-11-20"])
+        );
 
         assert!(
             store
                 .insert_alert(&alert("a1", "c1", "missed_report", 1, "2026-11-21", 10))
                 .await
                 .unwrap()
+        );
+        assert_eq!(
+            store.missed_report_settled_days("c1").await.unwrap(),
+            settled(&["2026-11-20", "2026-11-21"])
         );
         assert!(
             !store
