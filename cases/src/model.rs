@@ -190,6 +190,8 @@ pub enum CaseStatus {
     HotelCare,
     /// In hospital.
     Hospitalized,
+    /// In hospital needing intensive care: ICU, ventilator or ECMO.
+    IcuVentilator,
     /// Recovered (final).
     Recovered,
     /// Deceased (final).
@@ -205,6 +207,7 @@ impl CaseStatus {
             CaseStatus::HomeCare => "home_care",
             CaseStatus::HotelCare => "hotel_care",
             CaseStatus::Hospitalized => "hospitalized",
+            CaseStatus::IcuVentilator => "icu_ventilator",
             CaseStatus::Recovered => "recovered",
             CaseStatus::Deceased => "deceased",
         }
@@ -218,6 +221,7 @@ impl CaseStatus {
             "home_care" => CaseStatus::HomeCare,
             "hotel_care" => CaseStatus::HotelCare,
             "hospitalized" => CaseStatus::Hospitalized,
+            "icu_ventilator" => CaseStatus::IcuVentilator,
             "recovered" => CaseStatus::Recovered,
             "deceased" => CaseStatus::Deceased,
             _ => return None,
@@ -229,7 +233,7 @@ impl CaseStatus {
         use CaseStatus::*;
         match self {
             Reported => next == Accepted,
-            Accepted | HomeCare | HotelCare | Hospitalized => {
+            Accepted | HomeCare | HotelCare | Hospitalized | IcuVentilator => {
                 !matches!(next, Reported | Accepted) && next != self
             }
             Recovered => next == Deceased,

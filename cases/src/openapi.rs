@@ -117,7 +117,7 @@ pub struct CreatedApiKeySchema {
 pub struct CaseSchema {
     /// Case id.
     id: String,
-    /// `reported`, `accepted`, `home_care`, `hotel_care`, `hospitalized`, `recovered`, `deceased`.
+    /// `reported`, `accepted`, `home_care`, `hotel_care`, `hospitalized`, `icu_ventilator`, `recovered`, `deceased`.
     status: String,
     /// Health center of jurisdiction.
     health_center_id: String,

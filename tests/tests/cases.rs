@@ -193,11 +193,13 @@ flow_tests! {
         assert_eq!(change("accepted").await, StatusCode::OK);
         assert_eq!(change("hotel_care").await, StatusCode::OK);
         assert_eq!(change("hospitalized").await, StatusCode::OK);
+        assert_eq!(change("icu_ventilator").await, StatusCode::OK);
+        assert_eq!(change("hospitalized").await, StatusCode::OK);
         assert_eq!(change("recovered").await, StatusCode::OK);
         assert_eq!(change("home_care").await, StatusCode::CONFLICT);
         let (_, case) = call(&app, "GET", &format!("/api/cases/{id}"), Some(&world.hc_worker[0]), None, None).await;
         let statuses: Vec<&str> = case["history"].as_array().unwrap().iter().map(|e| e["detail"].as_str().unwrap()).collect();
-        assert_eq!(statuses, ["reported", "accepted", "hotel_care", "hospitalized", "recovered"]);
+        assert_eq!(statuses, ["reported", "accepted", "hotel_care", "hospitalized", "icu_ventilator", "hospitalized", "recovered"]);
     }
 
     async fn csv_import_is_all_or_nothing_with_a_row_report(app, clock) {

@@ -12,8 +12,9 @@ use crate::sql::{self, StoreError, Value};
 pub enum StatisticsTable {
     /// New cases per diagnosis date: `date, prefectureId, healthCenterId, count`.
     NewCases,
-    /// Cases in each status at the end of each local day, rebuilt from the status history
-    /// (`icu_ventilator`: hospitalized with ICU, ventilator or ECMO in the notification):
+    /// Cases in each status at the end of each local day, rebuilt from the status history.
+    /// `icu_ventilator` is the status of that name, and also a stay in `hospitalized` with
+    /// ICU, ventilator or ECMO ticked in the notification until staff first set the status:
     /// `date, prefectureId, healthCenterId, status, count`.
     CasesByStatus,
     /// Open and acknowledged alerts: `prefectureId, healthCenterId, kind, count`.
@@ -133,15 +134,21 @@ impl StatisticsStore for DbCaseStore {
                     "WITH RECURSIVE days(d) AS (
                        SELECT CAST($3 AS BIGINT) UNION ALL SELECT d + 1 FROM days WHERE d < CAST($4 AS BIGINT)
                      ),
-                     spans AS (
-                       SELECT c.prefecture_id AS p, c.health_center_id AS h,
-                         CASE WHEN e.detail = 'hospitalized'
-                           AND (c.data LIKE '%\"icu\":true%' OR c.data LIKE '%\"ventilator\":true%' OR c.data LIKE '%\"ecmo\":true%')
-                           THEN 'icu_ventilator' ELSE e.detail END AS s,
-                         e.at_ms AS since,
-                         LEAD(e.at_ms) OVER (PARTITION BY e.case_id ORDER BY e.at_ms, e.seq) AS until
+                     history AS (
+                       SELECT c.prefecture_id AS p, c.health_center_id AS h, c.data AS data,
+                         e.detail AS status, e.at_ms AS since,
+                         LEAD(e.at_ms) OVER (PARTITION BY e.case_id ORDER BY e.at_ms, e.seq) AS until,
+                         MIN(CASE WHEN e.detail = 'icu_ventilator' THEN e.at_ms END)
+                           OVER (PARTITION BY e.case_id) AS first_icu
                        FROM case_events e JOIN cases c ON c.id = e.case_id
                        WHERE e.kind = 'status' AND c.revoked_at_ms IS NULL AND {scope} AND e.at_ms < $6
+                     ),
+                     spans AS (
+                       SELECT p, h, since, until,
+                         CASE WHEN status = 'hospitalized' AND (first_icu IS NULL OR since < first_icu)
+                           AND (data LIKE '%\"icu\":true%' OR data LIKE '%\"ventilator\":true%' OR data LIKE '%\"ecmo\":true%')
+                           THEN 'icu_ventilator' ELSE status END AS s
+                       FROM history
                      )
                      SELECT days.d, spans.p, spans.h, spans.s, CAST(COUNT(*) AS BIGINT)
                      FROM days JOIN spans ON spans.since < (days.d + 1) * 86400000 - $5
@@ -310,6 +317,43 @@ pub mod conformance {
                 (key(&["2026-11-20", "p1", "h1", "icu_ventilator"]), 1),
                 (key(&["2026-11-20", "p1", "h1", "recovered"]), 1),
                 (key(&["2026-11-21", "p1", "h1", "icu_ventilator"]), 1),
+                (key(&["2026-11-21", "p1", "h1", "recovered"]), 1),
+            ]
+        );
+        // a steps down from intensive care on the 21st: once staff have set the status, the
+        // notification's ICU tick no longer decides, but the days before keep their figures.
+        assert!(
+            store
+                .change_status(
+                    "a",
+                    "hospitalized",
+                    "icu_ventilator",
+                    day_ms + 6000,
+                    "system"
+                )
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .change_status(
+                    "a",
+                    "icu_ventilator",
+                    "hospitalized",
+                    day_ms + 86_400_000 + 1000,
+                    "system"
+                )
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store.statistics(&by_status).await.unwrap(),
+            [
+                (key(&["2026-11-19", "p1", "h1", "hospitalized"]), 1),
+                (key(&["2026-11-19", "p1", "h1", "icu_ventilator"]), 1),
+                (key(&["2026-11-20", "p1", "h1", "icu_ventilator"]), 1),
+                (key(&["2026-11-20", "p1", "h1", "recovered"]), 1),
+                (key(&["2026-11-21", "p1", "h1", "hospitalized"]), 1),
                 (key(&["2026-11-21", "p1", "h1", "recovered"]), 1),
             ]
         );
