@@ -44,6 +44,23 @@ fn cocoa_body(today: u32, seed: u8, number: &str) -> Value {
     })
 }
 
+/// The test clock's day as the ENIntervalNumber of its midnight.
+fn today() -> u32 {
+    let interval = ((support::T0_MS / 1000) / 600) as u32;
+    interval - interval % DAY
+}
+
+/// A case filed by a doctor, accepted by the health center, with a fresh processing number.
+async fn accepted_case_with_number(
+    app: &mimamori_tests::TestApp,
+    world: &support::World,
+    name: &str,
+) -> (String, String) {
+    let case_id = support::accepted_case(app, world, name).await;
+    let issued = support::issue_processing_number(app, world, &case_id).await;
+    (case_id, issued["code"].as_str().unwrap().to_string())
+}
+
 /// Makes every insert into the key table fail (a failing key store), or stops doing so.
 async fn fail_key_inserts(app: &mimamori_tests::TestApp, fail: bool) {
     match &app.database.database {
@@ -87,17 +104,8 @@ async fn put(app: &mimamori_tests::TestApp, body: &Value) -> (StatusCode, Value)
 flow_tests! {
     async fn cocoa_upload_with_processing_number(app, clock) {
         let world = support::world(&app, &clock).await;
-        let case_id = support::file_case(&app, &world.doctor[0], &world.health_center[0], "Sato Hanako").await;
-        let (status, body) = call(&app, "POST", &format!("/api/cases/{case_id}/status"),
-            Some(&world.hc_worker[0]), None, Some(json!({"status": "accepted"}))).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        let (status, issued) = call(&app, "POST", &format!("/api/cases/{case_id}/processing-number"),
-            Some(&world.hc_worker[0]), None, None).await;
-        assert_eq!(status, StatusCode::CREATED, "{issued}");
-        let number = issued["code"].as_str().unwrap().to_string();
-
-        let today = ((support::T0_MS / 1000) / 600) as u32;
-        let today = today - today % DAY;
+        let (case_id, number) = accepted_case_with_number(&app, &world, "Sato Hanako").await;
+        let today = today();
 
         // Chaff: 204 like a real upload, the number is not consumed.
         let chaff = app.client.put(app.url("/api/v3/diagnosis")).header("x-chaff", "1")
@@ -138,16 +146,8 @@ flow_tests! {
 
     async fn failed_key_store_gives_the_processing_number_back(app, clock) {
         let world = support::world(&app, &clock).await;
-        let case_id = support::file_case(&app, &world.doctor[0], &world.health_center[0], "Suzuki Jiro").await;
-        let (status, body) = call(&app, "POST", &format!("/api/cases/{case_id}/status"),
-            Some(&world.hc_worker[0]), None, Some(json!({"status": "accepted"}))).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        let (status, issued) = call(&app, "POST", &format!("/api/cases/{case_id}/processing-number"),
-            Some(&world.hc_worker[0]), None, None).await;
-        assert_eq!(status, StatusCode::CREATED, "{issued}");
-        let number = issued["code"].as_str().unwrap().to_string();
-        let today = ((support::T0_MS / 1000) / 600) as u32;
-        let today = today - today % DAY;
+        let (case_id, number) = accepted_case_with_number(&app, &world, "Suzuki Jiro").await;
+        let today = today();
 
         // The key store fails after the number was claimed: the app is told to retry.
         fail_key_inserts(&app, true).await;

@@ -28,23 +28,7 @@ struct Flow {
 /// A world, a filed and accepted case, and a device API key.
 async fn prepared(app: &TestApp, clock: &ManualClock) -> Flow {
     let world = support::world(app, clock).await;
-    let case_id = support::file_case(
-        app,
-        &world.doctor[0],
-        &world.health_center[0],
-        "Yamada Taro",
-    )
-    .await;
-    let (status, body) = call(
-        app,
-        "POST",
-        &format!("/api/cases/{case_id}/status"),
-        Some(&world.hc_worker[0]),
-        None,
-        Some(json!({"status": "accepted"})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let case_id = support::accepted_case(app, &world, "Yamada Taro").await;
     let hc_admin = world.hc_admin.clone();
     let device_key = support::api_key(app, &hc_admin, &world.health_center[0], "device").await;
     Flow {
@@ -55,17 +39,7 @@ async fn prepared(app: &TestApp, clock: &ManualClock) -> Flow {
 }
 
 async fn issue(app: &TestApp, flow: &Flow) -> Value {
-    let (status, body) = call(
-        app,
-        "POST",
-        &format!("/api/cases/{}/processing-number", flow.case_id),
-        Some(&flow.world.hc_worker[0]),
-        None,
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    body
+    support::issue_processing_number(app, &flow.world, &flow.case_id).await
 }
 
 async fn verify(app: &TestApp, flow: &Flow, code: &str) -> (StatusCode, Value) {

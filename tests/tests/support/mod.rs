@@ -309,6 +309,39 @@ pub async fn file_case(app: &TestApp, token: &str, health_center: &str, name: &s
     body["id"].as_str().unwrap().to_string()
 }
 
+/// Files a case as the world's first doctor and has the first health center accept it.
+#[allow(dead_code)] // not every test binary uses every helper
+pub async fn accepted_case(app: &TestApp, world: &World, name: &str) -> String {
+    let case_id = file_case(app, &world.doctor[0], &world.health_center[0], name).await;
+    let (status, body) = call(
+        app,
+        "POST",
+        &format!("/api/cases/{case_id}/status"),
+        Some(&world.hc_worker[0]),
+        None,
+        Some(json!({"status": "accepted"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    case_id
+}
+
+/// Issues a processing number for a case as the first health center's worker; the response.
+#[allow(dead_code)] // not every test binary uses every helper
+pub async fn issue_processing_number(app: &TestApp, world: &World, case_id: &str) -> Value {
+    let (status, body) = call(
+        app,
+        "POST",
+        &format!("/api/cases/{case_id}/processing-number"),
+        Some(&world.hc_worker[0]),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body
+}
+
 /// Creates an API key of `kind` for the caller's organization.
 pub async fn api_key(app: &TestApp, admin_token: &str, organization: &str, kind: &str) -> String {
     let (status, body) = call(
