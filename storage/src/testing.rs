@@ -4,7 +4,7 @@
 //! * [`TestDatabase::postgres`] — a fresh, migrated PostgreSQL database per test, dropped
 //!   afterwards. The server is `TEST_DATABASE_URL` (default
 //!   `postgres://postgres@127.0.0.1:5432/postgres`). When it cannot be reached the test is
-//!   skipped with a message — except under `CI=true` (or `MIMAMORI_REQUIRE_POSTGRES=1`), where
+//!   skipped with a message — except under `CI=true` (or `TEST_REQUIRE_POSTGRES=1`), where
 //!   it fails, so CI never silently skips the PostgreSQL half.
 //!
 //! [`backend_tests!`](crate::backend_tests) turns one async test body into a SQLite and a
@@ -26,7 +26,7 @@ pub fn admin_url() -> String {
 /// True when PostgreSQL tests must run (CI), so an unreachable server is a failure.
 pub fn postgres_required() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-        || std::env::var("MIMAMORI_REQUIRE_POSTGRES").is_ok_and(|v| v == "1")
+        || std::env::var("TEST_REQUIRE_POSTGRES").is_ok_and(|v| v == "1")
 }
 
 /// A database that exists for one test.
