@@ -86,12 +86,14 @@ fn code_for(status: actix_web::http::StatusCode) -> &'static str {
     }
 }
 
-fn is_json(response: &ServiceResponse<BoxBody>) -> bool {
+/// Whether the response already has a body meant for its client: JSON for the API, or an
+/// HTML page (the console renders its own error pages).
+fn has_own_body(response: &ServiceResponse<BoxBody>) -> bool {
     response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"))
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"))
 }
 
 /// The middleware function; install with `actix_web::middleware::from_fn(observe)`.
@@ -150,7 +152,7 @@ pub async fn observe(
     };
 
     let status = response.status();
-    if (status.is_client_error() || status.is_server_error()) && !is_json(&response) {
+    if (status.is_client_error() || status.is_server_error()) && !has_own_body(&response) {
         let message = status.canonical_reason().unwrap_or("error").to_lowercase();
         let replacement = ApiError::new(status, code_for(status), message).error_response();
         let (http_request, old) = response.into_parts();
