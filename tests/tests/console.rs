@@ -708,6 +708,21 @@ mod browser {
             .unwrap();
     }
 
+    /// Clicks and waits for an element of the next page (`css`) to appear.
+    async fn click_then(client: &Client, css: &str, expect: &str) {
+        click(client, css).await;
+        wait(client, expect).await;
+    }
+
+    async fn wait(client: &Client, css: &str) {
+        client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("waiting for {css}: {e}"));
+    }
+
     async fn text(client: &Client, id: &str) -> String {
         client
             .find(Locator::Id(id))
@@ -731,7 +746,7 @@ mod browser {
         if let Some(name) = screenshot {
             shot(client, name).await;
         }
-        click(client, "main button[type=submit]").await;
+        click_then(client, "main button[type=submit]", "header nav").await;
         let url = client.current_url().await.unwrap();
         assert!(!url.path().starts_with("/console/login"), "{url}");
     }
@@ -748,8 +763,7 @@ mod browser {
         // A clinic doctor signs in with password and TOTP and files a notification.
         sign_in(&staff, &s, &s.doctor, Some("01-sign-in")).await;
         staff.goto(&s.app.url("/console/cases/new")).await.unwrap();
-        click(&staff, "main form button[type=submit]").await;
-        assert!(staff.source().await.unwrap().contains("id=\"err-name\""));
+        click_then(&staff, "main form button[type=submit]", "#err-name").await;
         shot(&staff, "02-notification-validation").await;
         fill(&staff, "f-name", "山田 太郎").await;
         fill(&staff, "f-kana", "ヤマダ タロウ").await;
@@ -759,12 +773,12 @@ mod browser {
         set_value(&staff, "f-diagnosisDate", "2026-11-18").await;
         set_value(&staff, "f-onsetDate", "2026-11-16").await;
         fill(&staff, "f-symptomsAtDiagnosis", "発熱、せき").await;
-        click(&staff, "main form button[type=submit]").await;
+        click_then(&staff, "main form button[type=submit]", "ol.timeline").await;
         let case_url = staff.current_url().await.unwrap();
         assert!(case_url.path().starts_with("/console/cases/"), "{case_url}");
         let case_id = case_url.path().rsplit('/').next().unwrap().to_string();
         assert!(staff.source().await.unwrap().contains("届出済（未受理）"));
-        click(&staff, "header form button").await;
+        click_then(&staff, "header form button", "p.notice").await;
         assert!(staff.source().await.unwrap().contains("ログアウトしました"));
 
         // The health center accepts it and issues a processing number.
@@ -777,8 +791,8 @@ mod browser {
             .goto(&s.app.url(&format!("/console/cases/{case_id}")))
             .await
             .unwrap();
-        click(&staff, "#accept").await;
-        click(&staff, "#issue-number").await;
+        click_then(&staff, "#accept", "#issue-number").await;
+        click_then(&staff, "#issue-number", "#processing-number").await;
         let code = text(&staff, "processing-number").await;
         assert_eq!(code.len(), 8, "{code}");
         assert!(text(&staff, "sms-link").await.starts_with("ens://v?c="));
@@ -815,8 +829,8 @@ mod browser {
         assert!(page.contains("証明書発行"));
 
         // Follow-up: a plan and the patient's link.
-        click(&staff, "#start-plan").await;
-        click(&staff, "#issue-link").await;
+        click_then(&staff, "#start-plan", "#issue-link").await;
+        click_then(&staff, "#issue-link", "#report-link").await;
         let link = text(&staff, "report-link").await;
         assert!(link.contains("/console/r/mfu_"), "{link}");
 
@@ -827,9 +841,9 @@ mod browser {
         assert!(!phone.current_url().await.unwrap().as_str().contains("mfu_"));
         fill(&phone, "f-temperature", "37.2").await;
         fill(&phone, "f-spo2", "97").await;
-        click(&phone, "#send-report").await;
-        assert!(phone.find(Locator::Id("report-saved")).await.is_ok());
-        s.clock.advance_ms(6 * 3600 * 1000);
+        click_then(&phone, "#send-report", "#report-saved").await;
+        s.clock.advance_ms(10 * 60 * 1000);
+        phone.goto(&s.app.url("/console/report")).await.unwrap();
         fill(&phone, "f-temperature", "38.6").await;
         fill(&phone, "f-spo2", "90").await;
         click(&phone, "label.check input[name=sym_cough]").await;
@@ -852,13 +866,17 @@ mod browser {
         assert!(worklist.contains("SpO2低下"), "{worklist}");
         assert!(worklist.contains("息苦しさ"));
         shot(&staff, "06-alert-worklist").await;
-        while let Ok(button) = staff
-            .find(Locator::Css("#alerts button[type=submit]"))
-            .await
-        {
+        for _ in 0..20 {
+            let Ok(button) = staff
+                .find(Locator::Css("#alerts button[type=submit]"))
+                .await
+            else {
+                break;
+            };
             button.click().await.unwrap();
+            wait(&staff, "h1").await;
         }
-        assert!(staff.find(Locator::Id("no-alerts")).await.is_ok());
+        wait(&staff, "#no-alerts").await;
 
         // The chart on the case page.
         staff
@@ -885,7 +903,12 @@ mod browser {
         staff.goto(&s.app.url("/console/admin")).await.unwrap();
         fill(&staff, "f-username", "hoken.suzuki").await;
         click(&staff, "input[name=role][value=case_worker]").await;
-        click(&staff, "form[action='/console/admin/users'] button").await;
+        click_then(
+            &staff,
+            "form[action='/console/admin/users'] button",
+            "#new-username",
+        )
+        .await;
         assert_eq!(text(&staff, "new-username").await, "hoken.suzuki");
         staff
             .execute(

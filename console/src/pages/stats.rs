@@ -78,8 +78,8 @@ fn bar_chart(title: &str, bars: &[(String, i64, bool)], label_every: usize) -> S
     );
     for (i, (label, value, suppressed)) in bars.iter().enumerate() {
         let height = (base - TOP) * (*value as f64) / max;
-        let x = LEFT + slot * i as f64 + slot * 0.15;
-        let width = slot * 0.7;
+        let width = (slot * 0.7).min(48.0);
+        let x = LEFT + slot * i as f64 + (slot - width) / 2.0;
         let _ = write!(
             s,
             r##"<rect x="{x:.1}" y="{:.1}" width="{width:.1}" height="{height:.1}" fill="#0b5cad"><title>{}: {}{}</title></rect>"##,
