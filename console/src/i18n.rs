@@ -469,3 +469,42 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod catalogue {
+    use super::known;
+
+    /// Every message key the pages use is in the catalogue (an unknown key would show itself).
+    #[test]
+    fn every_key_used_by_the_pages_exists() {
+        const PREFIXES: [&str; 20] = [
+            "login.", "error.", "cases.", "status.", "new.", "f.", "v.", "case.", "ev.", "obs.",
+            "report.", "sym.", "alerts.", "alert.", "sev.", "stats.", "admin.", "role.", "kind.",
+            "nav.",
+        ];
+        let sources = [
+            include_str!("layout.rs"),
+            include_str!("lib.rs"),
+            include_str!("pages/mod.rs"),
+            include_str!("pages/cases.rs"),
+            include_str!("pages/followup.rs"),
+            include_str!("pages/stats.rs"),
+            include_str!("pages/admin.rs"),
+        ];
+        let mut checked = 0;
+        for source in sources {
+            for literal in source.split('"').skip(1).step_by(2) {
+                let looks_like_key = PREFIXES.iter().any(|p| literal.starts_with(p))
+                    && literal.len() < 60
+                    && literal
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_');
+                if looks_like_key {
+                    assert!(known(literal), "missing message key {literal}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 150, "{checked}");
+    }
+}
