@@ -591,6 +591,108 @@ async fn case_list_search_is_posted_and_scoped() {
     let _ = &s.admin_token;
 }
 
+/// The text of the element with `id` (a leaf element holding text only).
+fn element_text(body: &str, id: &str) -> String {
+    let start = body
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("#{id} in {body}"));
+    let rest = &body[start..];
+    let open = rest.find('>').unwrap() + 1;
+    let close = rest[open..].find('<').unwrap();
+    rest[open..open + close].to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn administration_enrols_users_who_can_sign_in_and_revokes_api_keys() {
+    let s = setup(Backend::Sqlite).await.unwrap();
+    let mut admin = Visitor::new(&s.app);
+    admin.sign_in(&s.clock, &s.nurse).await;
+    let page = admin.get("/console/admin").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("hoken.tanaka"), "users are listed");
+    let csrf = page.csrf();
+
+    // A new user: the initial password and the TOTP secret (and its QR code) are shown once.
+    let created = admin
+        .post(
+            "/console/admin/users",
+            &[
+                ("csrf", &csrf),
+                ("organization", &s.health_center),
+                ("username", "hoken.suzuki"),
+                ("role", "case_worker"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert!(created.body.contains("<svg role=\"img\""), "TOTP QR code");
+    let newcomer = Credentials {
+        username: element_text(&created.body, "new-username"),
+        password: element_text(&created.body, "new-password"),
+        totp_secret: element_text(&created.body, "new-totp-secret"),
+    };
+    assert_eq!(newcomer.username, "hoken.suzuki");
+    let mut fresh = Visitor::new(&s.app);
+    fresh.sign_in(&s.clock, &newcomer).await;
+    assert_eq!(fresh.get("/console/cases").await.status, StatusCode::OK);
+    // A case worker without the admin role cannot administer.
+    assert_eq!(
+        fresh.get("/console/admin").await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // An API key: shown once, listed, revoked with the row's button.
+    let key = admin
+        .post(
+            "/console/admin/api-keys",
+            &[
+                ("csrf", &csrf),
+                ("keyOrganization", &s.health_center),
+                ("keyKind", "device"),
+                ("keyName", "COCOA app"),
+            ],
+        )
+        .await;
+    assert_eq!(key.status, StatusCode::CREATED, "{}", key.body);
+    let key_id = element_text(&key.body, "new-key-id");
+    let key_value = element_text(&key.body, "new-key-value");
+    assert!(key_value.starts_with("mkd_"));
+    let listed = admin.get("/console/admin").await;
+    assert!(listed.body.contains("COCOA app"));
+    assert!(
+        !listed.body.contains(&key_value),
+        "the key is never shown again"
+    );
+    let (status, _) = call(
+        &s.app,
+        "POST",
+        "/api/verify",
+        None,
+        Some(&key_value),
+        Some(json!({"code": "00000000"})),
+    )
+    .await;
+    assert_ne!(status, StatusCode::UNAUTHORIZED);
+    let revoked = admin
+        .post(
+            "/console/admin/api-keys/revoke",
+            &[("csrf", &csrf), ("keyId", &key_id)],
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.body);
+    assert!(revoked.body.contains("失効済み"));
+    let (status, _) = call(
+        &s.app,
+        "POST",
+        "/api/verify",
+        None,
+        Some(&key_value),
+        Some(json!({"code": "00000000"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
 // ---------------------------------------------------------------------------------------
 // The browser flow.
 

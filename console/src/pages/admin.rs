@@ -11,7 +11,7 @@ use mimamori_cases::store::ApiKeyKind;
 use super::Data;
 use super::cases::{Errors, input, select};
 use crate::i18n::{Lang, t};
-use crate::layout::{self, csrf, qr_svg, svg};
+use crate::layout::{self, csrf, datetime, qr_svg, svg};
 use crate::web::{self, Form, Staff};
 use crate::{Console, Page, PageError};
 
@@ -90,6 +90,23 @@ async fn render(
     .iter()
     .map(|k| (k.as_str().to_string(), t(lang, kind_key(*k)).to_string()))
     .collect();
+    let users = console
+        .cases()
+        .users(Some(&staff.principal), &own.id)
+        .await
+        .map_err(|e| PageError::Service(lang, e))?;
+    let keys = console
+        .cases()
+        .api_keys(Some(&staff.principal), &own.id)
+        .await
+        .map_err(|e| PageError::Service(lang, e))?;
+    let offset = console.cases().config().utc_offset_minutes;
+    let role_name = |role: &Role| {
+        ROLES
+            .iter()
+            .find(|(r, _)| r == role)
+            .map_or("?", |(_, key)| t(lang, key))
+    };
     let empty = Form::default();
     let no_errors = Errors::new();
     let body = html! {
@@ -127,6 +144,20 @@ async fn render(
             }
         }
         h2 { (t(lang, "admin.users")) }
+        div.table-wrap { table #users {
+            thead { tr {
+                th scope="col" { (t(lang, "login.username")) }
+                th scope="col" { (t(lang, "admin.user.roles")) }
+                th scope="col" { (t(lang, "admin.created")) }
+            } }
+            tbody { @for u in &users {
+                tr {
+                    td.mono { (u.username) }
+                    td { (u.roles.iter().map(role_name).collect::<Vec<_>>().join("、")) }
+                    td { (datetime(u.created_at_ms, offset)) }
+                }
+            } }
+        } }
         form.panel method="post" action="/console/admin/users" {
             h3 { (t(lang, "admin.user.create")) }
             (csrf(staff))
@@ -156,11 +187,35 @@ async fn render(
             }
             button type="submit" { (t(lang, "admin.key.create")) }
         }
-        form.panel method="post" action="/console/admin/api-keys/revoke" {
-            h3 { (t(lang, "admin.key.revoke")) }
-            (csrf(staff))
-            (input(lang, &empty, &no_errors, "keyId", "admin.key.id", "text", true))
-            button.danger type="submit" { (t(lang, "admin.key.revoke")) }
+        @if !keys.is_empty() {
+            div.table-wrap { table #api-keys {
+                thead { tr {
+                    th scope="col" { (t(lang, "admin.key.name")) }
+                    th scope="col" { (t(lang, "admin.key.kind")) }
+                    th scope="col" { (t(lang, "admin.created")) }
+                    th scope="col" { (t(lang, "admin.key.id")) }
+                    th scope="col" { (t(lang, "admin.key.state")) }
+                } }
+                tbody { @for k in &keys {
+                    tr {
+                        td { (k.name) }
+                        td { (t(lang, if k.kind == "admin" { "admin.key.kind.admin" } else { "admin.key.kind.device" })) }
+                        td { (datetime(k.created_at_ms, offset)) }
+                        td.mono { (k.id) }
+                        td {
+                            @if let Some(at) = k.revoked_at_ms {
+                                (t(lang, "admin.key.revoked_at")) " " (datetime(at, offset))
+                            } @else {
+                                form.inline method="post" action="/console/admin/api-keys/revoke" {
+                                    (csrf(staff))
+                                    input type="hidden" name="keyId" value=(k.id);
+                                    button.danger type="submit" aria-label={ (t(lang, "admin.key.revoke")) ": " (k.name) } { (t(lang, "admin.key.revoke")) }
+                                }
+                            }
+                        }
+                    }
+                } }
+            } }
         }
     };
     Ok(web::html(
