@@ -21,6 +21,24 @@ use reqwest::StatusCode;
 use serde_json::json;
 use support::{Credentials, call};
 
+/// Runs `$name(backend)` as a test on SQLite and on PostgreSQL (skipped outside CI when
+/// PostgreSQL is unreachable).
+macro_rules! both_backends {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(mimamori_tests::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name(mimamori_tests::Backend::Postgres).await;
+            }
+        }
+    };
+}
+
 /// Statistics show every count (the default suppresses counts below 5).
 fn console_settings(settings: &mut Settings) {
     settings.cases.statistics_minimum_count = 1;
@@ -249,9 +267,11 @@ impl<'a> Visitor<'a> {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pages_carry_security_headers_and_cookies_are_http_only_and_strict() {
-    let s = setup(Backend::Sqlite).await.unwrap();
+both_backends!(pages_carry_security_headers_and_cookies_are_http_only_and_strict);
+async fn pages_carry_security_headers_and_cookies_are_http_only_and_strict(backend: Backend) {
+    let Some(s) = setup(backend).await else {
+        return;
+    };
     let mut visitor = Visitor::new(&s.app);
     let root = visitor.get("/").await;
     assert_eq!(root.status, StatusCode::SEE_OTHER);
@@ -327,9 +347,11 @@ async fn pages_carry_security_headers_and_cookies_are_http_only_and_strict() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn posts_without_the_session_csrf_token_are_refused() {
-    let s = setup(Backend::Sqlite).await.unwrap();
+both_backends!(posts_without_the_session_csrf_token_are_refused);
+async fn posts_without_the_session_csrf_token_are_refused(backend: Backend) {
+    let Some(s) = setup(backend).await else {
+        return;
+    };
     let mut visitor = Visitor::new(&s.app);
     // Sign-in itself needs the token bound to the pre-sign-in cookie.
     visitor.get("/console/login").await;
@@ -389,9 +411,11 @@ async fn posts_without_the_session_csrf_token_are_refused() {
     assert_eq!(logout.status, StatusCode::FORBIDDEN);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn idle_and_absolute_session_expiry_send_the_user_to_sign_in() {
-    let s = setup(Backend::Sqlite).await.unwrap();
+both_backends!(idle_and_absolute_session_expiry_send_the_user_to_sign_in);
+async fn idle_and_absolute_session_expiry_send_the_user_to_sign_in(backend: Backend) {
+    let Some(s) = setup(backend).await else {
+        return;
+    };
     let mut visitor = Visitor::new(&s.app);
     visitor.sign_in(&s.clock, &s.nurse).await;
     assert_eq!(visitor.get("/console/cases").await.status, StatusCode::OK);
@@ -424,9 +448,11 @@ async fn idle_and_absolute_session_expiry_send_the_user_to_sign_in() {
     assert_eq!(expired.location(), "/console/login?expired=1");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn japanese_by_default_english_by_switch_or_accept_language() {
-    let s = setup(Backend::Sqlite).await.unwrap();
+both_backends!(japanese_by_default_english_by_switch_or_accept_language);
+async fn japanese_by_default_english_by_switch_or_accept_language(backend: Backend) {
+    let Some(s) = setup(backend).await else {
+        return;
+    };
     let mut visitor = Visitor::new(&s.app);
     let page = visitor.get("/console/login").await;
     assert!(page.body.contains("<html lang=\"ja\">"), "{}", page.body);
@@ -469,9 +495,11 @@ async fn japanese_by_default_english_by_switch_or_accept_language() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_notification_form_shows_messages_next_to_the_fields() {
-    let s = setup(Backend::Sqlite).await.unwrap();
+both_backends!(the_notification_form_shows_messages_next_to_the_fields);
+async fn the_notification_form_shows_messages_next_to_the_fields(backend: Backend) {
+    let Some(s) = setup(backend).await else {
+        return;
+    };
     let mut visitor = Visitor::new(&s.app);
     visitor.sign_in(&s.clock, &s.doctor).await;
     let form = visitor.get("/console/cases/new").await;
@@ -554,9 +582,11 @@ async fn the_notification_form_shows_messages_next_to_the_fields() {
     assert!(!answer.location().contains("山田"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn case_list_search_is_posted_and_scoped() {
-    let s = setup(Backend::Sqlite).await.unwrap();
+both_backends!(case_list_search_is_posted_and_scoped);
+async fn case_list_search_is_posted_and_scoped(backend: Backend) {
+    let Some(s) = setup(backend).await else {
+        return;
+    };
     let doctor_token = {
         s.clock.advance_ms(31_000);
         support::login(&s.app, &s.clock, &s.doctor).await
@@ -602,9 +632,11 @@ fn element_text(body: &str, id: &str) -> String {
     rest[open..open + close].to_string()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn administration_enrols_users_who_can_sign_in_and_revokes_api_keys() {
-    let s = setup(Backend::Sqlite).await.unwrap();
+both_backends!(administration_enrols_users_who_can_sign_in_and_revokes_api_keys);
+async fn administration_enrols_users_who_can_sign_in_and_revokes_api_keys(backend: Backend) {
+    let Some(s) = setup(backend).await else {
+        return;
+    };
     let mut admin = Visitor::new(&s.app);
     admin.sign_in(&s.clock, &s.nurse).await;
     let page = admin.get("/console/admin").await;
