@@ -340,6 +340,7 @@ fn entry(key: &str) -> Option<(&'static str, &'static str)> {
         "alerts.state" => ("状態", "State"),
         "alerts.case" => ("患者", "Case"),
         "alerts.ack" => ("確認", "Acknowledge"),
+        "alerts.actions" => ("操作", "Actions"),
         "alerts.resolve" => ("対応済み", "Resolve"),
         "alerts.show_resolved" => ("対応済みを表示", "Show resolved"),
         "alerts.show_active" => ("対応中を表示", "Show active"),

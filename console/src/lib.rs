@@ -217,6 +217,12 @@ impl actix_web::ResponseError for PageError {
     }
 }
 
+/// An HTML 404 for unknown console paths (the API's JSON 404 stays outside `/console`).
+async fn not_found(request: HttpRequest) -> HttpResponse {
+    let lang = web::lang(&request);
+    actix_web::ResponseError::error_response(&PageError::Service(lang, CaseError::NotFound))
+}
+
 /// The result of a console handler.
 pub type Page = Result<HttpResponse, PageError>;
 
@@ -373,7 +379,8 @@ impl Console {
                 aweb::scope("/console")
                     .app_data(aweb::Data::new(self.clone()))
                     .wrap(from_fn(web::security_headers))
-                    .configure(pages::routes),
+                    .configure(pages::routes)
+                    .default_service(aweb::to(not_found)),
             );
     }
 }

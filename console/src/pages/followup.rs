@@ -359,7 +359,7 @@ async fn alerts(console: Data, request: HttpRequest) -> Page {
                     th scope="col" { (t(lang, "alerts.detail")) }
                     th scope="col" { (t(lang, "alerts.state")) }
                     th scope="col" { (t(lang, "alerts.case")) }
-                    th scope="col" { span.muted { "" } }
+                    th scope="col" { (t(lang, "alerts.actions")) }
                 } }
                 tbody { @for a in &list {
                     tr {
