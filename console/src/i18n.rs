@@ -99,6 +99,28 @@ fn entry(key: &str) -> Option<(&'static str, &'static str)> {
             "Your session has expired. Please sign in again.",
         ),
         "login.signed_out" => ("ログアウトしました。", "You have signed out."),
+        // account
+        "account.title" => ("アカウント", "Account"),
+        "account.password" => ("パスワードの変更", "Change password"),
+        "account.current" => ("現在のパスワード", "Current password"),
+        "account.new" => ("新しいパスワード", "New password"),
+        "account.rule" => (
+            "12文字以上で、現在のものと異なるパスワードにしてください。変更後は再度ログインします。",
+            "At least 12 characters, different from the current one. You sign in again afterwards.",
+        ),
+        "account.change" => ("変更する", "Change"),
+        "account.wrong" => (
+            "現在のパスワードが正しくありません。",
+            "The current password is not correct.",
+        ),
+        "account.weak" => (
+            "新しいパスワードは12文字以上で、現在のものと異なる必要があります。",
+            "The new password needs at least 12 characters and must differ from the current one.",
+        ),
+        "account.changed" => (
+            "パスワードを変更しました。新しいパスワードでログインしてください。",
+            "Your password was changed. Please sign in with the new one.",
+        ),
         // errors
         "error.title" => ("エラー", "Error"),
         "error.forbidden" => (
@@ -481,10 +503,10 @@ mod catalogue {
     /// Every message key the pages use is in the catalogue (an unknown key would show itself).
     #[test]
     fn every_key_used_by_the_pages_exists() {
-        const PREFIXES: [&str; 20] = [
-            "login.", "error.", "cases.", "status.", "new.", "f.", "v.", "case.", "ev.", "obs.",
-            "report.", "sym.", "alerts.", "alert.", "sev.", "stats.", "admin.", "role.", "kind.",
-            "nav.",
+        const PREFIXES: [&str; 21] = [
+            "account.", "login.", "error.", "cases.", "status.", "new.", "f.", "v.", "case.",
+            "ev.", "obs.", "report.", "sym.", "alerts.", "alert.", "sev.", "stats.", "admin.",
+            "role.", "kind.", "nav.",
         ];
         let sources = [
             include_str!("layout.rs"),
@@ -494,6 +516,7 @@ mod catalogue {
             include_str!("pages/followup.rs"),
             include_str!("pages/stats.rs"),
             include_str!("pages/admin.rs"),
+            include_str!("pages/account.rs"),
         ];
         let mut checked = 0;
         for source in sources {

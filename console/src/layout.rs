@@ -88,7 +88,7 @@ pub fn page(staff: &Staff, here: &str, title: &str, body: Markup) -> Markup {
                         }
                     }
                     div.who {
-                        span.org { (p.organization.name) }
+                        a.org href="/console/account" { (p.organization.name) }
                         (switch(lang, here))
                         form method="post" action="/console/logout" {
                             input type="hidden" name="csrf" value=(staff.csrf);

@@ -670,6 +670,43 @@ async fn administration_enrols_users_who_can_sign_in_and_revokes_api_keys(backen
     let mut fresh = Visitor::new(&s.app);
     fresh.sign_in(&s.clock, &newcomer).await;
     assert_eq!(fresh.get("/console/cases").await.status, StatusCode::OK);
+    // The newcomer replaces the initial password; every session ends, the new one works.
+    let account = fresh.get("/console/account").await;
+    let account_csrf = account.csrf();
+    let weak = fresh
+        .post(
+            "/console/account/password",
+            &[
+                ("csrf", &account_csrf),
+                ("current", &newcomer.password),
+                ("new", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(weak.body.contains("id=\"password-error\""));
+    let changed = fresh
+        .post(
+            "/console/account/password",
+            &[
+                ("csrf", &account_csrf),
+                ("current", &newcomer.password),
+                ("new", "a much longer passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.body);
+    assert_eq!(changed.location(), "/console/login?changed=1");
+    assert_eq!(
+        fresh.get("/console/cases").await.status,
+        StatusCode::SEE_OTHER
+    );
+    let newcomer = Credentials {
+        password: "a much longer passphrase".into(),
+        ..newcomer
+    };
+    s.clock.advance_ms(31_000);
+    fresh.sign_in(&s.clock, &newcomer).await;
     // A case worker without the admin role cannot administer.
     assert_eq!(
         fresh.get("/console/admin").await.status,

@@ -1,5 +1,6 @@
 //! The console's pages and form handlers.
 
+mod account;
 mod admin;
 mod cases;
 mod followup;
@@ -29,6 +30,7 @@ pub fn routes(config: &mut aweb::ServiceConfig) {
         .route("/login", aweb::post().to(login))
         .route("/logout", aweb::post().to(logout))
         .route("/lang/{lang}", aweb::get().to(switch_language));
+    account::routes(config);
     cases::routes(config);
     followup::routes(config);
     stats::routes(config);
@@ -105,6 +107,8 @@ async fn login_form(console: Data, request: HttpRequest) -> HttpResponse {
         Some(("login.expired", true))
     } else if query.contains("out=1") {
         Some(("login.signed_out", false))
+    } else if query.contains("changed=1") {
+        Some(("account.changed", false))
     } else {
         None
     };
