@@ -107,6 +107,31 @@ pub(super) fn check(lang: Lang, form: &Form, name: &str, label: &'static str) ->
     }
 }
 
+/// The label key of a notification field (for the error summary).
+fn label_key(field: &str) -> &'static str {
+    match field {
+        "name" => "f.name",
+        "kana" => "f.kana",
+        "sex" => "f.sex",
+        "dateOfBirth" => "f.dateOfBirth",
+        "age" => "f.age",
+        "address" => "f.address",
+        "phone" => "f.phone",
+        "healthCenterId" => "f.healthCenterId",
+        "municipality" => "f.municipality",
+        "resultDate" => "f.resultDate",
+        "diagnosisDate" => "f.diagnosisDate",
+        "onsetDate" => "f.onsetDate",
+        "reportDate" => "f.reportDate",
+        "diagnosisMethod" => "f.diagnosisMethod",
+        "specimenType" => "f.specimenType",
+        "outcome" => "f.outcome",
+        "infectionRoute" => "f.infectionRoute",
+        "infectionArea" => "f.infectionArea",
+        _ => "error.invalid",
+    }
+}
+
 fn options(lang: Lang, pairs: &[(&str, &'static str)]) -> Vec<(String, String)> {
     pairs
         .iter()
@@ -288,7 +313,7 @@ fn notification_form(
             div.warning role="alert" #form-errors {
                 p { (t(lang, "error.invalid")) }
                 ul { @for (field, message) in errors {
-                    li { a href={ "#f-" (field) } { (message) } }
+                    li { a href={ "#f-" (field) } { (t(lang, label_key(field))) ": " (message) } }
                 } }
             }
         }
