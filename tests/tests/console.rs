@@ -5,7 +5,8 @@
 //!
 //! The browser test needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian packages
 //! `chromium`, `chromium-driver`); without them it is skipped, except under `CI=true` where
-//! it fails. Screenshots are rewritten on every run of the browser test.
+//! it fails. Screenshots are taken on every run; `UPDATE_SCREENSHOTS=1` writes them to
+//! `docs/screenshots/` (otherwise to a temporary directory).
 
 #![allow(clippy::unwrap_used)]
 
@@ -850,9 +851,15 @@ mod browser {
     async fn shot(client: &Client, name: &str) {
         let png = client.screenshot().await.unwrap();
         assert!(png.starts_with(b"\x89PNG"), "{name}");
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/screenshots");
-        std::fs::create_dir_all(dir).unwrap();
-        std::fs::write(format!("{dir}/{name}.png"), png).unwrap();
+        // `UPDATE_SCREENSHOTS=1` rewrites the committed ones; otherwise they go to a temporary
+        // directory (taken and checked all the same, without dirtying the work tree).
+        let dir = if std::env::var("UPDATE_SCREENSHOTS").as_deref() == Ok("1") {
+            std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/screenshots"))
+        } else {
+            std::env::temp_dir().join("mimamori-console-screenshots")
+        };
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
     }
 
     async fn fill(client: &Client, id: &str, text: &str) {
