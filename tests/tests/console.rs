@@ -959,7 +959,7 @@ mod browser {
         assert!(case_url.path().starts_with("/console/cases/"), "{case_url}");
         let case_id = case_url.path().rsplit('/').next().unwrap().to_string();
         assert!(staff.source().await.unwrap().contains("届出済（未受理）"));
-        click_then(&staff, "header form button", "p.notice").await;
+        click_then(&staff, "header form button", "input#username").await;
         assert!(staff.source().await.unwrap().contains("ログアウトしました"));
 
         // The health center accepts it and issues a processing number.
@@ -1030,8 +1030,7 @@ mod browser {
         click(&phone, "label.check input[name=sym_cough]").await;
         click(&phone, "label.check input[name=sym_shortnessOfBreath]").await;
         shot(&phone, "05-patient-report-phone").await;
-        click(&phone, "#send-report").await;
-        assert!(phone.find(Locator::Id("report-saved")).await.is_ok());
+        click_then(&phone, "#send-report", "#report-saved").await;
         assert!(
             phone
                 .source()
