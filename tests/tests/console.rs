@@ -336,6 +336,26 @@ async fn pages_carry_security_headers_and_cookies_are_http_only_and_strict(backe
             .unwrap()
             .contains("max-age")
     );
+    let big = "x".repeat(300 * 1024);
+    let too_large = visitor.post("/console/login", &[("username", &big)]).await;
+    assert_eq!(too_large.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        too_large.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"),
+        "{:?}",
+        too_large.headers
+    );
+    assert!(too_large.body.contains("<h1>413"), "{}", too_large.body);
+    let api_too_large = visitor.post("/api/auth/login", &[("username", &big)]).await;
+    assert_eq!(api_too_large.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        api_too_large.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
     let unknown = visitor.get("/console/no-such-page").await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     assert!(unknown.body.contains("見つかりません"), "{}", unknown.body);
