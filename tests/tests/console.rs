@@ -529,6 +529,7 @@ async fn the_notification_form_shows_messages_next_to_the_fields(backend: Backen
     let form = visitor.get("/console/cases/new").await;
     assert_eq!(form.status, StatusCode::OK);
     assert!(form.body.contains("<label for=\"f-name\">"));
+    assert_labelled(&form.body);
     let csrf = form.csrf();
     let answer = visitor
         .post(
@@ -784,6 +785,165 @@ async fn administration_enrols_users_who_can_sign_in_and_revokes_api_keys(backen
     )
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+/// Every visible input, select and textarea is labelled: by `<label for=…>` or by being
+/// inside a `<label>` (checkboxes).
+fn assert_labelled(body: &str) {
+    let mut checked = 0;
+    for tag in ["<input ", "<select ", "<textarea "] {
+        for (at, _) in body.match_indices(tag) {
+            let element = &body[at..at + body[at..].find('>').unwrap()];
+            if element.contains("type=\"hidden\"") {
+                continue;
+            }
+            let inside_label = body[..at]
+                .rfind("<label")
+                .is_some_and(|open| !body[open..at].contains("</label>"));
+            let labelled_by_for = element
+                .split("id=\"")
+                .nth(1)
+                .map(|rest| rest.split('"').next().unwrap())
+                .is_some_and(|id| body.contains(&format!("<label for=\"{id}\"")));
+            assert!(inside_label || labelled_by_for, "unlabelled: {element}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 0);
+}
+
+both_backends!(the_patients_page_takes_reports_through_the_link_in_either_language);
+async fn the_patients_page_takes_reports_through_the_link_in_either_language(backend: Backend) {
+    let Some(s) = setup(backend).await else {
+        return;
+    };
+    let nurse = support::login(&s.app, &s.clock, &s.nurse).await;
+    let case_id = support::file_case(&s.app, &nurse, &s.health_center, "Yamada Taro").await;
+    let (status, _) = call(
+        &s.app,
+        "PUT",
+        &format!("/api/cases/{case_id}/followup"),
+        Some(&nurse),
+        None,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, token) = call(
+        &s.app,
+        "POST",
+        &format!("/api/cases/{case_id}/followup/token"),
+        Some(&nurse),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let token = token["token"].as_str().unwrap();
+
+    let mut patient = Visitor::new(&s.app);
+    let no_link = patient.get("/console/report").await;
+    assert_eq!(no_link.status, StatusCode::UNAUTHORIZED);
+    assert!(no_link.body.contains("このリンクは無効か期限切れです"));
+    let opened = patient.get(&format!("/console/r/{token}")).await;
+    assert_eq!(opened.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        opened.location(),
+        "/console/report",
+        "the token leaves the address bar"
+    );
+    let cookie = opened.set_cookies()[0].clone();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    let form = patient.get("/console/report").await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains("<html lang=\"ja\">") && form.body.contains("体温"));
+    assert_labelled(&form.body);
+    let csrf = form.csrf();
+
+    let refused = patient.post("/console/report", &[("spo2", "96")]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let invalid = patient
+        .post(
+            "/console/report",
+            &[("csrf", &csrf), ("spo2", "abc"), ("temperature", "52")],
+        )
+        .await;
+    assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        invalid
+            .body
+            .contains("id=\"err-spo2\">数字で入力してください。"),
+        "{}",
+        invalid.body
+    );
+    let invalid = patient
+        .post("/console/report", &[("csrf", &csrf), ("temperature", "52")])
+        .await;
+    assert!(
+        invalid
+            .body
+            .contains("aria-describedby=\"err-temperature\""),
+        "{}",
+        invalid.body
+    );
+    let saved = patient
+        .post(
+            "/console/report",
+            &[
+                ("csrf", &csrf),
+                ("temperature", "36.8"),
+                ("spo2", "97"),
+                ("sym_cough", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::CREATED, "{}", saved.body);
+    assert!(saved.body.contains("報告を受け付けました"));
+
+    s.clock.advance_ms(60_000);
+    patient.get("/console/lang/en?next=/console/report").await;
+    let english = patient.get("/console/report").await;
+    assert!(english.body.contains("<html lang=\"en\">") && english.body.contains("Temperature"));
+    let saved = patient
+        .post("/console/report", &[("csrf", &csrf), ("spo2", "90")])
+        .await;
+    assert_eq!(saved.status, StatusCode::CREATED);
+    assert!(
+        saved.body.contains("Your health center has been told"),
+        "{}",
+        saved.body
+    );
+
+    let (_, series) = call(
+        &s.app,
+        "GET",
+        &format!("/api/cases/{case_id}/followup/series"),
+        Some(&nurse),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(series["observations"].as_array().unwrap().len(), 2);
+    assert_eq!(series["observations"][0]["symptoms"]["cough"], true);
+
+    // A revoked link no longer works.
+    let (status, _) = call(
+        &s.app,
+        "DELETE",
+        &format!("/api/cases/{case_id}/followup/token"),
+        Some(&nurse),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let gone = patient
+        .post("/console/report", &[("csrf", &csrf), ("spo2", "97")])
+        .await;
+    assert_eq!(gone.status, StatusCode::UNAUTHORIZED);
 }
 
 // ---------------------------------------------------------------------------------------
