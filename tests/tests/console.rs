@@ -53,6 +53,7 @@ struct Setup {
     app: TestApp,
     clock: ManualClock,
     admin_token: String,
+    admin: Credentials,
     health_center: String,
     doctor: Credentials,
     nurse: Credentials,
@@ -136,6 +137,7 @@ async fn setup(backend: Backend) -> Option<Setup> {
         app,
         clock,
         admin_token,
+        admin: admin_credentials,
         health_center,
         doctor,
         nurse,
@@ -662,8 +664,40 @@ async fn administration_enrols_users_who_can_sign_in_and_revokes_api_keys(backen
     let Some(s) = setup(backend).await else {
         return;
     };
+    // The national admin creates an organization.
+    let mut national = Visitor::new(&s.app);
+    s.clock.advance_ms(31_000);
+    national.sign_in(&s.clock, &s.admin).await;
+    let page = national.get("/console/admin").await;
+    assert!(
+        page.body.contains("みなと保健所"),
+        "national admins see every organization"
+    );
+    let created = national
+        .post(
+            "/console/admin/organizations",
+            &[
+                ("csrf", &page.csrf()),
+                ("kind", "prefecture"),
+                ("orgName", "大阪府"),
+                ("parent", ""),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert!(created.body.contains("大阪府"));
+
     let mut admin = Visitor::new(&s.app);
     admin.sign_in(&s.clock, &s.nurse).await;
+    assert!(
+        !admin
+            .get("/console/admin")
+            .await
+            .body
+            .contains("id=\"organizations\""),
+        "a health center's admin has no organization table"
+    );
+
     let page = admin.get("/console/admin").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("hoken.tanaka"), "users are listed");
@@ -944,6 +978,84 @@ async fn the_patients_page_takes_reports_through_the_link_in_either_language(bac
         .post("/console/report", &[("csrf", &csrf), ("spo2", "97")])
         .await;
     assert_eq!(gone.status, StatusCode::UNAUTHORIZED);
+
+    // Staff enter a report on the patient's behalf from the case page.
+    let mut staff = Visitor::new(&s.app);
+    s.clock.advance_ms(31_000);
+    staff.sign_in(&s.clock, &s.nurse).await;
+    let case_page = staff.get(&format!("/console/cases/{case_id}")).await;
+    assert!(
+        case_page.body.contains("id=\"chart\""),
+        "the chart is on the case page"
+    );
+    assert_labelled(&case_page.body);
+    let staff_csrf = case_page.csrf();
+    let path = format!("/console/cases/{case_id}/observations");
+    let bad = staff
+        .post(&path, &[("csrf", &staff_csrf), ("pulse", "400")])
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("id=\"err-pulse\""), "{}", bad.body);
+    let proxied = staff
+        .post(
+            &path,
+            &[
+                ("csrf", &staff_csrf),
+                ("temperature", "37.0"),
+                ("spo2", "95"),
+            ],
+        )
+        .await;
+    assert_eq!(proxied.status, StatusCode::SEE_OTHER, "{}", proxied.body);
+    let (_, series) = call(
+        &s.app,
+        "GET",
+        &format!("/api/cases/{case_id}/followup/series"),
+        Some(&nurse),
+        None,
+        None,
+    )
+    .await;
+    let observations = series["observations"].as_array().unwrap();
+    assert_eq!(observations.len(), 3);
+    assert_eq!(
+        observations.iter().filter(|o| o["proxy"] == true).count(),
+        1
+    );
+
+    // The dashboard's CSV downloads.
+    let csv = staff.get("/console/stats/new_cases.csv").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(
+        csv.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert!(
+        csv.headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    assert!(
+        csv.body
+            .starts_with("date,prefectureId,healthCenterId,count\r\n"),
+        "{}",
+        csv.body
+    );
+    assert!(
+        csv.body.contains(&format!("{},1", s.health_center)),
+        "{}",
+        csv.body
+    );
+    assert!(!csv.body.contains("Yamada"));
+    let by_status = staff.get("/console/stats/cases_by_status.csv").await;
+    assert!(by_status.body.contains("accepted,1"), "{}", by_status.body);
+    assert_eq!(
+        staff.get("/console/stats/audit.csv").await.status,
+        StatusCode::NOT_FOUND
+    );
 }
 
 // ---------------------------------------------------------------------------------------
