@@ -84,6 +84,36 @@ pub struct NewUser {
     pub totp_uri: String,
 }
 
+/// A user as administrators see them (no password hash, no TOTP secret).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserSummary {
+    /// User id.
+    pub id: String,
+    /// Sign-in name.
+    pub username: String,
+    /// Roles.
+    pub roles: Vec<Role>,
+    /// Creation time (Unix ms).
+    pub created_at_ms: i64,
+}
+
+/// An API key as administrators see it (never the key or its hash).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeySummary {
+    /// Key id.
+    pub id: String,
+    /// `admin` or `device`.
+    pub kind: String,
+    /// What it is for.
+    pub name: String,
+    /// Creation time (Unix ms).
+    pub created_at_ms: i64,
+    /// Revocation time, if revoked.
+    pub revoked_at_ms: Option<i64>,
+}
+
 /// A signed-in session.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -645,6 +675,53 @@ impl CaseRegistry {
         )
         .await?;
         Ok((record.id, key))
+    }
+
+    /// The users of an organization (its org admins, national admins, or the CLI).
+    pub async fn users(
+        &self,
+        actor: Option<&Principal>,
+        organization_id: &str,
+    ) -> Result<Vec<UserSummary>, CaseError> {
+        if !Self::may_administer(actor, organization_id) {
+            return Err(CaseError::Forbidden);
+        }
+        Ok(self
+            .store
+            .users_of(organization_id)
+            .await?
+            .into_iter()
+            .map(|u| UserSummary {
+                id: u.id,
+                username: u.username,
+                roles: u.roles,
+                created_at_ms: u.created_at_ms,
+            })
+            .collect())
+    }
+
+    /// The API keys of an organization (its org admins, national admins, or the CLI).
+    pub async fn api_keys(
+        &self,
+        actor: Option<&Principal>,
+        organization_id: &str,
+    ) -> Result<Vec<ApiKeySummary>, CaseError> {
+        if !Self::may_administer(actor, organization_id) {
+            return Err(CaseError::Forbidden);
+        }
+        Ok(self
+            .store
+            .api_keys_of(organization_id)
+            .await?
+            .into_iter()
+            .map(|k| ApiKeySummary {
+                id: k.id,
+                kind: k.kind.as_str().into(),
+                name: k.name,
+                created_at_ms: k.created_at_ms,
+                revoked_at_ms: k.revoked_at_ms,
+            })
+            .collect())
     }
 
     /// Revokes an API key of the actor's organization.

@@ -272,6 +272,10 @@ pub trait CaseStore: Send + Sync {
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
     /// A live (not revoked) API key by hash.
     async fn api_key_by_hash(&self, key_hash: &[u8]) -> Result<Option<ApiKeyRecord>, StoreError>;
+    /// The users of an organization, by user name.
+    async fn users_of(&self, organization_id: &str) -> Result<Vec<UserRecord>, StoreError>;
+    /// The API keys of an organization (live and revoked), newest first.
+    async fn api_keys_of(&self, organization_id: &str) -> Result<Vec<ApiKeyRecord>, StoreError>;
     /// Revokes a key of `organization_id`; true when it was live.
     async fn revoke_api_key(
         &self,
@@ -607,6 +611,33 @@ impl CaseStore for DbCaseStore {
         )
         .await?;
         Ok(())
+    }
+
+    async fn users_of(&self, organization_id: &str) -> Result<Vec<UserRecord>, StoreError> {
+        sql::query(
+            &self.database,
+            &format!(
+                "SELECT {USER_COLUMNS} FROM users WHERE organization_id = $1 ORDER BY username"
+            ),
+            params![organization_id],
+        )
+        .await?
+        .iter()
+        .map(user_from_row)
+        .collect()
+    }
+
+    async fn api_keys_of(&self, organization_id: &str) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        sql::query(
+            &self.database,
+            "SELECT id, key_hash, organization_id, kind, name, created_at_ms, revoked_at_ms
+             FROM api_keys WHERE organization_id = $1 ORDER BY created_at_ms DESC, id",
+            params![organization_id],
+        )
+        .await?
+        .iter()
+        .map(api_key_from_row)
+        .collect()
     }
 
     async fn api_key_by_hash(&self, key_hash: &[u8]) -> Result<Option<ApiKeyRecord>, StoreError> {
@@ -1042,6 +1073,18 @@ pub mod conformance {
         assert!(!store.revoke_api_key("k1", "other", 5).await.unwrap());
         assert!(store.revoke_api_key("k1", "hc", 5).await.unwrap());
         assert_eq!(store.api_key_by_hash(&[9; 32]).await.unwrap(), None);
+        let listed = store.api_keys_of("hc").await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(
+            listed[0].revoked_at_ms,
+            Some(5),
+            "revoked keys are listed too"
+        );
+        assert!(store.api_keys_of("other").await.unwrap().is_empty());
+        let users = store.users_of(&user.organization_id).await.unwrap();
+        assert_eq!(users.len(), 1);
+        assert_eq!(users[0].username, "alice");
+        assert!(store.users_of("nobody").await.unwrap().is_empty());
 
         // Cases: all-or-nothing insert.
         let a = case("a", "hc", 10);

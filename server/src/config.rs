@@ -40,6 +40,8 @@ pub struct Settings {
     pub verification: mimamori_verification::Config,
     /// The case registry and follow-up (`[cases]`).
     pub cases: mimamori_cases::Config,
+    /// The web console (`[console]`).
+    pub console: mimamori_console::Config,
 }
 
 /// Logging settings.
@@ -98,6 +100,7 @@ impl Default for Settings {
             key_server: Default::default(),
             verification: Default::default(),
             cases: Default::default(),
+            console: Default::default(),
         }
     }
 }

@@ -86,12 +86,27 @@ fn code_for(status: actix_web::http::StatusCode) -> &'static str {
     }
 }
 
-fn is_json(response: &ServiceResponse<BoxBody>) -> bool {
+/// Whether the response already has a body meant for its client: JSON for the API, or an
+/// HTML page (the console renders its own error pages).
+fn has_own_body(response: &ServiceResponse<BoxBody>) -> bool {
     response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"))
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"))
+}
+
+/// A minimal HTML error page for the console's paths (a browser shows it; the API gets JSON).
+fn console_error(status: actix_web::http::StatusCode) -> HttpResponse {
+    let message = status.canonical_reason().unwrap_or("error").to_lowercase();
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(format!(
+            "<!DOCTYPE html><html lang=\"ja\"><head><meta charset=\"utf-8\">\
+             <title>{code} {message}</title></head><body><h1>{code} {message}</h1>\
+             <p><a href=\"/console/\">みまもり / Mimamori</a></p></body></html>",
+            code = status.as_u16()
+        ))
 }
 
 /// The middleware function; install with `actix_web::middleware::from_fn(observe)`.
@@ -111,7 +126,12 @@ pub async fn observe(
 
     let mut response = match (limit, declared_length(&request)) {
         (Some(limit), Some(length)) if length > limit as u64 => {
-            request.into_response(ApiError::payload_too_large(limit).error_response())
+            let answer = if request.path().starts_with("/console") {
+                console_error(actix_web::http::StatusCode::PAYLOAD_TOO_LARGE)
+            } else {
+                ApiError::payload_too_large(limit).error_response()
+            };
+            request.into_response(answer)
         }
         _ => {
             let outcome = AssertUnwindSafe(next.call(request).instrument(span.clone()))
@@ -150,9 +170,14 @@ pub async fn observe(
     };
 
     let status = response.status();
-    if (status.is_client_error() || status.is_server_error()) && !is_json(&response) {
+    if (status.is_client_error() || status.is_server_error()) && !has_own_body(&response) {
         let message = status.canonical_reason().unwrap_or("error").to_lowercase();
-        let replacement = ApiError::new(status, code_for(status), message).error_response();
+        // Console pages get a small HTML page (a browser shows it); the API gets JSON.
+        let replacement = if response.request().path().starts_with("/console") {
+            console_error(status)
+        } else {
+            ApiError::new(status, code_for(status), message).error_response()
+        };
         let (http_request, old) = response.into_parts();
         let mut replacement = replacement;
         for (name, value) in old.headers() {

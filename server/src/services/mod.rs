@@ -50,6 +50,7 @@ pub fn migration_sets() -> Vec<MigrationSet> {
 pub struct Services {
     key_server: key_server::KeyServerService,
     cases: cases::CasesService,
+    console: mimamori_console::Console,
 }
 
 impl Services {
@@ -65,7 +66,17 @@ impl Services {
         )
         .await?;
         cases.set_key_revoker(key_server.revoker());
-        Ok(Services { key_server, cases })
+        // The console calls the case and verification services in process.
+        let console = mimamori_console::Console::new(
+            cases.registry().clone(),
+            cases.verification().clone(),
+            context.settings.console.clone(),
+        );
+        Ok(Services {
+            key_server,
+            cases,
+            console,
+        })
     }
 
     /// Starts the background workers (export, retention, canary).
@@ -88,5 +99,6 @@ impl Services {
     pub fn configure(&self, config: &mut web::ServiceConfig) {
         self.key_server.configure(config);
         self.cases.configure(config);
+        self.console.configure(config);
     }
 }
