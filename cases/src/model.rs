@@ -199,6 +199,18 @@ pub enum CaseStatus {
 }
 
 impl CaseStatus {
+    /// Every status, in the order of a case's course.
+    pub const ALL: [CaseStatus; 8] = [
+        CaseStatus::Reported,
+        CaseStatus::Accepted,
+        CaseStatus::HomeCare,
+        CaseStatus::HotelCare,
+        CaseStatus::Hospitalized,
+        CaseStatus::IcuVentilator,
+        CaseStatus::Recovered,
+        CaseStatus::Deceased,
+    ];
+
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {

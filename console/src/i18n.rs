@@ -165,6 +165,7 @@ fn entry(key: &str) -> Option<(&'static str, &'static str)> {
         "status.home_care" => ("自宅療養", "Home care"),
         "status.hotel_care" => ("宿泊療養", "Hotel care"),
         "status.hospitalized" => ("入院", "Hospitalized"),
+        "status.icu_ventilator" => ("入院（ICU・人工呼吸器・ECMO）", "ICU / ventilator"),
         "status.recovered" => ("回復", "Recovered"),
         "status.deceased" => ("死亡", "Deceased"),
         // notification form
@@ -382,7 +383,7 @@ fn entry(key: &str) -> Option<(&'static str, &'static str)> {
             "日別新規患者数（直近30日）",
             "New cases per day (last 30 days)",
         ),
-        "stats.by_status" => ("状態別患者数", "Cases by status"),
+        "stats.by_status" => ("状態別患者数（本日時点）", "Cases by status (today)"),
         "stats.csv" => ("CSVダウンロード", "Download CSV"),
         "stats.total" => ("合計", "Total"),
         "stats.suppressed" => (
@@ -455,6 +456,7 @@ pub fn status_key(status: &str) -> &'static str {
         "home_care" => "status.home_care",
         "hotel_care" => "status.hotel_care",
         "hospitalized" => "status.hospitalized",
+        "icu_ventilator" => "status.icu_ventilator",
         "recovered" => "status.recovered",
         "deceased" => "status.deceased",
         _ => "?",
@@ -481,15 +483,7 @@ mod tests {
 
     #[test]
     fn every_status_has_both_languages() {
-        for s in [
-            "reported",
-            "accepted",
-            "home_care",
-            "hotel_care",
-            "hospitalized",
-            "recovered",
-            "deceased",
-        ] {
+        for s in mimamori_cases::model::CaseStatus::ALL.map(|s| s.as_str()) {
             assert!(known(status_key(s)), "{s}");
             assert_ne!(t(Lang::Ja, status_key(s)), t(Lang::En, status_key(s)));
         }

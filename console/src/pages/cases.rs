@@ -139,16 +139,8 @@ fn options(lang: Lang, pairs: &[(&str, &'static str)]) -> Vec<(String, String)> 
         .collect()
 }
 
-fn statuses() -> [CaseStatus; 7] {
-    [
-        CaseStatus::Reported,
-        CaseStatus::Accepted,
-        CaseStatus::HomeCare,
-        CaseStatus::HotelCare,
-        CaseStatus::Hospitalized,
-        CaseStatus::Recovered,
-        CaseStatus::Deceased,
-    ]
+fn statuses() -> [CaseStatus; 8] {
+    CaseStatus::ALL
 }
 
 fn badge(lang: Lang, status: &str) -> Markup {

@@ -121,11 +121,16 @@ async fn dashboard(console: Data, request: HttpRequest) -> Page {
         .statistics_table(&staff.principal, "new_cases", None, None)
         .await
         .map_err(error)?;
-    let by_status = console
+    let mut by_status = console
         .cases()
         .statistics_table(&staff.principal, "cases_by_status", None, None)
         .await
         .map_err(error)?;
+    // The table has a row per day and status; the chart shows the last day (today so far).
+    let last_day = serde_json::Value::String(by_status.to.clone());
+    by_status
+        .rows
+        .retain(|row| row.get("date") == Some(&last_day));
     let per_day = sum_by(&new_cases, "date");
     let (from, to) = (
         Date::parse(&new_cases.from).map_or(0, |d| d.days),
