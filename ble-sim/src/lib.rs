@@ -1,1 +1,12 @@
 //! BLE simulator: scenarios, radio model, advertising and scanning, the pipeline driver and evaluation.
+
+pub mod engine;
+pub mod eval;
+pub mod mobility;
+pub mod pipeline;
+pub mod plot;
+pub mod protocol;
+pub mod radio;
+pub mod report;
+pub mod scenario;
+pub mod truth;

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod crypto;
 pub mod key_server;
+pub mod sim_run;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
