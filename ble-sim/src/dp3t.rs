@@ -361,8 +361,9 @@ pub struct ReplayReport {
 }
 
 fn preset_score(a: &Assessment) -> f64 {
+    // `+ 0.0` turns the −0.0 of an empty float sum into 0.0.
     if let Some(cwa) = &a.cwa {
-        return cwa.normalized_minutes;
+        return cwa.normalized_minutes + 0.0;
     }
     if !a.daily_summaries.is_empty() {
         return a

@@ -176,10 +176,10 @@ impl Default for RadioParams {
     fn default() -> Self {
         Self {
             // Pooled fit over exp05 (all scenarios with camera distances), 0.3–15 m; see README.
-            reference_rssi_dbm: -79.6,
-            path_loss_exponent: 1.45,
-            shadowing_sigma_db: 5.5,
-            sample_noise_sigma_db: 4.5,
+            reference_rssi_dbm: -80.8,
+            path_loss_exponent: 1.23,
+            shadowing_sigma_db: 5.7,
+            sample_noise_sigma_db: 5.5,
             min_distance_m: 0.1,
             reference_tx_power_dbm: -24,
             reference_rssi_correction_db: 5,
@@ -617,7 +617,7 @@ mod tests {
         let path = dir.path().join("radio.toml");
         std::fs::write(&path, &text).unwrap();
         assert_eq!(RadioParams::from_toml_file(&path).unwrap(), params);
-        let bad = text.replace("path_loss_exponent = 1.45", "path_loss_exponent = -1.0");
+        let bad = text.replace("path_loss_exponent = 1.23", "path_loss_exponent = -1.0");
         assert!(matches!(
             RadioParams::from_toml_str(&bad),
             Err(RadioError::Invalid(_))
