@@ -161,7 +161,11 @@ impl World {
             let i = rng.random_range(0..candidates.len());
             let person = candidates.swap_remove(i);
             let [lo, hi] = epi.index_onset_days;
-            let onset_days = if hi > lo { rng.random_range(lo..=hi) } else { lo };
+            let onset_days = if hi > lo {
+                rng.random_range(lo..=hi)
+            } else {
+                lo
+            };
             let onset = (onset_days * DAY_SECONDS as f64) as i64;
             index_cases.push(Infection {
                 person,
@@ -209,7 +213,11 @@ impl World {
                     if !mobility::applies(block.days, weekday) {
                         continue;
                     }
-                    let Some(kind) = self.scenario.places.iter().position(|x| x.name == block.place)
+                    let Some(kind) = self
+                        .scenario
+                        .places
+                        .iter()
+                        .position(|x| x.name == block.place)
                     else {
                         continue;
                     };
@@ -262,7 +270,8 @@ impl Hasher for FxHasher {
     }
     fn write(&mut self, bytes: &[u8]) {
         for b in bytes {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+            self.0 =
+                (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
         }
     }
     fn write_u32(&mut self, i: u32) {
@@ -425,7 +434,6 @@ fn simulate_place_day(
     let mut seats = SeatMap::new(place);
     let day_start = i64::from(day) * DAY_SECONDS as i64;
     let max_range = scenario.radio.max_range_m;
-    let sensitivity = scenario.radio.sensitivity_dbm;
     let transmission = scenario.transmission.as_ref();
     let contact_radius = truth::BANDS_M[4].max(transmission.map_or(0.0, |t| t.max_distance_m));
 
@@ -470,7 +478,8 @@ fn simulate_place_day(
                 continue;
             }
             let person = &world.people[v.person as usize];
-            let preferred = (person.fixed[kind] != u32::MAX).then(|| protocol::seed_for(&[u64::from(v.person)]));
+            let preferred = (person.fixed[kind] != u32::MAX)
+                .then(|| protocol::seed_for(&[u64::from(v.person)]));
             let seat = seats.choose(&mut rng, preferred);
             let pos = match seat {
                 Some(s) => seats.position(s),
@@ -623,7 +632,8 @@ fn simulate_place_day(
                     if d > max_range {
                         continue;
                     }
-                    let key = (u64::from(occupants[rx].local) << 32) | u64::from(occupants[tx].local);
+                    let key =
+                        (u64::from(occupants[rx].local) << 32) | u64::from(occupants[tx].local);
                     let encounter = *encounters.entry(key).or_insert_with(|| {
                         radio.encounter(
                             &mut rng,
@@ -636,8 +646,9 @@ fn simulate_place_day(
                     let (phase, count) =
                         protocol::advertisements_in_window(&mut rng, occupants[tx].adv_interval);
                     for k in 0..count {
-                        let rssi = radio.sample_rssi_dbm(&mut rng, &encounter, d, tx_radio, rx_radio);
-                        if rssi >= sensitivity {
+                        let rssi =
+                            radio.sample_rssi_dbm(&mut rng, &encounter, d, tx_radio, rx_radio);
+                        if radio.is_heard(rssi) {
                             let offset_ms = phase + k * occupants[tx].adv_interval;
                             let rssi = rssi.round().clamp(-127.0, 20.0) as i16;
                             out.sightings.push((
@@ -662,7 +673,13 @@ fn simulate_place_day(
     }
     let mut truth_out: Vec<(u32, u32, Minutes)> = pair_minutes
         .into_iter()
-        .map(|(key, m)| (people[(key >> 32) as usize], people[(key & 0xffff_ffff) as usize], m))
+        .map(|(key, m)| {
+            (
+                people[(key >> 32) as usize],
+                people[(key & 0xffff_ffff) as usize],
+                m,
+            )
+        })
         .collect();
     truth_out.sort_unstable_by_key(|&(a, b, _)| (a.min(b), a.max(b)));
     out.truth = truth_out;

@@ -1,5 +1,7 @@
 //! BLE simulator: scenarios, radio model, advertising and scanning, the pipeline driver and evaluation.
 
+pub mod calibrate;
+pub mod dp3t;
 pub mod engine;
 pub mod eval;
 pub mod mobility;
@@ -8,5 +10,6 @@ pub mod plot;
 pub mod protocol;
 pub mod radio;
 pub mod report;
+pub mod scan;
 pub mod scenario;
 pub mod truth;

@@ -128,12 +128,17 @@ impl SeatMap {
 
     /// Chooses a seat for an arrival (`preferred` for people with a fixed desk), or `None`
     /// when the layout has no seats or all are taken (the person stands).
-    pub fn choose<R: rand::Rng + ?Sized>(&mut self, rng: &mut R, preferred: Option<u64>) -> Option<u32> {
+    pub fn choose<R: rand::Rng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        preferred: Option<u64>,
+    ) -> Option<u32> {
         let n = self.positions.len();
         if n == 0 {
             return None;
         }
-        let free = |taken: &[bool], from: usize| (0..n).map(|k| (from + k) % n).find(|&i| !taken[i]);
+        let free =
+            |taken: &[bool], from: usize| (0..n).map(|k| (from + k) % n).find(|&i| !taken[i]);
         match self.layout {
             Layout::Open => None,
             Layout::Desks | Layout::Seats => {

@@ -138,7 +138,8 @@ pub fn cases(world: &World, output: &SimOutput, horizon_s: i64) -> Vec<Case> {
                 r[0]
             }
         };
-        let test_time = inf.onset + (uniform(&mut rng, epi.test_delay_days) * DAY_SECONDS as f64) as i64;
+        let test_time =
+            inf.onset + (uniform(&mut rng, epi.test_delay_days) * DAY_SECONDS as f64) as i64;
         let report_time = test_time + (uniform(&mut rng, epi.report_delay_hours) * 3600.0) as i64;
         let phone = world.people[inf.person as usize].phone;
         let registers =
@@ -214,7 +215,7 @@ pub struct PipelineResult {
 }
 
 /// Per configuration: (score, high risk, earliest test time among matched cases).
-type Judgement = (f64, bool, Option<i64>);
+pub type Judgement = (f64, bool, Option<i64>);
 
 /// Named risk configurations.
 pub type Configs = Vec<(String, RiskConfig)>;
@@ -233,7 +234,10 @@ pub fn score_of(config: &RiskConfig, assessment: &Assessment) -> f64 {
             .iter()
             .map(|e| f64::from(e.risk.raw_product))
             .fold(0.0, f64::max),
-        RiskConfig::Cwa(_) => assessment.cwa.as_ref().map_or(0.0, |c| c.normalized_minutes),
+        RiskConfig::Cwa(_) => assessment
+            .cwa
+            .as_ref()
+            .map_or(0.0, |c| c.normalized_minutes),
     }
 }
 
@@ -312,9 +316,10 @@ pub fn run(
         let names = backend.list_exports()?;
         if public_key.is_none() {
             public_key = Some(match backend.export_public_key()? {
-                Some(pem) => Some(VerificationKey::from_text(&pem).map_err(|e| {
-                    BackendError::new("export public key", e.to_string())
-                })?),
+                Some(pem) => Some(
+                    VerificationKey::from_text(&pem)
+                        .map_err(|e| BackendError::new("export public key", e.to_string()))?,
+                ),
                 None => None,
             });
         }
@@ -377,7 +382,17 @@ pub fn run(
                 };
                 (
                     rx,
-                    assess_phone(world, output, keys, &owners, &test_time_of_phone, rx, keys_for, now, configs),
+                    assess_phone(
+                        world,
+                        output,
+                        keys,
+                        &owners,
+                        &test_time_of_phone,
+                        rx,
+                        keys_for,
+                        now,
+                        configs,
+                    ),
                 )
             })
             .collect();
@@ -446,10 +461,11 @@ pub fn heard_count(heard: &[(u32, u16, u32, u32)], tx: u32, day: u16, rx: u32) -
         .map_or(0, |i| heard[i].3)
 }
 
-/// One phone's matching and scoring at `now`: per configuration (score, high risk,
-/// earliest test time among the matched keys' owners).
+/// One phone's matching and scoring at `now` with the real matcher: its sightings up to
+/// `now` (at most 14 days old) against `diagnosis_keys`; per configuration (score, high
+/// risk, earliest test time among the matched keys' owners in `test_times`).
 #[allow(clippy::too_many_arguments)]
-fn assess_phone(
+pub fn assess_phone(
     world: &World,
     output: &SimOutput,
     keys: &KeyStore,
@@ -483,7 +499,11 @@ fn assess_phone(
         .iter()
         .map(|(_, config)| {
             let assessment = config.assess(&matches, &windows, now);
-            (score_of(config, &assessment), assessment.high_risk, earliest_test)
+            (
+                score_of(config, &assessment),
+                assessment.high_risk,
+                earliest_test,
+            )
         })
         .collect()
 }

@@ -183,7 +183,12 @@ pub fn evaluate(world: &World, output: &SimOutput, result: &PipelineResult) -> E
         .cases
         .iter()
         .filter(|c| c.error.is_none() && !c.key_days.is_empty())
-        .map(|c| (c.case.infection.person, c.key_days.iter().copied().collect()))
+        .map(|c| {
+            (
+                c.case.infection.person,
+                c.key_days.iter().copied().collect(),
+            )
+        })
         .collect();
     let mut close: HashSet<u32> = HashSet::new();
     for r in output.truth.records() {
@@ -242,7 +247,8 @@ pub fn evaluate(world: &World, output: &SimOutput, result: &PipelineResult) -> E
             },
             delay_hours: DelayStats {
                 count: delays.len(),
-                mean: (!delays.is_empty()).then(|| delays.iter().sum::<f64>() / delays.len() as f64),
+                mean: (!delays.is_empty())
+                    .then(|| delays.iter().sum::<f64>() / delays.len() as f64),
                 median: quantile(&delays, 0.5),
                 p90: quantile(&delays, 0.9),
             },
@@ -351,7 +357,13 @@ pub fn evaluate(world: &World, output: &SimOutput, result: &PipelineResult) -> E
 
 fn file_safe(name: &str) -> String {
     name.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -359,7 +371,12 @@ fn file_safe(name: &str) -> String {
 ///
 /// # Errors
 /// IO errors, with the file name.
-pub fn write(dir: &Path, evaluated: &Evaluated, result: &PipelineResult, start_unix: u64) -> std::io::Result<()> {
+pub fn write(
+    dir: &Path,
+    evaluated: &Evaluated,
+    result: &PipelineResult,
+    start_unix: u64,
+) -> std::io::Result<()> {
     let err = |path: &Path, e: std::io::Error| {
         std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
     };
@@ -392,7 +409,9 @@ pub fn write(dir: &Path, evaluated: &Evaluated, result: &PipelineResult, start_u
             c.auc,
             c.notifications,
             c.notifications_per_published_case,
-            c.delay_hours.median.map_or(String::new(), |d| format!("{d:.1}"))
+            c.delay_hours
+                .median
+                .map_or(String::new(), |d| format!("{d:.1}"))
         );
     }
     put("presets.csv", csv.as_bytes())?;
@@ -416,7 +435,8 @@ pub fn write(dir: &Path, evaluated: &Evaluated, result: &PipelineResult, start_u
         );
     }
     put("notifications.csv", csv.as_bytes())?;
-    let mut csv = String::from("person,index,onset_unix,test_unix,report_unix,registers,published_days\n");
+    let mut csv =
+        String::from("person,index,onset_unix,test_unix,report_unix,registers,published_days\n");
     let published: HashMap<u32, usize> = result
         .cases
         .iter()
@@ -506,7 +526,10 @@ pub fn write(dir: &Path, evaluated: &Evaluated, result: &PipelineResult, start_u
     put(
         "detection.svg",
         line_chart_svg(
-            &format!("{}: detection (>= 3 scans) by distance and duration", report.scenario),
+            &format!(
+                "{}: detection (>= 3 scans) by distance and duration",
+                report.scenario
+            ),
             "minutes within the distance (bucket start)",
             "fraction of pair-days detected",
             &by_class,

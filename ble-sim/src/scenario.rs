@@ -112,7 +112,8 @@ pub struct Scenario {
     pub pipeline: PipelineSection,
 }
 
-/// `[radio]`: the radio model file and what a receiver can hear.
+/// `[radio]`: the radio model file and the simulated range (the receiver sensitivity is
+/// part of the radio model).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RadioSection {
@@ -122,8 +123,6 @@ pub struct RadioSection {
     /// Pairs farther apart than this (m) are not simulated on the radio (their RSSI would
     /// be near or below the sensitivity anyway). Default 12.
     pub max_range_m: f64,
-    /// Weakest RSSI (dBm) a receiver reports; weaker advertisements are lost. Default −100.
-    pub sensitivity_dbm: f64,
 }
 
 impl Default for RadioSection {
@@ -131,7 +130,6 @@ impl Default for RadioSection {
         RadioSection {
             file: None,
             max_range_m: 12.0,
-            sensitivity_dbm: -100.0,
         }
     }
 }
@@ -251,9 +249,9 @@ pub struct Place {
     pub environment: Environment,
     /// Positions inside.
     pub layout: Layout,
-    /// Width (m, 1–1000).
+    /// Width (m, 0.5–1000).
     pub width_m: f64,
-    /// Length (m, 1–1000).
+    /// Length (m, 0.5–1000).
     pub length_m: f64,
     /// Most people one instance holds at once; `fixed` assignment fills instances up to it.
     pub capacity: u32,
@@ -589,9 +587,6 @@ impl Scenario {
         if !(r.max_range_m.is_finite() && r.max_range_m > 0.0 && r.max_range_m <= 100.0) {
             return bad("radio.max_range_m must be in (0, 100]".into());
         }
-        if !(r.sensitivity_dbm.is_finite() && (-130.0..=-40.0).contains(&r.sensitivity_dbm)) {
-            return bad("radio.sensitivity_dbm must be in [-130, -40]".into());
-        }
         let p = &self.population;
         if !(1..=1_000_000).contains(&p.size) {
             return bad(format!("population.size = {} must be 1..=1000000", p.size));
@@ -604,10 +599,7 @@ impl Scenario {
         }
         for model in &p.phone_models {
             if !(model.share.is_finite() && model.share > 0.0) {
-                return bad(format!(
-                    "phone model {:?}: share must be > 0",
-                    model.name
-                ));
+                return bad(format!("phone model {:?}: share must be > 0", model.name));
             }
             if !(-50..=20).contains(&model.tx_power_dbm) {
                 return bad(format!(
@@ -632,8 +624,8 @@ impl Scenario {
                 return bad(format!("{what} is defined twice"));
             }
             for (field, v) in [("width_m", place.width_m), ("length_m", place.length_m)] {
-                if !(v.is_finite() && (1.0..=1000.0).contains(&v)) {
-                    return bad(format!("{what}: {field} must be in [1, 1000]"));
+                if !(v.is_finite() && (0.5..=1000.0).contains(&v)) {
+                    return bad(format!("{what}: {field} must be in [0.5, 1000]"));
                 }
             }
             if place.capacity == 0 || place.count == 0 || place.count > 1_000_000 {
@@ -707,7 +699,10 @@ impl Scenario {
         }
         for (field, v) in [
             ("incubation_days", e.incubation_days),
-            ("infectious_before_onset_days", e.infectious_before_onset_days),
+            (
+                "infectious_before_onset_days",
+                e.infectious_before_onset_days,
+            ),
             ("infectious_after_onset_days", e.infectious_after_onset_days),
         ] {
             if !(v.is_finite() && (0.0..=30.0).contains(&v)) {
@@ -749,7 +744,8 @@ impl Scenario {
             }
         }
         let pl = &self.pipeline;
-        if !(pl.check_interval_hours.is_finite() && (0.25..=48.0).contains(&pl.check_interval_hours))
+        if !(pl.check_interval_hours.is_finite()
+            && (0.25..=48.0).contains(&pl.check_interval_hours))
         {
             return bad("pipeline.check_interval_hours must be in [0.25, 48]".into());
         }

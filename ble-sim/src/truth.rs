@@ -64,12 +64,7 @@ impl GroundTruth {
             }
             None => {
                 self.index.insert((a, b, day), self.records.len());
-                self.records.push(PairDay {
-                    a,
-                    b,
-                    day,
-                    minutes,
-                });
+                self.records.push(PairDay { a, b, day, minutes });
             }
         }
     }

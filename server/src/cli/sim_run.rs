@@ -157,7 +157,8 @@ impl RunArgs {
         };
         let configs = self.configs(&scenario)?;
         let progress = Progress::new(!self.quiet && std::io::stderr().is_terminal());
-        let report_progress = |stage: &str, done: u64, total: u64| progress.update(stage, done, total);
+        let report_progress =
+            |stage: &str, done: u64, total: u64| progress.update(stage, done, total);
 
         let world = World::new(scenario);
         let radio = RadioModel::new(params);
@@ -215,10 +216,8 @@ impl RunArgs {
             .with_context(|| format!("writing the report to {}", self.out.display()))?;
         timings.push(("evaluate and write".to_string(), t.elapsed().as_secs_f64()));
         timings.push(("total".to_string(), started.elapsed().as_secs_f64()));
-        let timing_json: serde_json::Map<String, Value> = timings
-            .iter()
-            .map(|(k, v)| (k.clone(), json!(v)))
-            .collect();
+        let timing_json: serde_json::Map<String, Value> =
+            timings.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
         std::fs::write(
             self.out.join("timing.json"),
             serde_json::to_string_pretty(&timing_json)?,
@@ -247,9 +246,10 @@ impl RunArgs {
                 .with_context(|| format!("reading risk configuration {}", path.display()))?;
             let config: RiskConfig = serde_json::from_str(&text)
                 .with_context(|| format!("risk configuration {}", path.display()))?;
-            let name = path
-                .file_stem()
-                .map_or_else(|| "custom".to_string(), |s| s.to_string_lossy().into_owned());
+            let name = path.file_stem().map_or_else(
+                || "custom".to_string(),
+                |s| s.to_string_lossy().into_owned(),
+            );
             configs.push((name, config));
         }
         if configs.is_empty() {
@@ -461,9 +461,7 @@ impl Http {
                 })
             })
             .collect();
-        let issuer = Settings::default()
-            .verification
-            .certificate_issuer;
+        let issuer = Settings::default().verification.certificate_issuer;
         let response = self
             .client
             .post(format!("{}/v1/publish", self.base_url))
@@ -558,7 +556,10 @@ impl InProcess {
                 Arc::clone(&shared),
             );
             let map = |e: mimamori_cases::service::CaseError| anyhow::anyhow!("set-up: {e}");
-            registry.init("Simulation", "sim-admin").await.map_err(map)?;
+            registry
+                .init("Simulation", "sim-admin")
+                .await
+                .map_err(map)?;
             let prefecture = registry
                 .create_organization(None, OrgKind::Prefecture, "Sim prefecture", None)
                 .await
@@ -772,7 +773,13 @@ impl Backend for Remote {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
         );
-        let clamp = |d: &str| if d > today.as_str() { today.clone() } else { d.to_string() };
+        let clamp = |d: &str| {
+            if d > today.as_str() {
+                today.clone()
+            } else {
+                d.to_string()
+            }
+        };
         let case = CaseFiling {
             label: case.label.clone(),
             onset_date: clamp(&case.onset_date),
