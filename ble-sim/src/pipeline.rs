@@ -279,7 +279,7 @@ pub fn run(
     events.sort_unstable();
 
     // Who heard whom on which day: (tx, day, rx), sorted.
-    let heard = heard_index(output);
+    let heard = heard_index(world, output);
     let owners = keys.owner_index();
     let test_time_of_phone: HashMap<u32, i64> = all_cases
         .iter()
@@ -421,22 +421,38 @@ pub fn run(
     })
 }
 
-/// (tx, day, rx) for every phone pair with at least one sighting that day, sorted.
-pub fn heard_index(output: &SimOutput) -> Vec<(u32, u16, u32, u32)> {
-    let mut heard: Vec<(u32, u16, u32, u32)> = output
+/// Attenuation (dB) at or below which a scan counts as "near" in the detection table: the
+/// Corona-Warn-App's full-weight threshold (about 1.5 m).
+pub const NEAR_ATTENUATION_DB: i32 = 55;
+
+/// One row of [`heard_index`]: advertiser, day, receiver, sightings, sightings at or below
+/// [`NEAR_ATTENUATION_DB`].
+pub type Heard = (u32, u16, u32, u32, u32);
+
+/// Every (advertiser, day, receiver) with at least one sighting that day, sorted, with the
+/// number of sightings and of near ones (GAEN attenuation = TX power − (RSSI + correction)).
+pub fn heard_index(world: &World, output: &SimOutput) -> Vec<Heard> {
+    let mut heard: Vec<Heard> = output
         .sightings
         .par_iter()
         .enumerate()
         .flat_map_iter(|(rx, list)| {
-            let mut counts: HashMap<(u32, u16), u32> = HashMap::new();
+            let correction = i32::from(world.phones[rx].radio.rssi_correction_db);
+            let mut counts: HashMap<(u32, u16), (u32, u32)> = HashMap::new();
             for s in list {
-                *counts
+                let tx_power = i32::from(world.phones[s.tx as usize].radio.tx_power_dbm);
+                let attenuation = tx_power - (i32::from(s.rssi) + correction);
+                let c = counts
                     .entry((s.tx, (u64::from(s.time) / DAY_SECONDS) as u16))
-                    .or_default() += 1;
+                    .or_default();
+                c.0 += 1;
+                if attenuation <= NEAR_ATTENUATION_DB {
+                    c.1 += 1;
+                }
             }
             counts
                 .into_iter()
-                .map(move |((tx, day), n)| (tx, day, rx as u32, n))
+                .map(move |((tx, day), (n, near))| (tx, day, rx as u32, n, near))
         })
         .collect();
     heard.par_sort_unstable();
@@ -444,7 +460,7 @@ pub fn heard_index(output: &SimOutput) -> Vec<(u32, u16, u32, u32)> {
 }
 
 /// Phones that heard `tx` on `day` ± 1.
-fn receivers(heard: &[(u32, u16, u32, u32)], tx: u32, day: usize) -> Vec<u32> {
+fn receivers(heard: &[Heard], tx: u32, day: usize) -> Vec<u32> {
     let day = day as u16;
     let lo = heard.partition_point(|h| (h.0, h.1) < (tx, day.saturating_sub(1)));
     let hi = heard.partition_point(|h| (h.0, h.1) <= (tx, day.saturating_add(1)));
@@ -454,11 +470,11 @@ fn receivers(heard: &[(u32, u16, u32, u32)], tx: u32, day: usize) -> Vec<u32> {
     out
 }
 
-/// Sightings count of `rx` hearing `tx` on `day`.
-pub fn heard_count(heard: &[(u32, u16, u32, u32)], tx: u32, day: u16, rx: u32) -> u32 {
+/// (sightings, near sightings) of `rx` hearing `tx` on `day`.
+pub fn heard_count(heard: &[Heard], tx: u32, day: u16, rx: u32) -> (u32, u32) {
     heard
         .binary_search_by(|h| (h.0, h.1, h.2).cmp(&(tx, day, rx)))
-        .map_or(0, |i| heard[i].3)
+        .map_or((0, 0), |i| (heard[i].3, heard[i].4))
 }
 
 /// One phone's matching and scoring at `now` with the real matcher: its sightings up to
@@ -508,6 +524,12 @@ pub fn assess_phone(
         .collect()
 }
 
+/// Transmission risk level the app sets on a key by its age in days at submission (index 0 =
+/// the submission day): the Corona-Warn-App's default vector. The key server keeps non-zero
+/// client values (it backfills only 0, with 2 for confirmed tests, which the COCOA v1 and CWA
+/// rules would score as no risk).
+pub const TRANSMISSION_RISK_BY_AGE: [i32; 14] = [5, 6, 8, 8, 8, 5, 3, 1, 1, 1, 1, 1, 1, 1];
+
 /// Files, verifies and publishes one case; failures are recorded, not fatal.
 fn publish_case(
     world: &World,
@@ -545,7 +567,12 @@ fn publish_case(
     };
     let diagnosis_keys: Vec<DiagnosisKey> = key_days
         .iter()
-        .map(|&d| keys.diagnosis_key(phone, usize::from(d)))
+        .map(|&d| {
+            let mut key = keys.diagnosis_key(phone, usize::from(d));
+            let age = usize::try_from(report_day - i64::from(d)).unwrap_or(usize::MAX);
+            key.transmission_risk_level = TRANSMISSION_RISK_BY_AGE.get(age).copied().unwrap_or(1);
+            key
+        })
         .collect();
     let mut hmac_key = [0u8; 32];
     rng.fill_bytes(&mut hmac_key);

@@ -101,7 +101,8 @@ pub struct DetectionRow {
     pub minutes_from: u32,
     /// Directed app pair-days in the bucket.
     pub pair_days: u64,
-    /// Of those, the receiver recorded at least three scans of the advertiser.
+    /// Of those, the receiver recorded at least [`NEAR_SCANS`] scans of the advertiser at or
+    /// below 55 dB attenuation (the CWA's near threshold, ≈ 15 near minutes).
     pub detected: u64,
     /// detected / pair_days.
     pub rate: f64,
@@ -171,6 +172,11 @@ fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
 }
 
 const DURATION_BUCKETS: [u32; 7] = [5, 10, 15, 30, 60, 120, 240];
+
+/// A directed pair-day counts as detected when the receiver recorded at least this many scans
+/// of the advertiser at or below [`crate::pipeline::NEAR_ATTENUATION_DB`] (three scans ≈ 15
+/// minutes at the 5-minute cap of secondsSinceLastScan).
+pub const NEAR_SCANS: u32 = 3;
 
 /// Judges a run.
 pub fn evaluate(world: &World, output: &SimOutput, result: &PipelineResult) -> Evaluated {
@@ -258,7 +264,7 @@ pub fn evaluate(world: &World, output: &SimOutput, result: &PipelineResult) -> E
     notifications.sort_by(|a, b| (a.1.as_str(), a.2, a.0).cmp(&(b.1.as_str(), b.2, b.0)));
 
     // Detection by distance class and duration over directed app pair-days.
-    let heard = heard_index(output);
+    let heard = heard_index(world, output);
     let mut cells: HashMap<(usize, usize), (u64, u64)> = HashMap::new();
     for r in output.truth.records() {
         let (Some(pa), Some(pb)) = (
@@ -278,7 +284,7 @@ pub fn evaluate(world: &World, output: &SimOutput, result: &PipelineResult) -> E
         for (rx, tx) in [(pa, pb), (pb, pa)] {
             let cell = cells.entry((class, bucket)).or_default();
             cell.0 += 1;
-            if heard_count(&heard, tx, r.day, rx) >= 3 {
+            if heard_count(&heard, tx, r.day, rx).1 >= NEAR_SCANS {
                 cell.1 += 1;
             }
         }
@@ -527,7 +533,7 @@ pub fn write(
         "detection.svg",
         line_chart_svg(
             &format!(
-                "{}: detection (>= 3 scans) by distance and duration",
+                "{}: detected as near (>= 3 scans at <= 55 dB) by distance and duration",
                 report.scenario
             ),
             "minutes within the distance (bucket start)",

@@ -7,10 +7,9 @@
 //! (`admin init`, a prefecture, a health center, an admin and a device API key) and then
 //! talks to it over HTTP exactly as health centers and apps do: file and accept the case,
 //! issue a processing number, `/api/verify`, `/api/certificate`, `/v1/publish`. Exports are
-//! built by the key server's own exporter at each app check (the background worker is off so
-//! that exports follow the simulated clock) and downloaded over HTTP. The list of files is
-//! read from the export table behind `index.txt` (whose two-second in-memory cache would hide
-//! files exported within the same wall-clock second).
+//! built by the application's own exporter at each app check (the background worker is off so
+//! that exports follow the simulated clock; `KeyServerService::export_now` also refreshes the
+//! listing) and listed (`index.txt`) and downloaded over HTTP.
 //!
 //! **`--server URL`.** The same steps against a running `mimamori serve`. The server's clock
 //! is real, so the scenario is shifted to end at the current UTC midnight (its keys are then
@@ -40,8 +39,7 @@ use mimamori_cases::model::OrgKind;
 use mimamori_cases::store::ApiKeyKind;
 use mimamori_crypto::export::DiagnosisKey;
 use mimamori_crypto::scoring::RiskConfig;
-use mimamori_key_server::export::{Exporter, public_key_pem};
-use mimamori_key_server::metrics::KeyServerMetrics;
+use mimamori_key_server::export::public_key_pem;
 use mimamori_key_server::store::{DatabaseKeyServerStore, KeyServerStore};
 use mimamori_storage::ManualClock;
 use serde_json::{Value, json};
@@ -523,7 +521,7 @@ struct InProcess {
     runtime: tokio::runtime::Runtime,
     http: Http,
     clock: ManualClock,
-    exporter: Exporter,
+    key_server: crate::services::key_server::KeyServerService,
     store: Arc<DatabaseKeyServerStore>,
     handle: ServerHandle,
     _dir: tempfile::TempDir,
@@ -547,7 +545,7 @@ impl InProcess {
         settings.key_server.export.canary = false;
         settings.key_server.export.directory = dir.path().join("exports");
         let shared: mimamori_storage::SharedClock = Arc::new(clock.clone());
-        let (http, handle, store, exporter) = runtime.block_on(async {
+        let (http, handle, store, key_server) = runtime.block_on(async {
             let database = startup::open_and_migrate(&settings).await?;
             // The operator's set-up, as `mimamori admin` does it.
             let registry = CaseRegistry::new(
@@ -589,15 +587,11 @@ impl InProcess {
             .await?;
             let base_url = format!("http://{}", application.address());
             let handle = application.handle();
+            // The application's own key server: its exporter (on the manual clock) and the
+            // listing that the HTTP handlers serve.
+            let key_server = application.services().key_server().clone();
             tokio::spawn(application.run_until_stopped());
             let store = Arc::new(DatabaseKeyServerStore::new(database));
-            let exporter = Exporter {
-                store: Arc::clone(&store) as Arc<dyn KeyServerStore>,
-                config: Arc::new(settings.key_server.clone()),
-                clock: Arc::clone(&shared),
-                metrics: KeyServerMetrics::unregistered(),
-            };
-            exporter.ensure_signing_key().await?;
             let http = Http {
                 base_url,
                 client: reqwest::Client::builder()
@@ -607,13 +601,13 @@ impl InProcess {
                 device_key,
                 health_center_id: health_center.id,
             };
-            anyhow::Ok((http, handle, store, exporter))
+            anyhow::Ok((http, handle, store, key_server))
         })?;
         Ok(InProcess {
             runtime,
             http,
             clock,
-            exporter,
+            key_server,
             store,
             handle,
             _dir: dir,
@@ -672,17 +666,15 @@ impl Backend for InProcess {
 
     fn run_exports(&mut self) -> Result<(), BackendError> {
         self.runtime
-            .block_on(self.exporter.run_once())
+            .block_on(self.key_server.export_now())
             .map(|_| ())
             .map_err(|e| BackendError::new("export", e.to_string()))
     }
 
     fn list_exports(&mut self) -> Result<Vec<String>, BackendError> {
-        let files = self
-            .runtime
-            .block_on(self.store.export_files(None))
-            .map_err(|e| BackendError::new("list exports", e.to_string()))?;
-        Ok(files.into_iter().map(|f| f.path).collect())
+        self.runtime
+            .block_on(self.http.index())
+            .map_err(backend_error("list exports"))
     }
 
     fn download_export(&mut self, name: &str) -> Result<Vec<u8>, BackendError> {
