@@ -212,6 +212,10 @@ pub struct PipelineResult {
     pub checks: u32,
     /// Matcher runs (phone × check).
     pub matcher_runs: u64,
+    /// The PEM public key the exports were verified with, if the backend knew it.
+    pub export_public_key: Option<String>,
+    /// Wall-clock seconds per pipeline stage (not part of the deterministic report).
+    pub stage_seconds: Vec<(String, f64)>,
 }
 
 /// Per configuration: (score, high risk, earliest test time among matched cases).
@@ -297,7 +301,11 @@ pub fn run(
     let mut all_keys: Vec<DiagnosisKey> = Vec::new();
     let mut seen_keys: HashSet<[u8; 16]> = HashSet::new();
     let mut public_key: Option<Option<VerificationKey>> = None;
+    let mut public_key_pem: Option<String> = None;
     let mut matcher_runs = 0u64;
+    // Wall-clock seconds: publishing cases, exporting, listing + downloading + parsing,
+    // matching and scoring.
+    let mut stage_seconds = [0.0f64; 4];
     let mut check_count = 0u32;
     let total_events = events.len() as u64;
 
@@ -307,19 +315,26 @@ pub fn run(
         backend.set_time(now)?;
         if kind == 0 {
             let case = &all_cases[i];
+            let t = std::time::Instant::now();
             let outcome = publish_case(world, keys, case, backend, &mut rng);
+            stage_seconds[0] += t.elapsed().as_secs_f64();
             case_outcomes.push(outcome);
             continue;
         }
         check_count += 1;
+        let t = std::time::Instant::now();
         backend.run_exports()?;
+        stage_seconds[1] += t.elapsed().as_secs_f64();
+        let t = std::time::Instant::now();
         let names = backend.list_exports()?;
         if public_key.is_none() {
             public_key = Some(match backend.export_public_key()? {
-                Some(pem) => Some(
-                    VerificationKey::from_text(&pem)
-                        .map_err(|e| BackendError::new("export public key", e.to_string()))?,
-                ),
+                Some(pem) => {
+                    let key = VerificationKey::from_text(&pem)
+                        .map_err(|e| BackendError::new("export public key", e.to_string()))?;
+                    public_key_pem = Some(pem);
+                    Some(key)
+                }
                 None => None,
             });
         }
@@ -373,6 +388,8 @@ pub fn run(
             MatchMode::AllPhones => (0..world.phones.len() as u32).collect(),
         };
         matcher_runs += phones.len() as u64;
+        stage_seconds[2] += t.elapsed().as_secs_f64();
+        let t = std::time::Instant::now();
         let results: Vec<(u32, Vec<Judgement>)> = phones
             .par_iter()
             .map(|&rx| {
@@ -396,6 +413,7 @@ pub fn run(
                 )
             })
             .collect();
+        stage_seconds[3] += t.elapsed().as_secs_f64();
         for (rx, per_config) in results {
             for ((name, _), (score, high, earliest_test)) in configs.iter().zip(per_config) {
                 let Some(list) = outcomes.get_mut(name) else {
@@ -418,6 +436,16 @@ pub fn run(
         outcomes,
         checks: check_count,
         matcher_runs,
+        export_public_key: public_key_pem,
+        stage_seconds: [
+            ("publish cases", stage_seconds[0]),
+            ("export", stage_seconds[1]),
+            ("list, download, verify", stage_seconds[2]),
+            ("match and score", stage_seconds[3]),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect(),
     })
 }
 

@@ -11,7 +11,7 @@
 //! Files: `report.json` (everything below), `presets.csv`, `roc_<config>.csv`,
 //! `notifications.csv`, `cases.csv`, `detection.csv`, `roc.svg`,
 //! `attenuation_distance.svg`, `detection.svg`, and the downloaded export files under
-//! `exports/`.
+//! `exports/` (with `public_key.pem`, the key they were verified with, when known).
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
@@ -23,7 +23,6 @@ use crate::engine::{SimOutput, World};
 use crate::eval::{Confusion, RocPoint, roc};
 use crate::pipeline::{PipelineResult, heard_count, heard_index};
 use crate::plot::{Series, line_chart_svg, scatter_svg};
-use crate::scenario::DAY_SECONDS;
 use crate::truth::{self, BANDS_M};
 
 /// Summary of the cases.
@@ -548,6 +547,9 @@ pub fn write(
         let path = exports.join(file_safe(&e.name.replace('/', "-")) + ".zip");
         std::fs::write(&path, &e.bytes).map_err(|x| err(&path, x))?;
     }
-    let _ = DAY_SECONDS;
+    if let Some(pem) = &result.export_public_key {
+        let path = exports.join("public_key.pem");
+        std::fs::write(&path, pem).map_err(|x| err(&path, x))?;
+    }
     Ok(())
 }

@@ -208,6 +208,9 @@ impl RunArgs {
         };
         progress.finish();
         timings.push(("pipeline".to_string(), t.elapsed().as_secs_f64()));
+        for (stage, seconds) in &result.stage_seconds {
+            timings.push((format!("pipeline: {stage}"), *seconds));
+        }
         let t = Instant::now();
         let evaluated = report::evaluate(&world, &output, &result);
         report::write(&self.out, &evaluated, &result, world.start_unix)
