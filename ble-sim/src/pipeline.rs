@@ -17,7 +17,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use mimamori_crypto::export::{DiagnosisKey, VerificationKey, read_archive};
-use mimamori_crypto::matcher::{Sighting, SightingIndex};
+use mimamori_crypto::matcher::{KeyMatch, Sighting, SightingIndex};
 use mimamori_crypto::scoring::{Assessment, RiskConfig};
 use rand::Rng;
 use rayon::prelude::*;
@@ -180,6 +180,8 @@ pub struct DownloadedExport {
     pub bytes: Vec<u8>,
     /// Keys in it (real and padding).
     pub keys: usize,
+    /// Keys in it that belong to simulated phones (the rest is the server's random padding).
+    pub simulated_keys: usize,
     /// Whether its signature verified against the backend's public key (`None`: no key).
     pub signature_verified: Option<bool>,
     /// Simulation time of the download (UNIX seconds).
@@ -297,8 +299,10 @@ pub fn run(
     let mut case_outcomes = Vec::new();
     let mut exports: Vec<DownloadedExport> = Vec::new();
     let mut seen_exports: HashSet<String> = HashSet::new();
+    // Keys a phone has not matched yet, and what it matched so far (matching is per key, so
+    // matching only the new keys at each check gives the same matches as re-matching all).
     let mut phone_keys: Vec<Vec<DiagnosisKey>> = vec![Vec::new(); world.phones.len()];
-    let mut all_keys: Vec<DiagnosisKey> = Vec::new();
+    let mut phone_matches: Vec<Vec<KeyMatch>> = vec![Vec::new(); world.phones.len()];
     let mut seen_keys: HashSet<[u8; 16]> = HashSet::new();
     let mut public_key: Option<Option<VerificationKey>> = None;
     let mut public_key_pem: Option<String> = None;
@@ -340,6 +344,7 @@ pub fn run(
         }
         let verifier = public_key.clone().flatten();
         let mut dirty: HashSet<u32> = HashSet::new();
+        let mut new_keys: Vec<DiagnosisKey> = Vec::new();
         for name in names {
             if !seen_exports.insert(name.clone()) {
                 continue;
@@ -361,7 +366,7 @@ pub fn run(
                 if !seen_keys.insert(*key.key_data.as_bytes()) {
                     continue;
                 }
-                all_keys.push(key.clone());
+                new_keys.push(key.clone());
                 if mode == MatchMode::Candidates
                     && let Some(&(tx, day)) = owners.get(key.key_data.as_bytes())
                 {
@@ -374,6 +379,12 @@ pub fn run(
             exports.push(DownloadedExport {
                 name,
                 keys: export.keys.len() + export.revised_keys.len(),
+                simulated_keys: export
+                    .keys
+                    .iter()
+                    .chain(&export.revised_keys)
+                    .filter(|k| owners.contains_key(k.key_data.as_bytes()))
+                    .count(),
                 bytes,
                 signature_verified,
                 downloaded_at: now,
@@ -385,36 +396,38 @@ pub fn run(
                 v.sort_unstable();
                 v
             }
+            MatchMode::AllPhones if new_keys.is_empty() => Vec::new(),
             MatchMode::AllPhones => (0..world.phones.len() as u32).collect(),
         };
         matcher_runs += phones.len() as u64;
         stage_seconds[2] += t.elapsed().as_secs_f64();
         let t = std::time::Instant::now();
-        let results: Vec<(u32, Vec<Judgement>)> = phones
+        let results: Vec<(u32, Vec<KeyMatch>, Vec<Judgement>)> = phones
             .par_iter()
             .map(|&rx| {
                 let keys_for = match mode {
                     MatchMode::Candidates => &phone_keys[rx as usize],
-                    MatchMode::AllPhones => &all_keys,
+                    MatchMode::AllPhones => &new_keys,
                 };
-                (
+                let (matches, judgements) = assess_phone(
+                    world,
+                    output,
+                    keys,
+                    &owners,
+                    &test_time_of_phone,
                     rx,
-                    assess_phone(
-                        world,
-                        output,
-                        keys,
-                        &owners,
-                        &test_time_of_phone,
-                        rx,
-                        keys_for,
-                        now,
-                        configs,
-                    ),
-                )
+                    keys_for,
+                    &phone_matches[rx as usize],
+                    now,
+                    configs,
+                );
+                (rx, matches, judgements)
             })
             .collect();
         stage_seconds[3] += t.elapsed().as_secs_f64();
-        for (rx, per_config) in results {
+        for (rx, matches, per_config) in results {
+            phone_matches[rx as usize] = matches;
+            phone_keys[rx as usize].clear();
             for ((name, _), (score, high, earliest_test)) in configs.iter().zip(per_config) {
                 let Some(list) = outcomes.get_mut(name) else {
                     continue;
@@ -506,8 +519,9 @@ pub fn heard_count(heard: &[Heard], tx: u32, day: u16, rx: u32) -> (u32, u32) {
 }
 
 /// One phone's matching and scoring at `now` with the real matcher: its sightings up to
-/// `now` (at most 14 days old) against `diagnosis_keys`; per configuration (score, high
-/// risk, earliest test time among the matched keys' owners in `test_times`).
+/// `now` (at most 14 days old) against `new_keys`, added to the matches of earlier checks
+/// (`previous`); returns all matches and, per configuration, (score, high risk, earliest test
+/// time among the matched keys' owners in `test_times`).
 #[allow(clippy::too_many_arguments)]
 pub fn assess_phone(
     world: &World,
@@ -516,10 +530,11 @@ pub fn assess_phone(
     owners: &HashMap<[u8; 16], (u32, usize)>,
     test_times: &HashMap<u32, i64>,
     rx: u32,
-    diagnosis_keys: &[DiagnosisKey],
+    new_keys: &[DiagnosisKey],
+    previous: &[KeyMatch],
     now: u64,
     configs: &Configs,
-) -> Vec<Judgement> {
+) -> (Vec<KeyMatch>, Vec<Judgement>) {
     let start = world.start_unix;
     let oldest = now.saturating_sub(14 * DAY_SECONDS);
     let sightings: Vec<Sighting> = output.sightings[rx as usize]
@@ -527,19 +542,30 @@ pub fn assess_phone(
         .map(|s| keys.sighting(start, s))
         .filter(|s| s.time <= now && s.time >= oldest)
         .collect();
-    if sightings.is_empty() || diagnosis_keys.is_empty() {
-        return configs.iter().map(|_| (0.0, false, None)).collect();
+    let mut matches: Vec<KeyMatch> = previous
+        .iter()
+        .cloned()
+        .filter_map(|mut m| {
+            m.sightings.retain(|s| s.time >= oldest);
+            (!m.sightings.is_empty()).then_some(m)
+        })
+        .collect();
+    if sightings.is_empty() || (new_keys.is_empty() && matches.is_empty()) {
+        return (
+            matches,
+            configs.iter().map(|_| (0.0, false, None)).collect(),
+        );
     }
     let phone = &world.phones[rx as usize];
     let index = SightingIndex::new(&sightings, i16::from(phone.radio.rssi_correction_db));
-    let matches = index.match_keys(diagnosis_keys);
+    matches.extend(index.match_keys(new_keys));
     let windows = index.all_exposure_windows(&matches);
     let earliest_test = matches
         .iter()
         .filter_map(|m| owners.get(m.key.key_data.as_bytes()))
         .filter_map(|(owner, _)| test_times.get(owner).copied())
         .min();
-    configs
+    let judgements = configs
         .iter()
         .map(|(_, config)| {
             let assessment = config.assess(&matches, &windows, now);
@@ -549,7 +575,8 @@ pub fn assess_phone(
                 earliest_test,
             )
         })
-        .collect()
+        .collect();
+    (matches, judgements)
 }
 
 /// Transmission risk level the app sets on a key by its age in days at submission (index 0 =

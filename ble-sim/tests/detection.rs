@@ -95,9 +95,11 @@ fn notified(spacing_m: f64, seed: u64, carriage: &str, shadowing_db: f64) -> Vec
         &HashMap::new(),
         rx,
         &[key],
+        &[],
         now,
         &configs(),
     )
+    .1
     .into_iter()
     .map(|(_, high, _)| high)
     .collect()

@@ -68,6 +68,14 @@ fn office_runs_the_real_pipeline() {
     let exports = report["exports"].as_array().unwrap();
     assert!(!exports.is_empty());
     assert!(exports.iter().all(|e| e["signature_verified"] == true));
+    let simulated: u64 = exports
+        .iter()
+        .map(|e| e["simulated_keys"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        simulated, 1,
+        "the index case published its one completed office day"
+    );
     let key = first.join("exports/public_key.pem");
     let mut real_keys = 0;
     for entry in std::fs::read_dir(first.join("exports")).unwrap() {
@@ -137,10 +145,11 @@ fn office_runs_the_real_pipeline() {
     // Same seed, same report (byte for byte).
     let second = dir.path().join("second");
     run(&second, &[]);
-    assert_eq!(
-        std::fs::read(first.join("report.json")).unwrap(),
-        std::fs::read(second.join("report.json")).unwrap()
+    let (a, b) = (
+        std::fs::read_to_string(first.join("report.json")).unwrap(),
+        std::fs::read_to_string(second.join("report.json")).unwrap(),
     );
+    assert!(a == b, "reports differ:\n{a}\n---\n{b}");
 
     // Every phone against every key gives the same decisions as the candidate shortcut.
     let all = run(&dir.path().join("all"), &["--match-all"]);
