@@ -706,8 +706,14 @@ struct Remote {
     http: Http,
     public_key: Option<String>,
     timeout: Duration,
-    published_since_export: bool,
-    listed: usize,
+    /// UNIX seconds of the last publish not yet covered by an export.
+    published_at: Option<u64>,
+}
+
+/// The end (UNIX seconds) of an export file's window, from its name.
+fn window_end(name: &str) -> Option<u64> {
+    let file = name.rsplit('/').next()?;
+    file.split('-').nth(1)?.parse().ok()
 }
 
 impl Remote {
@@ -735,8 +741,11 @@ impl Remote {
                 .build()?,
             http: Http {
                 base_url: url.trim_end_matches('/').to_string(),
+                // Polling waits between requests: do not reuse connections the server may
+                // have closed as idle in the meantime.
                 client: reqwest::Client::builder()
                     .timeout(Duration::from_secs(60))
+                    .pool_max_idle_per_host(0)
                     .build()?,
                 admin_key: need(admin_key, "--admin-api-key (or MIMAMORI_SIM_ADMIN_API_KEY)")?,
                 device_key: need(
@@ -750,8 +759,7 @@ impl Remote {
             },
             public_key,
             timeout,
-            published_since_export: false,
-            listed: 0,
+            published_at: None,
         })
     }
 }
@@ -813,24 +821,31 @@ impl Backend for Remote {
         self.runtime
             .block_on(self.http.publish(keys, certificate, hmac_key))
             .map_err(backend_error("publish"))?;
-        self.published_since_export = true;
+        self.published_at = Some(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        );
         Ok(())
     }
 
     fn run_exports(&mut self) -> Result<(), BackendError> {
-        if !self.published_since_export {
+        let Some(published_at) = self.published_at else {
             return Ok(());
-        }
-        // The server's worker exports closed windows; wait for a new file.
+        };
+        // The server's worker exports closed windows; wait for a file whose window (its name
+        // is `REGION/START-END-BATCH.zip`) ends after the last publish.
         let deadline = Instant::now() + self.timeout;
         loop {
             let files = self
                 .runtime
                 .block_on(self.http.index())
                 .map_err(backend_error("list exports"))?;
-            if files.len() > self.listed {
-                self.listed = files.len();
-                self.published_since_export = false;
+            let covered = files
+                .iter()
+                .any(|f| window_end(f).is_some_and(|end| end > published_at));
+            if covered {
+                self.published_at = None;
                 return Ok(());
             }
             if Instant::now() >= deadline {
