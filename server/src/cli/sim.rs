@@ -42,6 +42,13 @@ pub struct ReplayArgs {
     /// Print the report as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Replace the measured RSSI by the radio model's draws at the camera distances (a check of
+    /// the model on real geometry): `default` for the built-in parameters or a radio.toml.
+    #[arg(long, value_name = "default|radio.toml")]
+    pub simulate_radio: Option<String>,
+    /// Seed of the simulated radio.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 /// `mimamori sim calibrate` flags.
@@ -101,7 +108,16 @@ fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             .map(|s| Preset::from_spec(s))
             .collect::<Result<Vec<_>, _>>()?
     };
-    let scenarios = load_all(&args.dp3t)?;
+    let mut scenarios = load_all(&args.dp3t)?;
+    if let Some(spec) = &args.simulate_radio {
+        let params = if spec == "default" {
+            RadioParams::default()
+        } else {
+            RadioParams::from_toml_file(std::path::Path::new(spec))?
+        };
+        let model = mimamori_ble_sim::radio::RadioModel::new(params);
+        scenarios = dp3t::resimulate(&scenarios, &model, args.seed);
+    }
     let options = ReplayOptions {
         window_minutes: args.window_minutes,
         presets,
