@@ -820,7 +820,7 @@ impl ReplayReport {
                     opt(t.recall.map(|v| format!("{v:.4}"))),
                     opt(t.f1.map(|v| format!("{v:.4}"))),
                     t.roc.auc,
-                    opt(t.best_f1.as_ref().map(|b| b.threshold.to_string())),
+                    opt(t.best_f1.as_ref().map(|b| format!("{:.4}", b.threshold))),
                     opt(t.best_f1.as_ref().map(|b| format!("{:.4}", b.f1))),
                 ));
             }
