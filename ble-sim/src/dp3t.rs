@@ -1013,6 +1013,29 @@ mod tests {
         assert_eq!(again.per_beacon[0].auc, simulated.per_beacon[0].auc);
     }
 
+    /// `RadioParams::default()` is exactly what `mimamori sim calibrate --dp3t exp05/*.sqlite
+    /// --mitll <the three MIT LL folders>` produces from the shared data.
+    #[test]
+    fn default_radio_parameters_are_the_fit_of_the_shared_data() {
+        let base = crate::radio::RadioParams::default();
+        let fitted = calibrate(&exp("exp05-epfl-soldiers"))
+            .unwrap()
+            .pooled
+            .apply_to(&base);
+        let root = data("../mitll-ble-rssi-static");
+        let folders: Vec<PathBuf> = [
+            "anechoic-chamber-2020-05-01",
+            "conference-room-2020-05-05",
+            "courtyard-2020-05-05",
+        ]
+        .iter()
+        .map(|f| root.join(f))
+        .collect();
+        let paths: Vec<&Path> = folders.iter().map(PathBuf::as_path).collect();
+        let body = crate::mitll::fit(&crate::mitll::load(&paths).unwrap()).unwrap();
+        assert_eq!(body.apply_to(&fitted), base);
+    }
+
     #[test]
     fn calibration_of_exp05_is_in_the_measured_range() {
         let scenarios = exp("exp05-epfl-soldiers");

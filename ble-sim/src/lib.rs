@@ -3,6 +3,7 @@
 pub mod calibrate;
 pub mod dp3t;
 pub mod eval;
+pub mod mitll;
 pub mod plot;
 pub mod radio;
 pub mod scan;

@@ -63,6 +63,10 @@ pub struct CalibrateArgs {
     /// Start from these parameters instead of the defaults (body blocking etc. are kept).
     #[arg(long, value_name = "radio.toml")]
     pub base: Option<PathBuf>,
+    /// Also fit body blocking (hand and bag loss, outdoor orientation spread) from MIT LL static
+    /// collect folders (anechoic / conference room / courtyard).
+    #[arg(long, value_name = "DIR", num_args = 1..)]
+    pub mitll: Vec<PathBuf>,
 }
 
 /// `mimamori sim scan` flags.
@@ -164,7 +168,24 @@ fn calibrate(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
             f.samples
         );
     }
-    let params = report.pooled.apply_to(&base);
+    let mut params = report.pooled.apply_to(&base);
+    if !args.mitll.is_empty() {
+        let folders: Vec<&std::path::Path> = args.mitll.iter().map(PathBuf::as_path).collect();
+        let body = mimamori_ble_sim::mitll::fit(&mimamori_ble_sim::mitll::load(&folders)?)?;
+        println!(
+            "body blocking (MIT LL): hand {:+.1} dB, bag {:+.1} dB vs pocket; rotation spread {}; \
+             extra outdoor orientation width {:.1} dB",
+            body.hand_loss_db,
+            body.bag_loss_db,
+            body.rotation_spread_db
+                .iter()
+                .map(|(e, s)| format!("{e:?} {s:.1} dB"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            body.outdoor_extra_orientation_db
+        );
+        params = body.apply_to(&params);
+    }
     params.validate()?;
     if let Some(out) = args.out {
         let text = format!(
