@@ -170,3 +170,58 @@ fn bad_inputs_fail_with_one_line() {
             .contains("no-such-preset")
     );
 }
+
+/// The sightings lines `mimamori sim scan` writes (`scan::SightingRecord`) are what
+/// `mimamori match --sightings` reads: a record of Google's published test key matches it.
+#[test]
+fn scan_records_are_read_by_match() {
+    use mimamori_ble_sim::scan::SightingRecord;
+    use mimamori_crypto::interval::EnIntervalNumber;
+    use mimamori_crypto::keys::Tek;
+    use mimamori_crypto::matcher::Sighting;
+    use mimamori_crypto::metadata::Metadata;
+
+    // testExport-2-records-1-of-1.zip: key 172fc480…, TRL 8, rolling start 2649980, period 1.
+    let tek = Tek::from_bytes(
+        mimamori_crypto::hex::decode_array("172fc480e598490c34177604339b1543").unwrap(),
+    );
+    let interval = 2_649_980u32;
+    let rpi = tek.rpik().rpi(EnIntervalNumber(interval));
+    let aem = tek.aemk().encrypt(&rpi, Metadata::v1_0(-24).to_bytes());
+    let t0 = u64::from(interval) * 600 + 30;
+    let mut lines = String::new();
+    for i in 0..5u64 {
+        let record = SightingRecord::from_sighting(&Sighting {
+            time: t0 + i * 240,
+            rpi,
+            aem,
+            rssi: -80,
+        });
+        lines.push_str(&record.to_json_line());
+        lines.push('\n');
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("scan.jsonl");
+    std::fs::write(&path, lines).unwrap();
+    let zip = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/data/gaen-exports/testExport-2-records-1-of-1.zip"
+    ));
+    let out = ok(&[
+        "match",
+        "--exports",
+        zip.to_str().unwrap(),
+        "--sightings",
+        path.to_str().unwrap(),
+        "--rssi-correction",
+        "5",
+    ]);
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let matches = result["matches"].as_array().unwrap();
+    assert_eq!(matches.len(), 1, "{result}");
+    assert_eq!(matches[0]["key_data"], "172fc480e598490c34177604339b1543");
+    let seen = matches[0]["sightings"].as_array().unwrap();
+    assert_eq!(seen.len(), 5);
+    // attenuation = TX −24 − (RSSI −80 + correction 5) = 51 dB.
+    assert!(seen.iter().all(|s| s["attenuation"] == 51), "{seen:?}");
+}
