@@ -47,7 +47,7 @@ use rusqlite::types::ValueRef;
 use serde::Serialize;
 
 use crate::calibrate::{PathLossFit, Sample, fit_path_loss};
-use crate::eval::{BestThreshold, Confusion, Preset, Roc, best_f1_threshold, roc};
+use crate::eval::{BestThreshold, Confusion, Preset, Roc, best_f1_threshold, binned_rate, roc};
 use crate::plot::{Series, line_chart_svg, scatter_svg};
 
 /// Google's calibrated TX power (dBm) for the Samsung models in the DP-3T data (2020-08-13).
@@ -745,8 +745,9 @@ impl ReplayReport {
         out
     }
 
-    /// Writes `report.json`, `windows.csv`, `results.csv`, `roc-1.5m.svg`, `roc-2m.svg` and
-    /// `attenuation-vs-distance.svg` into `dir` (created if missing); returns the files.
+    /// Writes `report.json`, `windows.csv`, `results.csv`, `roc-1.5m.svg`, `roc-2m.svg`,
+    /// `attenuation-vs-distance.svg` and `notified-by-distance.svg` into `dir` (created if
+    /// missing); returns the files.
     ///
     /// # Errors
     /// [`Dp3tError::Write`] when a file cannot be written.
@@ -884,6 +885,38 @@ impl ReplayReport {
             &series,
         );
         files.push(write("attenuation-vs-distance.svg", svg.as_bytes())?);
+
+        let edges = [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 7.0, 10.0, 20.0];
+        let series: Vec<Series> = names
+            .iter()
+            .enumerate()
+            .map(|(p, name)| {
+                let items: Vec<(f64, bool)> = self
+                    .windows
+                    .iter()
+                    .map(|w| {
+                        (
+                            w.median_distance_m,
+                            w.notified.get(p).copied().unwrap_or(false),
+                        )
+                    })
+                    .collect();
+                Series {
+                    name: (*name).to_string(),
+                    points: binned_rate(&items, &edges)
+                        .iter()
+                        .map(|b| (b.center(), b.rate))
+                        .collect(),
+                }
+            })
+            .collect();
+        let svg = line_chart_svg(
+            "Notified pair windows by median distance",
+            "median camera distance (m)",
+            "fraction notified",
+            &series,
+        );
+        files.push(write("notified-by-distance.svg", svg.as_bytes())?);
         Ok(files)
     }
 }
@@ -1067,7 +1100,7 @@ mod tests {
         let report = replay(&scenarios, &ReplayOptions::default());
         let dir = tempfile::tempdir().unwrap();
         let files = report.write_to_dir(dir.path()).unwrap();
-        assert_eq!(files.len(), 6);
+        assert_eq!(files.len(), 7);
         let json: serde_json::Value =
             serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap())
                 .unwrap();

@@ -29,7 +29,8 @@ pub struct ReplayArgs {
     /// DP-3T scenario databases (`scenarioNN-*.sqlite`), opened read-only.
     #[arg(long = "dp3t", value_name = "FILE.sqlite", num_args = 1.., required = true)]
     pub dp3t: Vec<PathBuf>,
-    /// Write report.json, windows.csv, results.csv and SVG plots here.
+    /// Write report.json, windows.csv, results.csv and SVG plots (ROC, attenuation against
+    /// distance, notified fraction by distance) here.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Risk configurations to evaluate: cocoa-v2, cocoa-v1, cwa or a RiskConfig JSON file
