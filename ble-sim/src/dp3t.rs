@@ -219,6 +219,26 @@ pub struct CalibrationReport {
     pub scenarios: Vec<(String, PathLossFit)>,
     /// The fit over all samples together.
     pub pooled: PathLossFit,
+    /// Carriage loss of a phone on a table relative to a pocket (dB), from the office scenario
+    /// (phones on desks) when one is among the files: minus half the difference between the
+    /// office fit and the pooled fit at 2 m (half, because both phones of a pair lie on desks).
+    pub table_loss_db: Option<f64>,
+}
+
+impl CalibrationReport {
+    /// `base` with the pooled path loss and, when fitted, the table carriage loss.
+    pub fn apply_to(&self, base: &crate::radio::RadioParams) -> crate::radio::RadioParams {
+        let mut p = self.pooled.apply_to(base);
+        if let Some(table) = self.table_loss_db {
+            p.carriage_loss_db.table = (table * 10.0).round() / 10.0;
+        }
+        p
+    }
+}
+
+/// Predicted RSSI of a fit at `d` metres.
+fn predicted(fit: &PathLossFit, d: f64) -> f64 {
+    fit.reference_rssi_dbm - 10.0 * fit.path_loss_exponent * d.log10()
 }
 
 /// Fits the path loss per scenario and pooled.
@@ -235,9 +255,17 @@ pub fn calibrate(scenarios: &[Scenario]) -> Result<CalibrationReport, crate::cal
         }
         all.extend(samples);
     }
+    let pooled = fit_path_loss(&all)?;
+    let office: Vec<f64> = per
+        .iter()
+        .filter(|(name, _)| name.contains("office"))
+        .map(|(_, fit)| -(predicted(fit, 2.0) - predicted(&pooled, 2.0)) / 2.0)
+        .collect();
     Ok(CalibrationReport {
         scenarios: per,
-        pooled: fit_path_loss(&all)?,
+        table_loss_db: (!office.is_empty())
+            .then(|| office.iter().sum::<f64>() / office.len() as f64),
+        pooled,
     })
 }
 
@@ -1053,7 +1081,6 @@ mod tests {
         let base = crate::radio::RadioParams::default();
         let fitted = calibrate(&exp("exp05-epfl-soldiers"))
             .unwrap()
-            .pooled
             .apply_to(&base);
         let root = data("../mitll-ble-rssi-static");
         let folders: Vec<PathBuf> = [

@@ -169,7 +169,10 @@ fn calibrate(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
             f.samples
         );
     }
-    let mut params = report.pooled.apply_to(&base);
+    if let Some(table) = report.table_loss_db {
+        println!("table carriage (office scenario vs pooled at 2 m, per phone): {table:+.1} dB");
+    }
+    let mut params = report.apply_to(&base);
     if !args.mitll.is_empty() {
         let folders: Vec<&std::path::Path> = args.mitll.iter().map(PathBuf::as_path).collect();
         let body = mimamori_ble_sim::mitll::fit(&mimamori_ble_sim::mitll::load(&folders)?)?;
