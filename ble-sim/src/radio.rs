@@ -144,7 +144,11 @@ impl PerEnvironment {
 /// measured data"); the table carriage comes from the same command (office scenario against the
 /// pooled fit). Not measured, and marked so below: the vehicle offset and the vehicle
 /// decorrelation (from Leith & Farrell's finding, `ble-measurements.md` §3).
+///
+/// In TOML every key is optional (missing ones take these defaults; a nested table, if given,
+/// needs all its keys) and unknown keys are rejected, so a typo cannot silently fall back.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct RadioParams {
     /// Raw RSSI (dBm) at 1 m between two phones calibrated like the reference pair (A).
     pub reference_rssi_dbm: f64,
@@ -634,6 +638,14 @@ mod tests {
         ));
         assert!(matches!(
             RadioParams::from_toml_str("reference_rssi_dbm = \"x\""),
+            Err(RadioError::Parse { .. })
+        ));
+        // Partial files take the defaults; typos are rejected.
+        let partial = RadioParams::from_toml_str("path_loss_exponent = 2.0").unwrap();
+        assert_eq!(partial.path_loss_exponent, 2.0);
+        assert_eq!(partial.reference_rssi_dbm, params.reference_rssi_dbm);
+        assert!(matches!(
+            RadioParams::from_toml_str("path_los_exponent = 2.0"),
             Err(RadioError::Parse { .. })
         ));
         assert!(matches!(

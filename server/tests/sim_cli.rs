@@ -130,22 +130,54 @@ fn replay_accepts_a_custom_preset_file() {
 fn calibrate_writes_radio_toml_that_parses_back() {
     let dir = tempfile::tempdir().unwrap();
     let toml_path = dir.path().join("radio.toml");
+    let mitll = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/data/mitll-ble-rssi-static"
+    ));
+    let courtyard = mitll.join("courtyard-2020-05-05");
+    let conference = mitll.join("conference-room-2020-05-05");
     let out = ok(&[
         "sim",
         "calibrate",
         "--dp3t",
         &dp3t("exp05-epfl-soldiers/scenario03-office.sqlite"),
         &dp3t("exp05-epfl-soldiers/scenario04-queue.sqlite"),
+        "--mitll",
+        courtyard.to_str().unwrap(),
+        conference.to_str().unwrap(),
         "--out",
         toml_path.to_str().unwrap(),
     ]);
     let table = String::from_utf8(out.stdout).unwrap();
     assert!(table.contains("scenario03-office") && table.contains("pooled"));
+    assert!(table.contains("table carriage") && table.contains("body blocking (MIT LL)"));
     let params =
         mimamori_ble_sim::radio::RadioParams::from_toml_file(PathBuf::from(&toml_path).as_path())
             .unwrap();
     assert!((-90.0..-70.0).contains(&params.reference_rssi_dbm));
     assert!((0.5..2.5).contains(&params.path_loss_exponent));
+    assert!(params.orientation_extra_db.outdoor > 10.0);
+
+    // The written file drives --simulate-radio.
+    let out = ok(&[
+        "sim",
+        "replay",
+        "--dp3t",
+        &dp3t("exp34-epfl-soldiers/scenario05-party.sqlite"),
+        "--simulate-radio",
+        toml_path.to_str().unwrap(),
+        "--seed",
+        "3",
+        "--json",
+    ]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        report["scenarios"][0]
+            .as_str()
+            .unwrap()
+            .ends_with("(simulated radio)")
+    );
+    assert!(report["windows"].as_array().unwrap().len() > 50);
 }
 
 #[test]
