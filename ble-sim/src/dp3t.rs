@@ -47,7 +47,7 @@ use rusqlite::types::ValueRef;
 use serde::Serialize;
 
 use crate::calibrate::{PathLossFit, Sample, fit_path_loss};
-use crate::eval::{BestThreshold, Confusion, Preset, Roc, best_f1_threshold, roc};
+use crate::eval::{BestThreshold, Confusion, Preset, Roc, best_f1_threshold, binned_rate, roc};
 use crate::plot::{Series, line_chart_svg, scatter_svg};
 
 /// Google's calibrated TX power (dBm) for the Samsung models in the DP-3T data (2020-08-13).
@@ -219,6 +219,26 @@ pub struct CalibrationReport {
     pub scenarios: Vec<(String, PathLossFit)>,
     /// The fit over all samples together.
     pub pooled: PathLossFit,
+    /// Carriage loss of a phone on a table relative to a pocket (dB), from the office scenario
+    /// (phones on desks) when one is among the files: minus half the difference between the
+    /// office fit and the pooled fit at 2 m (half, because both phones of a pair lie on desks).
+    pub table_loss_db: Option<f64>,
+}
+
+impl CalibrationReport {
+    /// `base` with the pooled path loss and, when fitted, the table carriage loss.
+    pub fn apply_to(&self, base: &crate::radio::RadioParams) -> crate::radio::RadioParams {
+        let mut p = self.pooled.apply_to(base);
+        if let Some(table) = self.table_loss_db {
+            p.carriage_loss_db.table = (table * 10.0).round() / 10.0;
+        }
+        p
+    }
+}
+
+/// Predicted RSSI of a fit at `d` metres.
+fn predicted(fit: &PathLossFit, d: f64) -> f64 {
+    fit.reference_rssi_dbm - 10.0 * fit.path_loss_exponent * d.log10()
 }
 
 /// Fits the path loss per scenario and pooled.
@@ -235,10 +255,87 @@ pub fn calibrate(scenarios: &[Scenario]) -> Result<CalibrationReport, crate::cal
         }
         all.extend(samples);
     }
+    let pooled = fit_path_loss(&all)?;
+    let office: Vec<f64> = per
+        .iter()
+        .filter(|(name, _)| name.contains("office"))
+        .map(|(_, fit)| -(predicted(fit, 2.0) - predicted(&pooled, 2.0)) / 2.0)
+        .collect();
     Ok(CalibrationReport {
         scenarios: per,
-        pooled: fit_path_loss(&all)?,
+        table_loss_db: (!office.is_empty())
+            .then(|| office.iter().sum::<f64>() / office.len() as f64),
+        pooled,
     })
+}
+
+/// The scenarios with every RSSI replaced by a draw of the radio model at the beacon's camera
+/// distance: one [`Encounter`](crate::radio::Encounter) per (receiver, transmitter, 15-minute
+/// window), indoors, both phones in pockets (the DP-3T condition), all phones calibrated like
+/// the reference pair. Beacons without a distance take the median known distance of their pair
+/// window, or are dropped when it has none; draws below the sensitivity are dropped too.
+/// Replaying the result against the measured replay checks the model on real geometry.
+pub fn resimulate(
+    scenarios: &[Scenario],
+    model: &crate::radio::RadioModel,
+    seed: u64,
+) -> Vec<Scenario> {
+    use crate::radio::{Carriage, Environment, PhoneRadio};
+    use rand::SeedableRng;
+    let phone = PhoneRadio::reference(model.params());
+    let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(seed);
+    scenarios
+        .iter()
+        .map(|scenario| {
+            let t0 = scenario.beacons.first().map_or(0.0, |b| b.time_s);
+            let key = |b: &Beacon| {
+                (
+                    b.receiver.clone(),
+                    b.transmitter.clone(),
+                    ((b.time_s - t0) / 900.0).max(0.0) as u64,
+                )
+            };
+            let mut known: HashMap<(String, String, u64), Vec<f64>> = HashMap::new();
+            for b in &scenario.beacons {
+                if let Some(d) = b.distance_m {
+                    known.entry(key(b)).or_default().push(d);
+                }
+            }
+            let medians: HashMap<_, f64> = known
+                .into_iter()
+                .map(|(k, mut v)| (k, median(&mut v)))
+                .collect();
+            let mut encounters = HashMap::new();
+            let mut beacons = Vec::new();
+            for b in &scenario.beacons {
+                let k = key(b);
+                let Some(d) = b.distance_m.or_else(|| medians.get(&k).copied()) else {
+                    continue;
+                };
+                let e = *encounters.entry(k).or_insert_with(|| {
+                    model.encounter(
+                        &mut rng,
+                        Environment::Indoor,
+                        Carriage::Pocket,
+                        Carriage::Pocket,
+                    )
+                });
+                let rssi = model.sample_rssi_dbm(&mut rng, &e, d, &phone, &phone);
+                if !model.is_heard(rssi) {
+                    continue;
+                }
+                beacons.push(Beacon {
+                    // Rounded to whole dBm like a Bluetooth stack reports it.
+                    rssi_dbm: rssi.round().clamp(-127.0, 20.0) as i16,
+                    ..b.clone()
+                });
+            }
+            Scenario {
+                name: format!("{} (simulated radio)", scenario.name),
+                beacons,
+            }
+        })
+        .collect()
 }
 
 /// Replay settings.
@@ -676,8 +773,9 @@ impl ReplayReport {
         out
     }
 
-    /// Writes `report.json`, `windows.csv`, `results.csv`, `roc-1.5m.svg`, `roc-2m.svg` and
-    /// `attenuation-vs-distance.svg` into `dir` (created if missing); returns the files.
+    /// Writes `report.json`, `windows.csv`, `results.csv`, `roc-1.5m.svg`, `roc-2m.svg`,
+    /// `attenuation-vs-distance.svg` and `notified-by-distance.svg` into `dir` (created if
+    /// missing); returns the files.
     ///
     /// # Errors
     /// [`Dp3tError::Write`] when a file cannot be written.
@@ -751,7 +849,7 @@ impl ReplayReport {
                     opt(t.recall.map(|v| format!("{v:.4}"))),
                     opt(t.f1.map(|v| format!("{v:.4}"))),
                     t.roc.auc,
-                    opt(t.best_f1.as_ref().map(|b| b.threshold.to_string())),
+                    opt(t.best_f1.as_ref().map(|b| format!("{:.4}", b.threshold))),
                     opt(t.best_f1.as_ref().map(|b| format!("{:.4}", b.f1))),
                 ));
             }
@@ -815,6 +913,38 @@ impl ReplayReport {
             &series,
         );
         files.push(write("attenuation-vs-distance.svg", svg.as_bytes())?);
+
+        let edges = [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 7.0, 10.0, 20.0];
+        let series: Vec<Series> = names
+            .iter()
+            .enumerate()
+            .map(|(p, name)| {
+                let items: Vec<(f64, bool)> = self
+                    .windows
+                    .iter()
+                    .map(|w| {
+                        (
+                            w.median_distance_m,
+                            w.notified.get(p).copied().unwrap_or(false),
+                        )
+                    })
+                    .collect();
+                Series {
+                    name: (*name).to_string(),
+                    points: binned_rate(&items, &edges)
+                        .iter()
+                        .map(|b| (b.center(), b.rate))
+                        .collect(),
+                }
+            })
+            .collect();
+        let svg = line_chart_svg(
+            "Notified pair windows by median distance",
+            "median camera distance (m)",
+            "fraction notified",
+            &series,
+        );
+        files.push(write("notified-by-distance.svg", svg.as_bytes())?);
         Ok(files)
     }
 }
@@ -919,6 +1049,53 @@ mod tests {
         assert!(mean(&|w| w.median_distance_m <= 1.0) + 3.0 < mean(&|w| w.median_distance_m > 3.0));
     }
 
+    /// The radio model calibrated on exp05 (the defaults), replayed on the real exp34 geometry,
+    /// separates close from far pairs about as well as the real radios did.
+    #[test]
+    fn resimulated_exp34_matches_measured_auc() {
+        let scenarios = exp("exp34-epfl-soldiers");
+        let measured = replay(&scenarios, &ReplayOptions::default());
+        let model = crate::radio::RadioModel::new(crate::radio::RadioParams::default());
+        let simulated = replay(
+            &resimulate(&scenarios, &model, 7),
+            &ReplayOptions::default(),
+        );
+        let m = measured.per_beacon[0].auc;
+        let s = simulated.per_beacon[0].auc;
+        assert!((m - s).abs() < 0.06, "measured {m}, simulated {s}");
+        let m = measured.result("attenuation", 1.5).unwrap().roc.auc;
+        let s = simulated.result("attenuation", 1.5).unwrap().roc.auc;
+        assert!((m - s).abs() < 0.1, "window: measured {m}, simulated {s}");
+        // Deterministic for a seed.
+        let again = replay(
+            &resimulate(&scenarios, &model, 7),
+            &ReplayOptions::default(),
+        );
+        assert_eq!(again.per_beacon[0].auc, simulated.per_beacon[0].auc);
+    }
+
+    /// `RadioParams::default()` is exactly what `mimamori sim calibrate --dp3t exp05/*.sqlite
+    /// --mitll <the three MIT LL folders>` produces from the shared data.
+    #[test]
+    fn default_radio_parameters_are_the_fit_of_the_shared_data() {
+        let base = crate::radio::RadioParams::default();
+        let fitted = calibrate(&exp("exp05-epfl-soldiers"))
+            .unwrap()
+            .apply_to(&base);
+        let root = data("../mitll-ble-rssi-static");
+        let folders: Vec<PathBuf> = [
+            "anechoic-chamber-2020-05-01",
+            "conference-room-2020-05-05",
+            "courtyard-2020-05-05",
+        ]
+        .iter()
+        .map(|f| root.join(f))
+        .collect();
+        let paths: Vec<&Path> = folders.iter().map(PathBuf::as_path).collect();
+        let body = crate::mitll::fit(&crate::mitll::load(&paths).unwrap()).unwrap();
+        assert_eq!(body.apply_to(&fitted), base);
+    }
+
     #[test]
     fn calibration_of_exp05_is_in_the_measured_range() {
         let scenarios = exp("exp05-epfl-soldiers");
@@ -950,7 +1127,7 @@ mod tests {
         let report = replay(&scenarios, &ReplayOptions::default());
         let dir = tempfile::tempdir().unwrap();
         let files = report.write_to_dir(dir.path()).unwrap();
-        assert_eq!(files.len(), 6);
+        assert_eq!(files.len(), 7);
         let json: serde_json::Value =
             serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap())
                 .unwrap();

@@ -282,6 +282,58 @@ pub fn best_f1_threshold(scored: &[(f64, bool)]) -> Option<BestThreshold> {
     best
 }
 
+/// One bin of [`binned_rate`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RateBin {
+    /// Lower edge (inclusive).
+    pub lower: f64,
+    /// Upper edge (exclusive).
+    pub upper: f64,
+    /// Items in the bin.
+    pub count: u64,
+    /// Items with the flag set.
+    pub hits: u64,
+    /// hits / count (NaN for an empty bin, so plots can skip it).
+    pub rate: f64,
+}
+
+impl RateBin {
+    /// The middle of the bin (for plotting).
+    pub fn center(&self) -> f64 {
+        (self.lower + self.upper) / 2.0
+    }
+}
+
+/// The fraction of flagged items per bin of `x` (e.g. detection rate by distance); `edges` must
+/// be increasing, items outside `[edges[0], edges[last])` or with a NaN `x` are ignored.
+pub fn binned_rate(items: &[(f64, bool)], edges: &[f64]) -> Vec<RateBin> {
+    let mut bins: Vec<RateBin> = edges
+        .windows(2)
+        .map(|w| RateBin {
+            lower: w[0],
+            upper: w[1],
+            count: 0,
+            hits: 0,
+            rate: f64::NAN,
+        })
+        .collect();
+    for &(x, hit) in items {
+        let i = edges.partition_point(|&e| e <= x);
+        if i == 0 || i > bins.len() {
+            continue;
+        }
+        let bin = &mut bins[i - 1];
+        bin.count += 1;
+        bin.hits += u64::from(hit);
+    }
+    for bin in &mut bins {
+        if bin.count > 0 {
+            bin.rate = bin.hits as f64 / bin.count as f64;
+        }
+    }
+    bins
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -396,6 +448,29 @@ mod tests {
     fn one_class_only_gives_half() {
         assert_eq!(roc(&[(1.0, true), (2.0, true)]).auc, 0.5);
         assert_eq!(roc(&[]).auc, 0.5);
+    }
+
+    #[test]
+    fn binned_rates() {
+        let items = [
+            (0.2, true),
+            (0.7, true),
+            (0.9, false),
+            (1.0, false),
+            (2.5, true),
+            (9.0, true),
+            (f64::NAN, true),
+        ];
+        let bins = binned_rate(&items, &[0.0, 1.0, 2.0, 3.0]);
+        assert_eq!(bins.len(), 3);
+        assert_eq!((bins[0].count, bins[0].hits), (3, 2));
+        assert!((bins[0].rate - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!((bins[1].count, bins[1].hits), (1, 0));
+        assert_eq!(bins[1].rate, 0.0);
+        assert_eq!((bins[2].count, bins[2].hits), (1, 1));
+        assert_eq!(bins[2].center(), 2.5);
+        assert!(binned_rate(&[], &[0.0, 1.0])[0].rate.is_nan());
+        assert!(binned_rate(&items, &[]).is_empty());
     }
 
     #[test]

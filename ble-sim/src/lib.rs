@@ -4,6 +4,7 @@ pub mod calibrate;
 pub mod dp3t;
 pub mod engine;
 pub mod eval;
+pub mod mitll;
 pub mod mobility;
 pub mod pipeline;
 pub mod plot;

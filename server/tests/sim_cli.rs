@@ -130,22 +130,54 @@ fn replay_accepts_a_custom_preset_file() {
 fn calibrate_writes_radio_toml_that_parses_back() {
     let dir = tempfile::tempdir().unwrap();
     let toml_path = dir.path().join("radio.toml");
+    let mitll = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/data/mitll-ble-rssi-static"
+    ));
+    let courtyard = mitll.join("courtyard-2020-05-05");
+    let conference = mitll.join("conference-room-2020-05-05");
     let out = ok(&[
         "sim",
         "calibrate",
         "--dp3t",
         &dp3t("exp05-epfl-soldiers/scenario03-office.sqlite"),
         &dp3t("exp05-epfl-soldiers/scenario04-queue.sqlite"),
+        "--mitll",
+        courtyard.to_str().unwrap(),
+        conference.to_str().unwrap(),
         "--out",
         toml_path.to_str().unwrap(),
     ]);
     let table = String::from_utf8(out.stdout).unwrap();
     assert!(table.contains("scenario03-office") && table.contains("pooled"));
+    assert!(table.contains("table carriage") && table.contains("body blocking (MIT LL)"));
     let params =
         mimamori_ble_sim::radio::RadioParams::from_toml_file(PathBuf::from(&toml_path).as_path())
             .unwrap();
     assert!((-90.0..-70.0).contains(&params.reference_rssi_dbm));
     assert!((0.5..2.5).contains(&params.path_loss_exponent));
+    assert!(params.orientation_extra_db.outdoor > 10.0);
+
+    // The written file drives --simulate-radio.
+    let out = ok(&[
+        "sim",
+        "replay",
+        "--dp3t",
+        &dp3t("exp34-epfl-soldiers/scenario05-party.sqlite"),
+        "--simulate-radio",
+        toml_path.to_str().unwrap(),
+        "--seed",
+        "3",
+        "--json",
+    ]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        report["scenarios"][0]
+            .as_str()
+            .unwrap()
+            .ends_with("(simulated radio)")
+    );
+    assert!(report["windows"].as_array().unwrap().len() > 50);
 }
 
 #[test]
@@ -169,4 +201,59 @@ fn bad_inputs_fail_with_one_line() {
             .unwrap()
             .contains("no-such-preset")
     );
+}
+
+/// The sightings lines `mimamori sim scan` writes (`scan::SightingRecord`) are what
+/// `mimamori match --sightings` reads: a record of Google's published test key matches it.
+#[test]
+fn scan_records_are_read_by_match() {
+    use mimamori_ble_sim::scan::SightingRecord;
+    use mimamori_crypto::interval::EnIntervalNumber;
+    use mimamori_crypto::keys::Tek;
+    use mimamori_crypto::matcher::Sighting;
+    use mimamori_crypto::metadata::Metadata;
+
+    // testExport-2-records-1-of-1.zip: key 172fc480…, TRL 8, rolling start 2649980, period 1.
+    let tek = Tek::from_bytes(
+        mimamori_crypto::hex::decode_array("172fc480e598490c34177604339b1543").unwrap(),
+    );
+    let interval = 2_649_980u32;
+    let rpi = tek.rpik().rpi(EnIntervalNumber(interval));
+    let aem = tek.aemk().encrypt(&rpi, Metadata::v1_0(-24).to_bytes());
+    let t0 = u64::from(interval) * 600 + 30;
+    let mut lines = String::new();
+    for i in 0..5u64 {
+        let record = SightingRecord::from_sighting(&Sighting {
+            time: t0 + i * 240,
+            rpi,
+            aem,
+            rssi: -80,
+        });
+        lines.push_str(&record.to_json_line());
+        lines.push('\n');
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("scan.jsonl");
+    std::fs::write(&path, lines).unwrap();
+    let zip = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/data/gaen-exports/testExport-2-records-1-of-1.zip"
+    ));
+    let out = ok(&[
+        "match",
+        "--exports",
+        zip.to_str().unwrap(),
+        "--sightings",
+        path.to_str().unwrap(),
+        "--rssi-correction",
+        "5",
+    ]);
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let matches = result["matches"].as_array().unwrap();
+    assert_eq!(matches.len(), 1, "{result}");
+    assert_eq!(matches[0]["key_data"], "172fc480e598490c34177604339b1543");
+    let seen = matches[0]["sightings"].as_array().unwrap();
+    assert_eq!(seen.len(), 5);
+    // attenuation = TX −24 − (RSSI −80 + correction 5) = 51 dB.
+    assert!(seen.iter().all(|s| s["attenuation"] == 51), "{seen:?}");
 }

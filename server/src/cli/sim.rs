@@ -33,7 +33,8 @@ pub struct ReplayArgs {
     /// DP-3T scenario databases (`scenarioNN-*.sqlite`), opened read-only.
     #[arg(long = "dp3t", value_name = "FILE.sqlite", num_args = 1.., required = true)]
     pub dp3t: Vec<PathBuf>,
-    /// Write report.json, windows.csv, results.csv and SVG plots here.
+    /// Write report.json, windows.csv, results.csv and SVG plots (ROC, attenuation against
+    /// distance, notified fraction by distance) here.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Risk configurations to evaluate: cocoa-v2, cocoa-v1, cwa or a RiskConfig JSON file
@@ -46,6 +47,13 @@ pub struct ReplayArgs {
     /// Print the report as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Replace the measured RSSI by the radio model's draws at the camera distances (a check of
+    /// the model on real geometry): `default` for the built-in parameters or a radio.toml.
+    #[arg(long, value_name = "default|radio.toml")]
+    pub simulate_radio: Option<String>,
+    /// Seed of the simulated radio.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 /// `mimamori sim calibrate` flags.
@@ -60,6 +68,10 @@ pub struct CalibrateArgs {
     /// Start from these parameters instead of the defaults (body blocking etc. are kept).
     #[arg(long, value_name = "radio.toml")]
     pub base: Option<PathBuf>,
+    /// Also fit body blocking (hand and bag loss, outdoor orientation spread) from MIT LL static
+    /// collect folders (anechoic / conference room / courtyard).
+    #[arg(long, value_name = "DIR", num_args = 1..)]
+    pub mitll: Vec<PathBuf>,
 }
 
 /// `mimamori sim scan` flags.
@@ -106,7 +118,16 @@ fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             .map(|s| Preset::from_spec(s))
             .collect::<Result<Vec<_>, _>>()?
     };
-    let scenarios = load_all(&args.dp3t)?;
+    let mut scenarios = load_all(&args.dp3t)?;
+    if let Some(spec) = &args.simulate_radio {
+        let params = if spec == "default" {
+            RadioParams::default()
+        } else {
+            RadioParams::from_toml_file(std::path::Path::new(spec))?
+        };
+        let model = mimamori_ble_sim::radio::RadioModel::new(params);
+        scenarios = dp3t::resimulate(&scenarios, &model, args.seed);
+    }
     let options = ReplayOptions {
         window_minutes: args.window_minutes,
         presets,
@@ -153,7 +174,27 @@ fn calibrate(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
             f.samples
         );
     }
-    let params = report.pooled.apply_to(&base);
+    if let Some(table) = report.table_loss_db {
+        println!("table carriage (office scenario vs pooled at 2 m, per phone): {table:+.1} dB");
+    }
+    let mut params = report.apply_to(&base);
+    if !args.mitll.is_empty() {
+        let folders: Vec<&std::path::Path> = args.mitll.iter().map(PathBuf::as_path).collect();
+        let body = mimamori_ble_sim::mitll::fit(&mimamori_ble_sim::mitll::load(&folders)?)?;
+        println!(
+            "body blocking (MIT LL): hand {:+.1} dB, bag {:+.1} dB vs pocket; rotation spread {}; \
+             extra outdoor orientation width {:.1} dB",
+            body.hand_loss_db,
+            body.bag_loss_db,
+            body.rotation_spread_db
+                .iter()
+                .map(|(e, s)| format!("{e:?} {s:.1} dB"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            body.outdoor_extra_orientation_db
+        );
+        params = body.apply_to(&params);
+    }
     params.validate()?;
     if let Some(out) = args.out {
         let text = format!(
