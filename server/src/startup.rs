@@ -97,6 +97,7 @@ fn bind(settings: &Settings) -> Result<TcpListener, StartupError> {
 pub struct Application {
     server: Server,
     address: SocketAddr,
+    services: Services,
 }
 
 impl Application {
@@ -142,6 +143,7 @@ impl Application {
             .await
             .map_err(|e| StartupError::Other(format!("cannot start the services: {e:#}")))?;
         services.spawn_workers(&context);
+        let built = services.clone();
         let metrics = web::Data::new(metrics);
         let readiness = web::Data::new(health::Readiness {
             database,
@@ -186,7 +188,16 @@ impl Application {
             .listen(listener)
             .map_err(|e| StartupError::Other(format!("cannot start the HTTP server: {e}")))?
             .run();
-        Ok(Application { server, address })
+        Ok(Application {
+            server,
+            address,
+            services: built,
+        })
+    }
+
+    /// The services this server runs (for in-process drivers such as the simulator).
+    pub fn services(&self) -> &Services {
+        &self.services
     }
 
     /// The bound port.

@@ -3,6 +3,8 @@
 pub mod admin;
 pub mod crypto;
 pub mod key_server;
+pub mod sim;
+pub mod sim_run;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -54,6 +56,9 @@ pub enum Command {
     /// Signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// BLE simulator: replay and calibration on measured data.
+    #[command(subcommand)]
+    Sim(sim::SimCommand),
 }
 
 /// `mimamori export ...`.
@@ -172,5 +177,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys(KeysCommand::Certificate(command)) => {
             command.run(load_settings(cli.config.as_ref())?)
         }
+        Command::Sim(command) => command.run(),
     }
 }

@@ -161,6 +161,22 @@ impl KeyServerService {
         &self.api.exporter
     }
 
+    /// One export pass as the worker runs it (without the lease, canary and retention):
+    /// exports closed windows and makes the listing show the new files at once. For callers
+    /// that drive time themselves (the simulator with a manual clock).
+    pub async fn export_now(
+        &self,
+    ) -> Result<
+        mimamori_key_server::export::ExportRunReport,
+        mimamori_key_server::export::ExportError,
+    > {
+        let report = self.api.exporter.run_once().await?;
+        if !report.files.is_empty() {
+            self.api.invalidate_listing();
+        }
+        Ok(report)
+    }
+
     /// Starts the background export worker when enabled: every poll it takes the
     /// `key_server.export` lease (so one replica exports at a time), exports closed windows,
     /// applies retention, refreshes JWKS keys and runs the canary.
