@@ -518,6 +518,30 @@ impl Http {
     }
 }
 
+/// The [`Backend`] steps both backends run the same way: one API call over `self.http`, run to
+/// completion on `self.runtime`.
+macro_rules! http_steps {
+    () => {
+        fn issue_processing_number(&mut self, case_id: &str) -> Result<String, BackendError> {
+            self.runtime
+                .block_on(self.http.processing_number(case_id))
+                .map_err(backend_error("issue processing number"))
+        }
+
+        fn verify(&mut self, processing_number: &str) -> Result<String, BackendError> {
+            self.runtime
+                .block_on(self.http.verify(processing_number))
+                .map_err(backend_error("verify"))
+        }
+
+        fn certificate(&mut self, token: &str, ekeyhmac: &str) -> Result<String, BackendError> {
+            self.runtime
+                .block_on(self.http.certificate(token, ekeyhmac))
+                .map_err(backend_error("certificate"))
+        }
+    };
+}
+
 /// The real application in this process, on a temporary SQLite database, with a manual
 /// clock.
 struct InProcess {
@@ -638,23 +662,7 @@ impl Backend for InProcess {
             .map_err(backend_error("register case"))
     }
 
-    fn issue_processing_number(&mut self, case_id: &str) -> Result<String, BackendError> {
-        self.runtime
-            .block_on(self.http.processing_number(case_id))
-            .map_err(backend_error("issue processing number"))
-    }
-
-    fn verify(&mut self, processing_number: &str) -> Result<String, BackendError> {
-        self.runtime
-            .block_on(self.http.verify(processing_number))
-            .map_err(backend_error("verify"))
-    }
-
-    fn certificate(&mut self, token: &str, ekeyhmac: &str) -> Result<String, BackendError> {
-        self.runtime
-            .block_on(self.http.certificate(token, ekeyhmac))
-            .map_err(backend_error("certificate"))
-    }
+    http_steps!();
 
     fn publish(
         &mut self,
@@ -794,23 +802,7 @@ impl Backend for Remote {
             .map_err(backend_error("register case"))
     }
 
-    fn issue_processing_number(&mut self, case_id: &str) -> Result<String, BackendError> {
-        self.runtime
-            .block_on(self.http.processing_number(case_id))
-            .map_err(backend_error("issue processing number"))
-    }
-
-    fn verify(&mut self, processing_number: &str) -> Result<String, BackendError> {
-        self.runtime
-            .block_on(self.http.verify(processing_number))
-            .map_err(backend_error("verify"))
-    }
-
-    fn certificate(&mut self, token: &str, ekeyhmac: &str) -> Result<String, BackendError> {
-        self.runtime
-            .block_on(self.http.certificate(token, ekeyhmac))
-            .map_err(backend_error("certificate"))
-    }
+    http_steps!();
 
     fn publish(
         &mut self,
