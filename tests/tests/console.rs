@@ -20,7 +20,7 @@ use mimamori_storage::{Clock as _, ManualClock};
 use mimamori_tests::{Backend, TestApp};
 use reqwest::StatusCode;
 use serde_json::json;
-use support::{Credentials, call};
+use support::{Credentials, call, organization};
 
 /// Runs `$name(backend)` as a test on SQLite and on PostgreSQL (skipped outside CI when
 /// PostgreSQL is unreachable).
@@ -81,26 +81,6 @@ async fn new_user(
         password: body["password"].as_str().unwrap().into(),
         totp_secret: body["totpSecret"].as_str().unwrap().into(),
     }
-}
-
-async fn organization(
-    app: &TestApp,
-    admin: &str,
-    kind: &str,
-    name: &str,
-    parent: Option<&str>,
-) -> String {
-    let (status, body) = call(
-        app,
-        "POST",
-        "/api/organizations",
-        Some(admin),
-        None,
-        Some(json!({"kind": kind, "name": name, "parentId": parent})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    body["id"].as_str().unwrap().to_string()
 }
 
 async fn setup(backend: Backend) -> Option<Setup> {

@@ -175,7 +175,8 @@ pub async fn admin_init(app: &TestApp, clock: &ManualClock) -> Credentials {
     }
 }
 
-async fn organization(
+/// Creates an organization through the API as `token` and returns its id.
+pub async fn organization(
     app: &TestApp,
     token: &str,
     kind: &str,
