@@ -90,6 +90,48 @@ pub struct ConfigReport {
     pub notifications_per_published_case: f64,
     /// Hours from the (earliest matched) case's test to the notification.
     pub delay_hours: DelayStats,
+    /// Notified people by their strongest exposure (`close` = the true positives).
+    pub notified_by_exposure: ExposureCounts,
+}
+
+/// People counted by their strongest exposure to a published case on a day whose key that case
+/// published. The classes are exclusive and checked in this order.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Default)]
+pub struct ExposureCounts {
+    /// Close contacts by the configured definition.
+    pub close: u64,
+    /// Not close, but at least one minute within 2 m.
+    pub within_2m: u64,
+    /// Never within 2 m, at least one minute within 5 m.
+    pub within_5m: u64,
+    /// Never within 5 m, but scheduled in the same place instance at an overlapping time.
+    pub same_place: u64,
+    /// Never in the same place at the same time: a notification here cannot come from the
+    /// radio and would mean the pipeline matched the wrong keys.
+    pub apart: u64,
+}
+
+/// The exposure class of one person (see [`ExposureCounts`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Exposure {
+    Close,
+    Within2m,
+    Within5m,
+    SamePlace,
+    Apart,
+}
+
+impl ExposureCounts {
+    fn add(&mut self, exposure: Exposure) {
+        let slot = match exposure {
+            Exposure::Close => &mut self.close,
+            Exposure::Within2m => &mut self.within_2m,
+            Exposure::Within5m => &mut self.within_5m,
+            Exposure::SamePlace => &mut self.same_place,
+            Exposure::Apart => &mut self.apart,
+        };
+        *slot += 1;
+    }
 }
 
 /// Detection by distance class and duration.
@@ -136,6 +178,8 @@ pub struct Report {
     pub evaluated_people: u64,
     /// Close contacts among them.
     pub close_contacts: u64,
+    /// The judged people by their strongest exposure to a published case.
+    pub exposure: ExposureCounts,
     /// Cases.
     pub cases: CaseSummary,
     /// Export files downloaded.
@@ -207,6 +251,38 @@ pub fn evaluate(world: &World, output: &SimOutput, result: &PipelineResult) -> E
             }
         }
     }
+    // Looser exposure classes, for the breakdown of the false positives.
+    let mut within_2m: HashSet<u32> = HashSet::new();
+    let mut within_5m: HashSet<u32> = HashSet::new();
+    for r in output.truth.records() {
+        for (case, other) in [(r.a, r.b), (r.b, r.a)] {
+            if published
+                .get(&case)
+                .is_some_and(|days| days.contains(&r.day))
+            {
+                if r.minutes[2] > 0 {
+                    within_2m.insert(other);
+                }
+                if r.minutes[4] > 0 {
+                    within_5m.insert(other);
+                }
+            }
+        }
+    }
+    let same_place = colocated_with(world, &published);
+    let exposure_of = |person: u32| {
+        if close.contains(&person) {
+            Exposure::Close
+        } else if within_2m.contains(&person) {
+            Exposure::Within2m
+        } else if within_5m.contains(&person) {
+            Exposure::Within5m
+        } else if same_place.contains(&person) {
+            Exposure::SamePlace
+        } else {
+            Exposure::Apart
+        }
+    };
     let judged: Vec<(u32, u32)> = world
         .people
         .iter()
@@ -215,6 +291,10 @@ pub fn evaluate(world: &World, output: &SimOutput, result: &PipelineResult) -> E
         .filter(|(p, _)| !published.contains_key(p))
         .collect();
     let close_contacts = judged.iter().filter(|(p, _)| close.contains(p)).count() as u64;
+    let mut exposure = ExposureCounts::default();
+    for &(person, _) in &judged {
+        exposure.add(exposure_of(person));
+    }
     let mut configs = Vec::new();
     let mut rocs = Vec::new();
     let mut notifications = Vec::new();
@@ -222,12 +302,14 @@ pub fn evaluate(world: &World, output: &SimOutput, result: &PipelineResult) -> E
         let mut confusion = Confusion::default();
         let mut scored = Vec::with_capacity(judged.len());
         let mut delays = Vec::new();
+        let mut notified_by_exposure = ExposureCounts::default();
         for &(person, phone) in &judged {
             let o = outcomes[phone as usize];
             let actual = close.contains(&person);
             confusion.add(o.notified_at.is_some(), actual);
             scored.push((o.score, actual));
             if let Some(at) = o.notified_at {
+                notified_by_exposure.add(exposure_of(person));
                 notifications.push((person, name.clone(), at, o.delay_hours, actual));
                 if let Some(d) = o.delay_hours {
                     delays.push(d);
@@ -258,6 +340,7 @@ pub fn evaluate(world: &World, output: &SimOutput, result: &PipelineResult) -> E
                 median: quantile(&delays, 0.5),
                 p90: quantile(&delays, 0.9),
             },
+            notified_by_exposure,
         });
         rocs.push((name.clone(), curve.points));
     }
@@ -331,6 +414,7 @@ pub fn evaluate(world: &World, output: &SimOutput, result: &PipelineResult) -> E
         ),
         evaluated_people: judged.len() as u64,
         close_contacts,
+        exposure,
         cases: CaseSummary {
             infections,
             index_cases,
@@ -359,6 +443,45 @@ pub fn evaluate(world: &World, output: &SimOutput, result: &PipelineResult) -> E
         notifications,
         attenuation_samples: output.attenuation_samples.clone(),
     }
+}
+
+/// The people scheduled in the same place instance as a published case, at an overlapping
+/// time, on a day whose key that case published. From the schedules, so an upper bound of who
+/// was really there together.
+fn colocated_with(world: &World, published: &HashMap<u32, HashSet<u16>>) -> HashSet<u32> {
+    let mut days: Vec<u16> = published
+        .values()
+        .flatten()
+        .copied()
+        .filter(|&d| u32::from(d) < world.scenario.days)
+        .collect();
+    days.sort_unstable();
+    days.dedup();
+    let mut colocated = HashSet::new();
+    for day in days {
+        let visits = world.visits(day);
+        let mut case_stays: HashMap<u32, Vec<(u16, u16, u32)>> = HashMap::new();
+        for v in &visits {
+            if published.get(&v.person).is_some_and(|d| d.contains(&day)) {
+                case_stays
+                    .entry(v.place)
+                    .or_default()
+                    .push((v.start, v.end, v.person));
+            }
+        }
+        for v in &visits {
+            let Some(stays) = case_stays.get(&v.place) else {
+                continue;
+            };
+            if stays
+                .iter()
+                .any(|&(start, end, case)| case != v.person && v.start < end && start < v.end)
+            {
+                colocated.insert(v.person);
+            }
+        }
+    }
+    colocated
 }
 
 fn file_safe(name: &str) -> String {
@@ -396,13 +519,13 @@ pub fn write(
     put("report.json", json.as_bytes())?;
 
     let mut csv = String::from(
-        "config,true_positives,false_positives,true_negatives,false_negatives,precision,recall,f1,false_positive_rate,auc,notifications,notifications_per_published_case,median_delay_hours\n",
+        "config,true_positives,false_positives,true_negatives,false_negatives,precision,recall,f1,false_positive_rate,auc,notifications,notifications_per_published_case,median_delay_hours,notified_within_2m,notified_within_5m,notified_same_place,notified_apart\n",
     );
     for c in &report.configs {
         let k = &c.confusion;
         let _ = writeln!(
             csv,
-            "{},{},{},{},{},{:.4},{:.4},{:.4},{:.4},{:.4},{},{:.3},{}",
+            "{},{},{},{},{},{:.4},{:.4},{:.4},{:.4},{:.4},{},{:.3},{},{},{},{},{}",
             c.name,
             k.true_positives,
             k.false_positives,
@@ -417,7 +540,11 @@ pub fn write(
             c.notifications_per_published_case,
             c.delay_hours
                 .median
-                .map_or(String::new(), |d| format!("{d:.1}"))
+                .map_or(String::new(), |d| format!("{d:.1}")),
+            c.notified_by_exposure.within_2m,
+            c.notified_by_exposure.within_5m,
+            c.notified_by_exposure.same_place,
+            c.notified_by_exposure.apart,
         );
     }
     put("presets.csv", csv.as_bytes())?;

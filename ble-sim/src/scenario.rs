@@ -785,8 +785,9 @@ mod tests {
         let text = std::fs::read_to_string(path).unwrap();
         let err = Scenario::from_toml(&format!("colour = 1\n{text}")).unwrap_err();
         assert!(err.to_string().contains("colour"), "{err}");
-        let err = Scenario::from_toml(&text.replace("place = \"office\"", "place = \"nowhere\""))
-            .unwrap_err();
+        let err =
+            Scenario::from_toml(&text.replace("place = \"office-3f\"", "place = \"nowhere\""))
+                .unwrap_err();
         assert!(err.to_string().contains("nowhere"), "{err}");
     }
 }
