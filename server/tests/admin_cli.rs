@@ -2,8 +2,12 @@
 //! binary against a SQLite file.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::path::Path;
 use std::process::{Command, Output};
+
+use support::value;
 
 fn mimamori(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mimamori"))
@@ -19,15 +23,6 @@ fn mimamori(dir: &Path, args: &[&str]) -> Output {
         .env_remove("MIMAMORI_REVISION")
         .output()
         .unwrap()
-}
-
-fn value(output: &Output, name: &str) -> String {
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    stdout
-        .lines()
-        .find_map(|line| line.strip_prefix(&format!("{name}: ")))
-        .unwrap_or_else(|| panic!("no {name} in {stdout}"))
-        .to_string()
 }
 
 #[test]

@@ -3,29 +3,14 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+mod support;
+
 use std::io::Read;
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn mimamori() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_mimamori"));
-    // Start from a clean configuration environment.
-    for (key, _) in std::env::vars() {
-        if key.starts_with("MIMAMORI_") || key == "DATABASE_URL" || key == "RUST_LOG" {
-            command.env_remove(key);
-        }
-    }
-    command
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use support::{free_port, mimamori};
 
 /// Asserts a failed run: non-zero exit and exactly one `error:` line on stderr.
 fn assert_one_line_error(output: &std::process::Output, needle: &str) {

@@ -3,8 +3,10 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
@@ -19,13 +21,7 @@ fn dp3t(path: &str) -> String {
 }
 
 fn mimamori(args: &[&str]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_mimamori"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("MIMAMORI_") || key == "DATABASE_URL" || key == "RUST_LOG" {
-            command.env_remove(key);
-        }
-    }
-    command.args(args).output().unwrap()
+    support::mimamori().args(args).output().unwrap()
 }
 
 fn ok(args: &[&str]) -> Output {

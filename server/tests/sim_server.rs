@@ -11,20 +11,18 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::{free_port, value};
 
 /// One `mimamori` command against the test's SQLite database, without the caller's settings.
 fn mimamori(database_url: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_mimamori"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("MIMAMORI_") || key == "DATABASE_URL" || key == "RUST_LOG" {
-            command.env_remove(key);
-        }
-    }
+    let mut command = support::mimamori();
     command
         .env("DATABASE_URL", database_url)
         .env("MIMAMORI_CASES__ARGON2_MEMORY_KIB", "64")
@@ -41,24 +39,6 @@ fn run_ok(command: &mut Command) -> Output {
         String::from_utf8_lossy(&output.stderr)
     );
     output
-}
-
-/// The value of a `name: value` line.
-fn value(output: &Output, name: &str) -> String {
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    stdout
-        .lines()
-        .find_map(|line| line.strip_prefix(&format!("{name}: ")))
-        .unwrap_or_else(|| panic!("no {name} in {stdout}"))
-        .to_string()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Kills the server when the test ends, passed or failed.
