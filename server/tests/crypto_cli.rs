@@ -386,7 +386,7 @@ fn match_finds_the_key_builds_windows_and_decides() {
         zip,
         "--sightings",
         sightings,
-        "--config",
+        "--risk-config",
         "cocoa-v1",
     ]);
     assert_eq!(out["decision"]["high_risk"], true);
@@ -398,10 +398,25 @@ fn match_finds_the_key_builds_windows_and_decides() {
         zip,
         "--sightings",
         sightings,
-        "--config",
+        "--risk-config",
         "cwa",
     ]);
     assert_eq!(out["decision"]["high_risk"], false);
+    assert_eq!(out["decision"]["cwa"]["maximum_risk_score"], 20);
+    // The global server configuration file and the risk configuration are different flags.
+    let server_toml = dir.path().join("server.toml");
+    std::fs::write(&server_toml, "[log]\nlevel = \"warn\"\n").unwrap();
+    let out = ok_json(&[
+        "--config",
+        server_toml.to_str().unwrap(),
+        "match",
+        "--exports",
+        zip,
+        "--sightings",
+        sightings,
+        "--risk-config",
+        "cwa",
+    ]);
     assert_eq!(out["decision"]["cwa"]["maximum_risk_score"], 20);
     // A JSON configuration file: COCOA v2 with a stricter score threshold.
     let config_path = dir.path().join("config.json");
@@ -433,7 +448,7 @@ fn match_finds_the_key_builds_windows_and_decides() {
         zip,
         "--sightings",
         sightings,
-        "--config",
+        "--risk-config",
         config_path.to_str().unwrap(),
     ]);
     assert_eq!(
@@ -462,7 +477,7 @@ fn match_finds_the_key_builds_windows_and_decides() {
             zip,
             "--sightings",
             sightings,
-            "--config",
+            "--risk-config",
             "nope"
         ])
         .status

@@ -401,10 +401,10 @@ pub struct MatchArgs {
     #[arg(long, value_name = "FILE.jsonl")]
     pub sightings: PathBuf,
     /// Risk configuration: a preset (cocoa-v2, cocoa-v1, cwa) or a JSON file holding a
-    /// `RiskConfig` ({"kind":"v2"|"v1"|"cwa", ...}). Shares the name of the global
-    /// `--config`, so it is typed as a path like it.
-    #[arg(long, value_name = "cocoa-v2|cocoa-v1|cwa|FILE.json")]
-    pub config: Option<PathBuf>,
+    /// `RiskConfig` ({"kind":"v2"|"v1"|"cwa", ...}); default cocoa-v2. (Not `--config`: that
+    /// is the global server configuration file.)
+    #[arg(long = "risk-config", value_name = "cocoa-v2|cocoa-v1|cwa|FILE.json")]
+    pub risk_config: Option<PathBuf>,
     /// Receiver RSSI correction in dB, added to every measured RSSI.
     #[arg(
         long = "rssi-correction",
@@ -482,7 +482,7 @@ fn load_config(spec: Option<&Path>) -> anyhow::Result<(String, RiskConfig)> {
         return Ok((name, preset));
     }
     let text = std::fs::read_to_string(&name).with_context(|| {
-        format!("--config {name}: not a preset (cocoa-v2, cocoa-v1, cwa) nor a readable file")
+        format!("--risk-config {name}: not a preset (cocoa-v2, cocoa-v1, cwa) nor a readable file")
     })?;
     let config = serde_json::from_str(&text).with_context(|| format!("parsing {name}"))?;
     Ok((name, config))
@@ -491,7 +491,7 @@ fn load_config(spec: Option<&Path>) -> anyhow::Result<(String, RiskConfig)> {
 impl MatchArgs {
     /// Runs the command.
     pub fn run(self) -> anyhow::Result<ExitCode> {
-        let (config_name, config) = load_config(self.config.as_deref())?;
+        let (config_name, config) = load_config(self.risk_config.as_deref())?;
         let sightings = load_sightings(&self.sightings)?;
         let index = SightingIndex::new(&sightings, self.rssi_correction);
         let mut matches: Vec<KeyMatch> = Vec::new();
