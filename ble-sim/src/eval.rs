@@ -51,7 +51,7 @@ impl Preset {
     }
 
     /// A preset name (`cocoa-v2`, `cocoa-v1`, `cwa`) or a JSON file holding a `RiskConfig`
-    /// (`{"kind":"v2"|"v1"|"cwa", ...}`, as `mimamori match --config` reads).
+    /// (`{"kind":"v2"|"v1"|"cwa", ...}`, as `mimamori match --risk-config` reads).
     ///
     /// # Errors
     /// [`PresetError`] when the file cannot be read or parsed.
