@@ -681,3 +681,88 @@ pub fn write(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Scenario;
+
+    /// Six people in one room: a morning shift and an afternoon shift.
+    fn world(seed: u64) -> World {
+        World::new(
+            Scenario::from_toml(&format!(
+                r#"
+name = "shifts"
+start = "2026-11-02T00:00:00Z"
+days = 2
+seed = {seed}
+[population]
+size = 6
+app_uptake = 1.0
+carriage = {{ pocket = 1.0 }}
+[[population.phone_models]]
+name = "reference"
+share = 1.0
+tx_power_dbm = -24
+rssi_correction_db = -2
+[[places]]
+name = "room"
+environment = "indoor"
+layout = "open"
+width_m = 4.0
+length_m = 4.0
+capacity = 6
+[[schedules]]
+name = "morning"
+share = 0.5
+blocks = [{{ place = "room", start = "09:00", end = "12:00" }}]
+[[schedules]]
+name = "afternoon"
+share = 0.5
+blocks = [{{ place = "room", start = "13:00", end = "17:00" }}]
+[epidemic]
+index_cases = 0
+"#
+            ))
+            .unwrap(),
+        )
+    }
+
+    #[test]
+    fn colocation_needs_the_same_place_at_an_overlapping_time_on_a_key_day() {
+        // The first seed that puts at least two people on each shift.
+        let (world, morning, afternoon) = (1..100)
+            .map(|seed| {
+                let world = world(seed);
+                let shift = |name: &str| -> Vec<u32> {
+                    (0..6u32)
+                        .filter(|&p| {
+                            let schedule = world.people[p as usize].schedule as usize;
+                            world.scenario.schedules[schedule].name == name
+                        })
+                        .collect()
+                };
+                let (morning, afternoon) = (shift("morning"), shift("afternoon"));
+                (world, morning, afternoon)
+            })
+            .find(|(_, m, a)| m.len() >= 2 && a.len() >= 2)
+            .unwrap();
+        let case = morning[0];
+        // Key of day 0 published: the other morning people were there, the afternoon not.
+        let published = HashMap::from([(case, HashSet::from([0u16]))]);
+        let colocated = colocated_with(&world, &published);
+        for &p in &morning[1..] {
+            assert!(colocated.contains(&p), "{p} shared the morning");
+        }
+        for p in &afternoon {
+            assert!(!colocated.contains(p), "{p} came after the case left");
+        }
+        assert!(
+            !colocated.contains(&case),
+            "the case is not its own contact"
+        );
+        // No key day, no colocation; key days past the simulated days are ignored.
+        let none = HashMap::from([(case, HashSet::from([5u16]))]);
+        assert!(colocated_with(&world, &none).is_empty());
+    }
+}
