@@ -1,11 +1,11 @@
 //! The database handle chosen by `DATABASE_URL`.
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, RecyclingMethod, Runtime};
 
+use crate::pg_tls::PgConnectOptions;
 use crate::{SqlitePool, StorageError};
 
 /// A PostgreSQL connection pool.
@@ -73,9 +73,7 @@ impl DatabaseTarget {
             });
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            tokio_postgres::Config::from_str(url).map_err(|e| StorageError::InvalidUrl {
-                reason: format!("cannot parse the PostgreSQL URL ({e}); expected postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE"),
-            })?;
+            PgConnectOptions::parse(url)?;
             return Ok(DatabaseTarget::Postgres {
                 url: url.to_string(),
             });
@@ -155,18 +153,16 @@ impl Database {
                 options.timeout,
             )?)),
             DatabaseTarget::Postgres { url } => {
-                let mut config = tokio_postgres::Config::from_str(url).map_err(|e| {
-                    StorageError::InvalidUrl {
-                        reason: e.to_string(),
-                    }
-                })?;
+                let connect = PgConnectOptions::parse(url)?;
+                let tls = connect.tls_connector()?;
+                let mut config = connect.config;
                 config.connect_timeout(options.timeout);
                 if config.get_application_name().is_none() {
                     config.application_name("mimamori");
                 }
                 let manager = Manager::from_config(
                     config,
-                    tokio_postgres::NoTls,
+                    tls,
                     ManagerConfig {
                         recycling_method: RecyclingMethod::Fast,
                     },

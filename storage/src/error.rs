@@ -24,7 +24,7 @@ pub enum StorageError {
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
     /// PostgreSQL reported an error.
-    #[error("postgres: {0}")]
+    #[error("postgres: {}", postgres_message(.0))]
     Postgres(#[from] tokio_postgres::Error),
     /// No PostgreSQL connection could be had from the pool (server down, timeout).
     #[error("postgres pool: {0}")]
@@ -51,6 +51,22 @@ impl From<deadpool_postgres::PoolError> for StorageError {
             other => StorageError::Pool(other.to_string()),
         }
     }
+}
+
+/// The error with its causes when it is not the server's (a refused connection, a failed TLS
+/// handshake: tokio-postgres alone says only "error performing TLS handshake"). A server error
+/// is shown as tokio-postgres shows it, without its detail, which may quote row values.
+fn postgres_message(error: &tokio_postgres::Error) -> String {
+    let mut message = error.to_string();
+    if error.as_db_error().is_none() {
+        let mut source = std::error::Error::source(error);
+        while let Some(cause) = source {
+            message.push_str(": ");
+            message.push_str(&cause.to_string());
+            source = cause.source();
+        }
+    }
+    message
 }
 
 impl StorageError {

@@ -15,6 +15,7 @@ mod database;
 mod error;
 pub mod lease;
 mod migrate;
+pub mod pg_tls;
 mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
