@@ -93,4 +93,53 @@ async fn sslmode_decides_encryption_and_verify_full_checks_the_certificate() {
     assert!(refused.is_unavailable());
     let message = refused.to_string();
     assert!(message.contains("invalid peer certificate"), "{message}");
+
+    // With the server's own certificate as the trusted root (readable here when the server
+    // runs on this machine, as the test server does).
+    let Database::Postgres(pool) = open(&with_query(&db.url, "sslmode=disable")) else {
+        unreachable!()
+    };
+    let cert_file: String = pool
+        .get()
+        .await
+        .unwrap()
+        .query_one("SHOW ssl_cert_file", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let host = url::Url::parse(&db.url)
+        .unwrap()
+        .host_str()
+        .unwrap_or_default()
+        .to_string();
+    if !Path::new(&cert_file).is_file() || host != "127.0.0.1" {
+        eprintln!(
+            "skipping the sslrootcert checks: {cert_file} is not readable here or the server is not on 127.0.0.1"
+        );
+        return;
+    }
+    let root = format!("sslrootcert={cert_file}");
+    // verify-ca checks the chain only: the certificate names "localhost", we dialled an IP.
+    assert!(
+        encrypted(&open(&with_query(
+            &db.url,
+            &format!("sslmode=verify-ca&{root}")
+        )))
+        .await
+        .unwrap()
+    );
+    // verify-full also checks the name: refused for 127.0.0.1, accepted for localhost.
+    let wrong_name = open(&with_query(&db.url, &format!("sslmode=verify-full&{root}")))
+        .ping()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        wrong_name.contains("invalid peer certificate"),
+        "{wrong_name}"
+    );
+    let mut by_name =
+        url::Url::parse(&with_query(&db.url, &format!("sslmode=verify-full&{root}"))).unwrap();
+    by_name.set_host(Some("localhost")).unwrap();
+    assert!(encrypted(&open(by_name.as_str())).await.unwrap());
 }
