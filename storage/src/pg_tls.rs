@@ -165,16 +165,24 @@ impl PgConnectOptions {
             (SslMode::VerifyFull, _) => builder
                 .with_root_certificates(roots()?)
                 .with_no_client_auth(),
-            // libpq checks the chain in prefer/require too once a root file is given.
-            (SslMode::VerifyCa, _) | (SslMode::Prefer | SslMode::Require, Some(_)) => builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(ChainOnly(chain_verifier(roots()?)?)))
-                .with_no_client_auth(),
+            // libpq checks the chain in prefer/require too once a root file is given;
             // `disable` never uses the connector.
-            (SslMode::Disable, _) | (SslMode::Prefer | SslMode::Require, None) => builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(EncryptionOnly(provider.clone())))
-                .with_no_client_auth(),
+            (mode, root_cert) => {
+                let chain = if mode == SslMode::VerifyCa
+                    || (mode != SslMode::Disable && root_cert.is_some())
+                {
+                    Some(chain_verifier(roots()?)?)
+                } else {
+                    None
+                };
+                builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(Arc::new(RelaxedVerifier {
+                        provider: Arc::clone(&provider),
+                        chain,
+                    }))
+                    .with_no_client_auth()
+            }
         };
         Ok(MakeRustlsConnect::new(config))
     }
@@ -184,74 +192,33 @@ fn read_roots(path: &Path) -> Result<RootCertStore, StorageError> {
     let unreadable = |e: &dyn std::fmt::Display| StorageError::InvalidUrl {
         reason: format!("sslrootcert {}: {e}", path.display()),
     };
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|e| unreadable(&e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| unreadable(&e))?;
+    // As libpq, a bundle with a certificate the verifier cannot use still loads the others.
     let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(path).map_err(|e| unreadable(&e))? {
-        roots
-            .add(cert.map_err(|e| unreadable(&e))?)
-            .map_err(|e| unreadable(&e))?;
-    }
+    roots.add_parsable_certificates(certs);
     if roots.is_empty() {
-        return Err(unreadable(&"no PEM certificate in the file"));
+        return Err(unreadable(&"no usable PEM certificate in the file"));
     }
     Ok(roots)
 }
 
-/// `prefer`/`require` without a root file: the connection is encrypted, the certificate is not
-/// checked (libpq's behaviour; use `verify-full` against a man in the middle). The handshake
-/// signatures are still verified, so the server must hold the key of the certificate it sent.
+/// The certificate check for every mode but `verify-full`.
+///
+/// Without `chain` (`prefer`/`require` without a root file) the connection is encrypted and
+/// the certificate is not checked (libpq's behaviour; use `verify-full` against a man in the
+/// middle). With `chain` (`verify-ca`, or a root file given) the certificate must chain to a
+/// trusted root; the host name is not compared. Either way the handshake signatures are
+/// verified, so the server must hold the key of the certificate it sent.
 #[derive(Debug)]
-struct EncryptionOnly(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for EncryptionOnly {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
+struct RelaxedVerifier {
+    provider: Arc<CryptoProvider>,
+    chain: Option<Arc<WebPkiServerVerifier>>,
 }
 
-/// `verify-ca`: the chain must lead to a trusted root; the host name is not compared.
-#[derive(Debug)]
-struct ChainOnly(Arc<WebPkiServerVerifier>);
-
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for RelaxedVerifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -260,10 +227,10 @@ impl ServerCertVerifier for ChainOnly {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-        {
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),
@@ -277,7 +244,8 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        let algorithms = &self.provider.signature_verification_algorithms;
+        verify_tls12_signature(message, cert, dss, algorithms)
     }
 
     fn verify_tls13_signature(
@@ -286,11 +254,14 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        let algorithms = &self.provider.signature_verification_algorithms;
+        verify_tls13_signature(message, cert, dss, algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 

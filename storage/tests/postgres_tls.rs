@@ -42,6 +42,19 @@ async fn encrypted(database: &Database) -> Result<bool, String> {
     Ok(row.get(0))
 }
 
+/// A server setting, read over a plain connection.
+async fn show(url: &str, setting: &str) -> String {
+    let Database::Postgres(pool) = open(&with_query(url, "sslmode=disable")) else {
+        panic!("not PostgreSQL")
+    };
+    let client = pool.get().await.unwrap();
+    client
+        .query_one(&format!("SHOW {setting}"), &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
 #[tokio::test]
 async fn sslmode_decides_encryption_and_verify_full_checks_the_certificate() {
     let Some(db) = TestDatabase::postgres_unmigrated().await else {
@@ -53,17 +66,7 @@ async fn sslmode_decides_encryption_and_verify_full_checks_the_certificate() {
             .unwrap()
     );
 
-    let Database::Postgres(pool) = open(&with_query(&db.url, "sslmode=disable")) else {
-        unreachable!()
-    };
-    let ssl: String = pool
-        .get()
-        .await
-        .unwrap()
-        .query_one("SHOW ssl", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let ssl = show(&db.url, "ssl").await;
     if ssl != "on" {
         eprintln!("skipping the TLS checks: the test PostgreSQL server has ssl = {ssl}");
         // Without TLS at the server, prefer falls back to plain and require fails.
@@ -96,17 +99,7 @@ async fn sslmode_decides_encryption_and_verify_full_checks_the_certificate() {
 
     // With the server's own certificate as the trusted root (readable here when the server
     // runs on this machine, as the test server does).
-    let Database::Postgres(pool) = open(&with_query(&db.url, "sslmode=disable")) else {
-        unreachable!()
-    };
-    let cert_file: String = pool
-        .get()
-        .await
-        .unwrap()
-        .query_one("SHOW ssl_cert_file", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let cert_file = show(&db.url, "ssl_cert_file").await;
     let host = url::Url::parse(&db.url)
         .unwrap()
         .host_str()
@@ -128,6 +121,17 @@ async fn sslmode_decides_encryption_and_verify_full_checks_the_certificate() {
         .await
         .unwrap()
     );
+    // ... and refuses it when the roots did not sign it (the system's public CAs).
+    let public_roots = Path::new("/etc/ssl/certs/ca-certificates.crt");
+    if public_roots.is_file() {
+        let other_roots = format!("sslmode=verify-ca&sslrootcert={}", public_roots.display());
+        let refused = open(&with_query(&db.url, &other_roots))
+            .ping()
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("invalid peer certificate"), "{refused}");
+    }
     // verify-full also checks the name: refused for 127.0.0.1, accepted for localhost.
     let wrong_name = open(&with_query(&db.url, &format!("sslmode=verify-full&{root}")))
         .ping()
