@@ -338,14 +338,20 @@ fn match_fixture(dir: &Path) -> (PathBuf, PathBuf, u64) {
     (zip, sightings, start * 600)
 }
 
+/// `base` followed by `extra`.
+fn args<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+    [base, extra].concat()
+}
+
 #[test]
 fn match_finds_the_key_builds_windows_and_decides() {
     let dir = tempfile::tempdir().unwrap();
     let (zip, sightings, day) = match_fixture(dir.path());
     let zip = zip.to_str().unwrap();
     let sightings = sightings.to_str().unwrap();
+    let base = ["match", "--exports", zip, "--sightings", sightings];
     // Default config: COCOA v2.
-    let out = ok_json(&["match", "--exports", zip, "--sightings", sightings]);
+    let out = ok_json(&base);
     assert_eq!(out["config"], "cocoa-v2");
     assert_eq!(out["keys_checked"], 2);
     let matches = out["matches"].as_array().unwrap();
@@ -380,27 +386,11 @@ fn match_finds_the_key_builds_windows_and_decides() {
     assert_eq!(out["decision"]["high_risk_dates"], json!([day]));
 
     // COCOA v1: 20 min span -> 25 min bucket, 55 dB -> score 3, TRL 4 -> 7: 21.
-    let out = ok_json(&[
-        "match",
-        "--exports",
-        zip,
-        "--sightings",
-        sightings,
-        "--risk-config",
-        "cocoa-v1",
-    ]);
+    let out = ok_json(&args(&base, &["--risk-config", "cocoa-v1"]));
     assert_eq!(out["decision"]["high_risk"], true);
     assert_eq!(out["decision"]["exposures"][0]["risk"]["risk_score"], 21);
     // CWA: 25 min at 55 dB counts half (12.5 min) x risk 4 x 5 = 20 / 25 -> 10 min < 15.
-    let out = ok_json(&[
-        "match",
-        "--exports",
-        zip,
-        "--sightings",
-        sightings,
-        "--risk-config",
-        "cwa",
-    ]);
+    let out = ok_json(&args(&base, &["--risk-config", "cwa"]));
     assert_eq!(out["decision"]["high_risk"], false);
     assert_eq!(out["decision"]["cwa"]["maximum_risk_score"], 20);
     // The global server configuration file and the risk configuration are different flags.
@@ -442,15 +432,10 @@ fn match_finds_the_key_builds_windows_and_decides() {
         .to_string(),
     )
     .unwrap();
-    let out = ok_json(&[
-        "match",
-        "--exports",
-        zip,
-        "--sightings",
-        sightings,
-        "--risk-config",
-        config_path.to_str().unwrap(),
-    ]);
+    let out = ok_json(&args(
+        &base,
+        &["--risk-config", config_path.to_str().unwrap()],
+    ));
     assert_eq!(
         out["daily_summaries"][0]["day_summary"]["score_sum"]
             .as_f64()
@@ -459,29 +444,13 @@ fn match_finds_the_key_builds_windows_and_decides() {
     );
     assert_eq!(out["decision"]["high_risk"], false);
     // A receiver correction of -10 dB raises attenuation to 65 dB (MEDIUM, 1.3).
-    let out = ok_json(&[
-        "match",
-        "--exports",
-        zip,
-        "--sightings",
-        sightings,
-        "--rssi-correction",
-        "-10",
-    ]);
+    let out = ok_json(&args(&base, &["--rssi-correction", "-10"]));
     assert_eq!(out["matches"][0]["sightings"][0]["attenuation"], 65);
     // Unknown preset.
     assert!(
-        !mimamori(&[
-            "match",
-            "--exports",
-            zip,
-            "--sightings",
-            sightings,
-            "--risk-config",
-            "nope"
-        ])
-        .status
-        .success()
+        !mimamori(&args(&base, &["--risk-config", "nope"]))
+            .status
+            .success()
     );
 }
 
