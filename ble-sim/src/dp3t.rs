@@ -32,6 +32,7 @@
 //!   minutes. The preset-independent `attenuation` score is minus the mean typical attenuation
 //!   of the window's scan instances.
 
+use crate::eval::median;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -473,18 +474,6 @@ fn preset_score(a: &Assessment) -> f64 {
         .iter()
         .map(|e| f64::from(e.risk.raw_product))
         .fold(0.0, f64::max)
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    if n == 0 {
-        f64::NAN
-    } else if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    }
 }
 
 /// A deterministic TEK for a transmitter on a UTC day (the data has no keys; any key works).

@@ -334,6 +334,20 @@ pub fn binned_rate(items: &[(f64, bool)], edges: &[f64]) -> Vec<RateBin> {
     bins
 }
 
+/// The median (mean of the two middle values for an even count; NaN when empty). Sorts
+/// `values` in place.
+pub fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,7 @@
 //!   the radio model's extra outdoor orientation width is √(outdoor² − indoor²), because the
 //!   indoor spread is already inside the DP-3T shadowing fit.
 
+use crate::eval::median;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -49,18 +50,6 @@ pub enum MitError {
     /// The folders hold no usable collect.
     #[error("no MIT LL test-phone logs found (need anechoic/conference/courtyard folders)")]
     NoData,
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    if n == 0 {
-        f64::NAN
-    } else if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    }
 }
 
 /// Reads the environment folders (e.g. `mitll-ble-rssi-static/courtyard-2020-05-05`); folders
