@@ -12,7 +12,9 @@ fn main() {
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "unknown".to_string());
-    println!("cargo:rustc-env=MIMAMORI_REVISION={revision}");
+    // Not `MIMAMORI_*`: cargo also sets this variable for `cargo run` and `cargo test`, and the
+    // binary rejects unknown `MIMAMORI_*` variables as configuration.
+    println!("cargo:rustc-env=BUILD_GIT_REVISION={revision}");
     println!("cargo:rerun-if-changed=../.git/HEAD");
     println!("cargo:rerun-if-changed=../.git/refs/heads");
 }

@@ -13,4 +13,4 @@ pub mod telemetry;
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The source revision the binary was built from (`unknown` outside a git checkout).
-pub const REVISION: &str = env!("MIMAMORI_REVISION");
+pub const REVISION: &str = env!("BUILD_GIT_REVISION");

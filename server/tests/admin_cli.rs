@@ -20,7 +20,6 @@ fn mimamori(dir: &Path, args: &[&str]) -> Output {
         .env("MIMAMORI_CASES__ARGON2_ITERATIONS", "1")
         .env("MIMAMORI_LOG__FORMAT", "json")
         .env_remove("RUST_LOG")
-        .env_remove("MIMAMORI_REVISION")
         .output()
         .unwrap()
 }
@@ -237,7 +236,6 @@ fn certificate_keys_rotate_and_list() {
             "MIMAMORI_VERIFICATION__MASTER_KEY",
             "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
         )
-        .env_remove("MIMAMORI_REVISION")
         .output()
         .unwrap();
     assert_eq!(wrong.status.code(), Some(2));
@@ -248,7 +246,6 @@ fn certificate_keys_rotate_and_list() {
 fn print_config_masks_verification_secrets() {
     let output = Command::new(env!("CARGO_BIN_EXE_mimamori"))
         .args(["serve", "--print-config"])
-        .env_remove("MIMAMORI_REVISION")
         .env(
             "MIMAMORI_VERIFICATION__MASTER_KEY",
             "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=",
