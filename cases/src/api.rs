@@ -41,6 +41,7 @@ pub struct ApiError {
     message: String,
     details: Option<serde_json::Value>,
     retry_after_seconds: Option<u64>,
+    reason: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -51,6 +52,8 @@ struct ErrorBody<'a> {
     error_code: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     details: Option<&'a serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
 }
 
 impl ApiError {
@@ -62,7 +65,22 @@ impl ApiError {
             message: message.into(),
             details: None,
             retry_after_seconds: None,
+            reason: None,
         }
+    }
+
+    /// Adds the precise cause behind a protocol code (`reason`, for operators), where the
+    /// protocol folds several causes into one code.
+    pub fn with_reason(mut self, reason: &'static str) -> Self {
+        if reason != self.code {
+            self.reason = Some(reason);
+        }
+        self
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
     }
 
     /// Adds structured details (validation errors).
@@ -138,6 +156,7 @@ impl ResponseError for ApiError {
             code: self.code,
             error_code: self.code,
             details: self.details.as_ref(),
+            reason: self.reason,
         })
     }
 }

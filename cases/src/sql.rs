@@ -157,6 +157,14 @@ impl Row {
         }
     }
 
+    /// Nullable bytes.
+    pub fn opt_bytes(&self, index: usize) -> Result<Option<Vec<u8>>, ColumnError> {
+        match self.value(index) {
+            Value::Null => Ok(None),
+            _ => self.bytes(index).map(Some),
+        }
+    }
+
     /// Non-null bytes.
     pub fn bytes(&self, index: usize) -> Result<Vec<u8>, ColumnError> {
         match self.value(index) {

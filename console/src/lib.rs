@@ -135,7 +135,10 @@ impl PageError {
             PageError::Verification(_, e) => match e {
                 ServiceError::Case(e) => case(e),
                 ServiceError::Conflict { .. } => (StatusCode::CONFLICT, "error.conflict"),
-                ServiceError::Verify(_) => (StatusCode::BAD_REQUEST, "error.bad_request"),
+                ServiceError::Verify(_) | ServiceError::SmsFailure => {
+                    (StatusCode::BAD_REQUEST, "error.bad_request")
+                }
+                ServiceError::CodeNotFound => (StatusCode::NOT_FOUND, "error.not_found"),
                 ServiceError::RateLimited { .. } => {
                     (StatusCode::TOO_MANY_REQUESTS, "error.internal")
                 }

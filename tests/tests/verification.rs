@@ -66,10 +66,22 @@ async fn certificate(app: &TestApp, flow: &Flow, token: &str) -> (StatusCode, Va
     .await
 }
 
-fn assert_code(result: &(StatusCode, Value), status: StatusCode, code: &str) {
+/// Asserts the status, the precise `reason` and the `errorCode` upstream sends for it
+/// (`verifyapi/verify.go`, `certapi/certificate.go` at 5a27cc44), which the apps branch on.
+fn assert_code(result: &(StatusCode, Value), status: StatusCode, reason: &str) {
+    let upstream = match reason {
+        "code_malformed" | "code_not_found" | "code_already_used" => "code_invalid",
+        "token_algorithm_unsupported" | "token_kid_unknown" | "token_not_yet_valid" => {
+            "token_invalid"
+        }
+        "token_already_used" => "token_expired",
+        other => other,
+    };
     assert_eq!(result.0, status, "{}", result.1);
-    assert_eq!(result.1["code"], code, "{}", result.1);
-    assert_eq!(result.1["errorCode"], code, "{}", result.1);
+    assert_eq!(result.1["errorCode"], upstream, "{}", result.1);
+    assert_eq!(result.1["code"], upstream, "{}", result.1);
+    let shown_reason = result.1["reason"].as_str().unwrap_or(upstream);
+    assert_eq!(shown_reason, reason, "{}", result.1);
 }
 
 fn history_kinds(case: &Value) -> Vec<String> {
@@ -217,7 +229,7 @@ flow_tests! {
 
     async fn codes_are_rejected_with_their_own_error_codes(app, clock) {
         let flow = prepared(&app, &clock).await;
-        assert_code(&verify(&app, &flow, "12ab").await, StatusCode::BAD_REQUEST, "code_invalid");
+        assert_code(&verify(&app, &flow, "12ab").await, StatusCode::BAD_REQUEST, "code_malformed");
         assert_code(&verify(&app, &flow, "00000000").await, StatusCode::BAD_REQUEST, "code_not_found");
 
         // Re-issue invalidates the previous number.
@@ -356,7 +368,7 @@ flow_tests! {
             let key = admin_key.clone();
             async move { call(app, "POST", "/api/issue", None, Some(&key), Some(body)).await }
         };
-        assert_code(&bad(json!({"testType": "antibody", "caseId": flow.case_id})).await, StatusCode::BAD_REQUEST, "unsupported_test_type");
+        assert_code(&bad(json!({"testType": "antibody", "caseId": flow.case_id})).await, StatusCode::BAD_REQUEST, "invalid_test_type");
         assert_code(&bad(json!({"testType": "confirmed", "symptomDate": "2026-12-01", "caseId": flow.case_id})).await, StatusCode::BAD_REQUEST, "invalid_date");
         assert_code(&bad(json!({"testType": "confirmed"})).await, StatusCode::BAD_REQUEST, "case_required");
         // A case of another health center does not exist for this key.
@@ -474,7 +486,8 @@ async fn concurrent_claims(backend: mimamori_tests::Backend) {
         if status == StatusCode::OK {
             ok += 1;
         } else {
-            assert_eq!(body["code"], "code_already_used", "{body}");
+            assert_eq!(body["reason"], "code_already_used", "{body}");
+            assert_eq!(body["errorCode"], "code_invalid", "{body}");
         }
     }
     assert_eq!(ok, 1);

@@ -1,6 +1,8 @@
-//! Abuse controls: failed verifications counted per client (a keyed hash of the IP address,
-//! held in memory only, never stored or logged) and per device API key, fixed-window limits
-//! answered with 429 and `Retry-After`, and a spike alert (log event and metric).
+//! Abuse controls: failed guesses counted per client (a keyed hash of the IP address, held
+//! in memory only, never stored or logged) and per code space (all short codes, all long
+//! codes), fixed-window limits answered with 429 and `Retry-After`, and a spike alert (log
+//! event and metric). The device API key is deliberately not a limit: every install of an
+//! app sends the same key, so a limit on it would let one attacker lock out the country.
 //!
 //! The counters live in the process: with several replicas each enforces its own share.
 
@@ -9,13 +11,45 @@ use std::sync::Mutex;
 
 use prometheus::{IntCounter, IntCounterVec, Opts, Registry};
 
+/// A kind of code whose guesses share one budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CodeSpace {
+    /// The numeric processing numbers people type (10^8 values at 8 digits).
+    Short,
+    /// The long codes of SMS links (36^16 values at 16 characters).
+    Long,
+}
+
+impl CodeSpace {
+    /// Metric label.
+    pub fn label(self) -> &'static str {
+        match self {
+            CodeSpace::Short => "short_code_space",
+            CodeSpace::Long => "long_code_space",
+        }
+    }
+}
+
 /// What a limit is counted on.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum LimitKey {
     /// A client: truncated HMAC of its IP address.
     Client([u8; 16]),
-    /// A device API key id.
-    ApiKey(String),
+    /// Every guess at codes of one space, from anyone.
+    CodeSpace(CodeSpace),
+    /// Self-reports from one client.
+    UserReportClient([u8; 16]),
+    /// Self-reports from everyone.
+    UserReports,
+}
+
+/// The client key of an IP address: HMAC-SHA256 under a server secret, truncated to 16
+/// bytes (the address itself is never kept).
+pub fn client_hash(key: &ring::hmac::Key, ip: std::net::IpAddr) -> [u8; 16] {
+    let tag = ring::hmac::sign(key, ip.to_string().as_bytes());
+    let mut hashed = [0u8; 16];
+    hashed.copy_from_slice(&tag.as_ref()[..16]);
+    hashed
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -70,9 +104,23 @@ impl FailureLimiter {
         Ok(())
     }
 
+    /// Checks every limit and, when none is used up, counts one event against each key
+    /// (for limits on attempts rather than failures).
+    pub fn check_and_count(&self, keys: &[(LimitKey, u32)], now_ms: i64) -> Result<(), u64> {
+        self.check(keys, now_ms)?;
+        let keys: Vec<LimitKey> = keys.iter().map(|(k, _)| k.clone()).collect();
+        self.count(&keys, now_ms);
+        Ok(())
+    }
+
     /// Counts a failure against every key; returns true when this failure starts a spike
     /// (the per-minute total reached the alert threshold for the first time this minute).
     pub fn record_failure(&self, keys: &[LimitKey], now_ms: i64) -> bool {
+        self.count(keys, now_ms);
+        self.spike(now_ms)
+    }
+
+    fn count(&self, keys: &[LimitKey], now_ms: i64) {
         if let Ok(mut windows) = self.windows.lock() {
             if windows.len() > 100_000 {
                 let window_ms = self.window_ms;
@@ -92,6 +140,9 @@ impl FailureLimiter {
                 window.failures = window.failures.saturating_add(1);
             }
         }
+    }
+
+    fn spike(&self, now_ms: i64) -> bool {
         let Ok(mut spike) = self.spike.lock() else {
             return false;
         };
@@ -188,7 +239,7 @@ mod tests {
     #[test]
     fn limits_per_window_and_spikes() {
         let limiter = FailureLimiter::new(60, 3);
-        let key = LimitKey::ApiKey("k".into());
+        let key = LimitKey::CodeSpace(CodeSpace::Short);
         let limits = [(key.clone(), 2)];
         assert!(limiter.check(&limits, 0).is_ok());
         assert!(!limiter.record_failure(std::slice::from_ref(&key), 0));

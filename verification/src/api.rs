@@ -1,33 +1,62 @@
-//! HTTP handlers of the verification service (Google verification-server compatible where
-//! it has an equivalent).
+//! HTTP handlers of the verification service, compatible with Google's
+//! exposure-notifications-verification-server (`pkg/api/api.go` at 5a27cc44) where it has
+//! an equivalent.
 //!
 //! | endpoint | auth |
 //! | --- | --- |
 //! | `POST /api/cases/{id}/processing-number` `{testType?, symptomDate?, testDate?}` | session or admin key, case in scope |
 //! | `POST /api/cases/{id}/revoke` | session or admin key, case in scope |
 //! | `POST /api/issue` `{testType, symptomDate, testDate, caseId}` | `X-API-Key` (admin) |
-//! | `POST /api/verify` `{code, accept?}` → `{testtype, symptomDate, testDate, token}` | `X-API-Key` (device) |
+//! | `POST /api/batch-issue` `{codes: [issue requests]}` (at most 10) | `X-API-Key` (admin) |
+//! | `POST /api/checkcodestatus` `{uuid}`, `POST /api/expirecode` `{uuid}` | `X-API-Key` (admin) |
+//! | `POST /api/verify` `{code, accept?, nonce?}` → `{testtype, symptomDate, testDate, token}` | `X-API-Key` (device) |
 //! | `POST /api/certificate` `{token, ekeyhmac}` → `{certificate}` | `X-API-Key` (device) |
+//! | `POST /api/user-report` `{phone, testDate?, symptomDate?, nonce}` → `{expiresAt, expiresAtTimestamp}` | `X-API-Key` (device) |
 //! | `GET /.well-known/jwks.json` | none |
+//!
+//! Device endpoints answer `X-Chaff` (any non-empty value) with 200 `{"padding": …}` after
+//! authentication and before any limit, storing and counting nothing. Success bodies carry
+//! `padding` (1–2 KiB of random bytes, base64) as upstream's; errors are
+//! `{"error", "code", "errorCode"}` with upstream's codes and, where one code covers several
+//! causes, `reason`.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use base64::Engine as _;
 use mimamori_cases::api::{ApiError, api_key_principal, staff_principal};
+use mimamori_cases::model::Principal;
 use mimamori_cases::store::ApiKeyKind;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
 
-use crate::service::{IssueRequest, ServiceError, Verification};
+use crate::model::{VerifyError, response_padding};
+use crate::service::{IssueRequest, ServiceError, UserReportRequest, Verification};
+
+/// Most entries in one `POST /api/batch-issue` (upstream's `maxBatchSize`).
+pub const MAX_BATCH_ISSUE: usize = 10;
 
 impl From<ServiceError> for ApiError {
     fn from(error: ServiceError) -> Self {
         match error {
             ServiceError::Verify(e) => {
-                ApiError::new(StatusCode::BAD_REQUEST, e.code(), e.to_string())
+                let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+                ApiError::new(status, e.code(), e.to_string()).with_reason(e.reason())
             }
             ServiceError::Case(e) => e.into(),
             ServiceError::Conflict { code, message } => {
                 ApiError::new(StatusCode::CONFLICT, code, message)
             }
+            ServiceError::CodeNotFound => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "code_not_found",
+                "no code with this uuid in your jurisdiction",
+            ),
+            ServiceError::SmsFailure => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "sms_failure",
+                "the SMS could not be sent; try again later",
+            ),
             ServiceError::RateLimited {
                 retry_after_seconds,
                 ..
@@ -46,6 +75,53 @@ impl From<ServiceError> for ApiError {
 
 type State = web::Data<Verification>;
 
+/// Parses a JSON body; anything that is not the expected JSON object is 400
+/// `unparsable_request` (upstream's code for it).
+fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        let message = if body.iter().all(u8::is_ascii_whitespace) {
+            "the request body is empty; send a JSON object".to_string()
+        } else {
+            format!("the request body is not the expected JSON: {e}")
+        };
+        ServiceError::Verify(VerifyError::Unparsable(message)).into()
+    })
+}
+
+/// A JSON body that may be empty (the case-page issue form).
+fn parse_optional_body<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    parse_body(body)
+}
+
+/// 200 with `body` and upstream's random `padding`.
+fn padded(status: StatusCode, mut body: Value) -> HttpResponse {
+    if let Value::Object(map) = &mut body {
+        map.insert("padding".into(), Value::String(response_padding()));
+    }
+    HttpResponse::build(status)
+        .insert_header(("Cache-Control", "no-store"))
+        .json(body)
+}
+
+fn is_chaff(request: &HttpRequest) -> bool {
+    request
+        .headers()
+        .get("x-chaff")
+        .is_some_and(|value| !value.as_bytes().is_empty())
+}
+
+/// The answer to cover traffic: shaped like a success, nothing stored or counted.
+fn chaff_response() -> HttpResponse {
+    padded(StatusCode::OK, json!({}))
+}
+
+fn client_address(request: &HttpRequest) -> Option<std::net::IpAddr> {
+    request.peer_addr().map(|a| a.ip())
+}
+
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct IssueBody {
@@ -57,21 +133,6 @@ struct IssueBody {
     test_date: Option<String>,
 }
 
-fn parse_optional_json<T: serde::de::DeserializeOwned + Default>(
-    body: &[u8],
-) -> Result<T, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed_json",
-            format!("invalid JSON body: {e}"),
-        )
-    })
-}
-
 async fn issue_for_case(
     state: State,
     request: HttpRequest,
@@ -79,7 +140,7 @@ async fn issue_for_case(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let principal = staff_principal(&request, state.cases()).await?;
-    let body: IssueBody = parse_optional_json(&body)?;
+    let body: IssueBody = parse_optional_body(&body)?;
     let issued = state
         .issue(
             &principal,
@@ -94,8 +155,9 @@ async fn issue_for_case(
     Ok(HttpResponse::Created().json(issued))
 }
 
-/// Google's issue request (extra fields such as `phone` or `padding` are accepted and
-/// ignored; SMS is not sent by this server).
+/// Google's issue request. `phone`, `smsTemplateLabel`, `tzOffset`, `externalIssuerID`,
+/// `onlyGenerateSMS` and `padding` are accepted and ignored (this server sends no SMS for
+/// health-authority codes; the console shows the SMS link).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct GoogleIssue {
@@ -109,13 +171,11 @@ struct GoogleIssue {
     case_id: Option<String>,
 }
 
-async fn issue_google(
-    state: State,
-    request: HttpRequest,
-    body: web::Json<GoogleIssue>,
-) -> Result<HttpResponse, ApiError> {
-    let principal = api_key_principal(&request, state.cases(), ApiKeyKind::Admin).await?;
-    let body = body.into_inner();
+async fn issue_one(
+    state: &Verification,
+    principal: &Principal,
+    body: GoogleIssue,
+) -> Result<Value, ApiError> {
     let case_id = body.case_id.ok_or_else(|| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -125,7 +185,7 @@ async fn issue_google(
     })?;
     let issued = state
         .issue(
-            &principal,
+            principal,
             &case_id,
             IssueRequest {
                 test_type: body.test_type,
@@ -134,7 +194,132 @@ async fn issue_google(
             },
         )
         .await?;
-    Ok(HttpResponse::Ok().json(issued))
+    serde_json::to_value(issued).map_err(|_| ApiError::internal())
+}
+
+async fn issue_google(
+    state: State,
+    request: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let principal = api_key_principal(&request, state.cases(), ApiKeyKind::Admin).await?;
+    let body: GoogleIssue = parse_body(&body)?;
+    let issued = issue_one(&state, &principal, body).await?;
+    Ok(padded(StatusCode::OK, issued))
+}
+
+#[derive(Deserialize)]
+struct BatchIssueBody {
+    codes: Vec<Value>,
+}
+
+/// `POST /api/batch-issue`: each entry issued on its own; `codes[i]` is that entry's answer
+/// or its `{error, errorCode}`; when any failed, the status and `errorCode` are the first
+/// failure's (as upstream's `handle_issue_batch.go`).
+async fn batch_issue(
+    state: State,
+    request: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let principal = api_key_principal(&request, state.cases(), ApiKeyKind::Admin).await?;
+    let body: BatchIssueBody = parse_body(&body)?;
+    if body.codes.is_empty() || body.codes.len() > MAX_BATCH_ISSUE {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "batch_size_invalid",
+            format!("send 1 to {MAX_BATCH_ISSUE} codes per batch"),
+        ));
+    }
+    let mut answers = Vec::with_capacity(body.codes.len());
+    let mut first_failure: Option<ApiError> = None;
+    for entry in body.codes {
+        let result = match serde_json::from_value::<GoogleIssue>(entry) {
+            Ok(entry) => issue_one(&state, &principal, entry).await,
+            Err(e) => Err(ServiceError::Verify(VerifyError::Unparsable(format!(
+                "the entry is not an issue request: {e}"
+            )))
+            .into()),
+        };
+        match result {
+            Ok(mut issued) => {
+                issued["padding"] = json!("");
+                answers.push(issued);
+            }
+            Err(error) => {
+                answers.push(json!({
+                    "error": error.to_string(),
+                    "errorCode": error.code(),
+                    "padding": "",
+                }));
+                first_failure.get_or_insert(error);
+            }
+        }
+    }
+    let issued = answers.iter().filter(|a| a.get("code").is_some()).count();
+    let failed = answers.len() - issued;
+    match first_failure {
+        None => Ok(padded(StatusCode::OK, json!({ "codes": answers }))),
+        Some(first) => Ok(padded(
+            first.status(),
+            json!({
+                "codes": answers,
+                "error": format!(
+                    "Failed to issue {failed} codes. Issued {issued} codes successfully. See each error status in the codes array."
+                ),
+                "errorCode": first.code(),
+                "code": first.code(),
+            }),
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+struct UuidBody {
+    uuid: String,
+}
+
+async fn check_code_status(
+    state: State,
+    request: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let principal = api_key_principal(&request, state.cases(), ApiKeyKind::Admin).await?;
+    let body: UuidBody = parse_body(&body)?;
+    let status = state.code_status(&principal, body.uuid.trim()).await?;
+    Ok(padded(
+        StatusCode::OK,
+        serde_json::to_value(status).map_err(|_| ApiError::internal())?,
+    ))
+}
+
+async fn expire_code(
+    state: State,
+    request: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let principal = api_key_principal(&request, state.cases(), ApiKeyKind::Admin).await?;
+    let body: UuidBody = parse_body(&body)?;
+    let status = state.expire_code(&principal, body.uuid.trim()).await?;
+    Ok(padded(
+        StatusCode::OK,
+        json!({
+            "expiresAtTimestamp": status.expires_at_timestamp,
+            "longExpiresAtTimestamp": status.long_expires_at_timestamp,
+        }),
+    ))
+}
+
+/// Decodes a nonce as upstream's tolerant decoder does: standard or URL alphabet, padded
+/// or not.
+fn decode_nonce(text: &str) -> Result<Vec<u8>, ApiError> {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    let text = text.trim();
+    [STANDARD, URL_SAFE, STANDARD_NO_PAD, URL_SAFE_NO_PAD]
+        .iter()
+        .find_map(|engine| engine.decode(text).ok())
+        .ok_or_else(|| {
+            ServiceError::Verify(VerifyError::Unparsable("nonce is not base64".into())).into()
+        })
 }
 
 #[derive(Deserialize)]
@@ -142,19 +327,36 @@ struct VerifyBody {
     code: String,
     #[serde(default)]
     accept: Option<Vec<String>>,
+    #[serde(default)]
+    nonce: Option<String>,
 }
 
 async fn verify(
     state: State,
     request: HttpRequest,
-    body: web::Json<VerifyBody>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let device = api_key_principal(&request, state.cases(), ApiKeyKind::Device).await?;
-    let client = request.peer_addr().map(|a| a.ip());
+    api_key_principal(&request, state.cases(), ApiKeyKind::Device).await?;
+    if is_chaff(&request) {
+        return Ok(chaff_response());
+    }
+    let body: VerifyBody = parse_body(&body)?;
+    let nonce = match body.nonce.as_deref() {
+        Some(text) if !text.trim().is_empty() => Some(decode_nonce(text)?),
+        _ => None,
+    };
     let verified = state
-        .verify(&device, client, body.code.trim(), body.accept.as_deref())
+        .verify(
+            client_address(&request),
+            body.code.trim(),
+            body.accept.as_deref(),
+            nonce.as_deref(),
+        )
         .await?;
-    Ok(HttpResponse::Ok().json(verified))
+    Ok(padded(
+        StatusCode::OK,
+        serde_json::to_value(verified).map_err(|_| ApiError::internal())?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -166,14 +368,65 @@ struct CertificateBody {
 async fn certificate(
     state: State,
     request: HttpRequest,
-    body: web::Json<CertificateBody>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let device = api_key_principal(&request, state.cases(), ApiKeyKind::Device).await?;
-    let client = request.peer_addr().map(|a| a.ip());
+    api_key_principal(&request, state.cases(), ApiKeyKind::Device).await?;
+    if is_chaff(&request) {
+        return Ok(chaff_response());
+    }
+    let body: CertificateBody = parse_body(&body)?;
     let certificate = state
-        .certificate(&device, client, body.token.trim(), body.ekeyhmac.trim())
+        .certificate(
+            client_address(&request),
+            body.token.trim(),
+            body.ekeyhmac.trim(),
+        )
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "certificate": certificate })))
+    Ok(padded(
+        StatusCode::OK,
+        json!({ "certificate": certificate }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UserReportBody {
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    test_date: Option<String>,
+    #[serde(default)]
+    symptom_date: Option<String>,
+    #[serde(default)]
+    nonce: String,
+}
+
+async fn user_report(
+    state: State,
+    request: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    api_key_principal(&request, state.cases(), ApiKeyKind::Device).await?;
+    if is_chaff(&request) {
+        return Ok(chaff_response());
+    }
+    let body: UserReportBody = parse_body(&body)?;
+    let nonce = decode_nonce(&body.nonce)?;
+    let reported = state
+        .user_report(
+            client_address(&request),
+            UserReportRequest {
+                test_date: body.test_date,
+                symptom_date: body.symptom_date,
+                phone: body.phone,
+                nonce,
+            },
+        )
+        .await?;
+    Ok(padded(
+        StatusCode::OK,
+        serde_json::to_value(reported).map_err(|_| ApiError::internal())?,
+    ))
 }
 
 async fn revoke(
@@ -202,7 +455,11 @@ pub fn configure(config: &mut web::ServiceConfig, state: web::Data<Verification>
         )
         .route("/api/cases/{id}/revoke", web::post().to(revoke))
         .route("/api/issue", web::post().to(issue_google))
+        .route("/api/batch-issue", web::post().to(batch_issue))
+        .route("/api/checkcodestatus", web::post().to(check_code_status))
+        .route("/api/expirecode", web::post().to(expire_code))
         .route("/api/verify", web::post().to(verify))
         .route("/api/certificate", web::post().to(certificate))
+        .route("/api/user-report", web::post().to(user_report))
         .route("/.well-known/jwks.json", web::get().to(jwks));
 }

@@ -65,8 +65,11 @@ pub struct Config {
     pub master_key: Option<Secret>,
     /// Failed verifications allowed per client (keyed hash of the IP) per window.
     pub max_failures_per_client: u32,
-    /// Failed verifications allowed per device API key per window.
-    pub max_failures_per_api_key: u32,
+    /// Failed guesses at short (numeric) codes allowed per window from all clients together;
+    /// past it short codes get 429 until the window ends, long codes keep working.
+    pub max_failures_per_short_code_space: u32,
+    /// Failed guesses at long codes allowed per window from all clients together.
+    pub max_failures_per_long_code_space: u32,
     /// The rate-limit window in seconds.
     pub failure_window_seconds: i64,
     /// Failures per minute (all clients) that raise a spike alert (log event and metric).
@@ -74,6 +77,50 @@ pub struct Config {
     /// Days after their validity ends that numbers and tokens are deleted (certificate ids
     /// stay, for revocation).
     pub retention_days: i64,
+    /// Self-reports (`POST /api/user-report`).
+    pub user_report: UserReportConfig,
+}
+
+/// `[verification.user_report]`: self-reports of a positive test, whose code reaches the
+/// phone by SMS through an HTTP gateway.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UserReportConfig {
+    /// Whether self-reports are taken (off: 400 `unsupported_test_type`, as upstream for a
+    /// realm without them).
+    pub enabled: bool,
+    /// The SMS gateway: `POST {"to": E.164, "body": text}` as JSON; 2xx means accepted.
+    pub sms_gateway_url: Option<String>,
+    /// Bearer token for the gateway (masked when printed).
+    pub sms_gateway_token: Option<Secret>,
+    /// The message; `{code}` and `{minutes}` are replaced.
+    pub sms_template: String,
+    /// Country calling code for national numbers (a leading 0 is replaced by it).
+    pub phone_country_code: String,
+    /// Validity of a self-report code.
+    pub code_ttl_seconds: i64,
+    /// A phone number can self-report again after this many days.
+    pub repeat_after_days: i64,
+    /// Self-reports accepted per client (keyed hash of the IP) per hour.
+    pub max_per_client_per_hour: u32,
+    /// Self-reports accepted per UTC day from everyone (each sends an SMS).
+    pub max_per_day: u32,
+}
+
+impl Default for UserReportConfig {
+    fn default() -> Self {
+        UserReportConfig {
+            enabled: false,
+            sms_gateway_url: None,
+            sms_gateway_token: None,
+            sms_template: "確認コード / verification code: {code} ({minutes} min)".into(),
+            phone_country_code: "81".into(),
+            code_ttl_seconds: 3600,
+            repeat_after_days: 30,
+            max_per_client_per_hour: 5,
+            max_per_day: 20_000,
+        }
+    }
 }
 
 impl Default for Config {
@@ -93,10 +140,12 @@ impl Default for Config {
             hmac_secrets: Vec::new(),
             master_key: None,
             max_failures_per_client: 30,
-            max_failures_per_api_key: 10_000,
+            max_failures_per_short_code_space: 2_000,
+            max_failures_per_long_code_space: 20_000,
             failure_window_seconds: 600,
             failure_alert_per_minute: 100,
             retention_days: 14,
+            user_report: UserReportConfig::default(),
         }
     }
 }
@@ -115,6 +164,20 @@ impl Config {
             || self.certificate_ttl_seconds <= 0
         {
             return Err("verification TTLs must be positive".into());
+        }
+        if self.user_report.enabled {
+            match self.user_report.sms_gateway_url.as_deref() {
+                Some(url) if url.starts_with("http://") || url.starts_with("https://") => {}
+                _ => {
+                    return Err(
+                        "verification.user_report.enabled needs sms_gateway_url (http:// or https://)"
+                            .into(),
+                    );
+                }
+            }
+            if self.user_report.code_ttl_seconds <= 0 || self.user_report.repeat_after_days < 0 {
+                return Err("verification.user_report TTLs must be positive".into());
+            }
         }
         if self.hmac_secrets.iter().any(|s| s.0.len() < 16) {
             return Err("verification.hmac_secrets entries need at least 16 characters".into());

@@ -81,13 +81,30 @@ macro_rules! tables {
     };
 }
 
+/// Self-reports (`POST /api/user-report`): a number without a case, bound to the app's
+/// nonce (SHA-256), and one report per phone number (HMAC) at a time.
+const USER_REPORTS: &str = "ALTER TABLE processing_numbers ADD COLUMN nonce_hash BYTEA;
+    CREATE TABLE user_reports (
+        phone_hmac BYTEA PRIMARY KEY,
+        number_id TEXT NOT NULL,
+        created_at_ms BIGINT NOT NULL
+    );";
+
 /// This crate's database migrations (SQL for SQLite and PostgreSQL).
 pub const MIGRATIONS: mimamori_storage::MigrationSet = mimamori_storage::MigrationSet {
     component: "verification",
-    migrations: &[mimamori_storage::Migration {
-        version: 1,
-        name: "numbers_tokens_certificates_keys",
-        sqlite: tables!(),
-        postgres: tables!(),
-    }],
+    migrations: &[
+        mimamori_storage::Migration {
+            version: 1,
+            name: "numbers_tokens_certificates_keys",
+            sqlite: tables!(),
+            postgres: tables!(),
+        },
+        mimamori_storage::Migration {
+            version: 2,
+            name: "user_reports",
+            sqlite: USER_REPORTS,
+            postgres: USER_REPORTS,
+        },
+    ],
 };

@@ -18,15 +18,40 @@ use ring::hmac;
 use serde::Serialize;
 
 use crate::Config;
-use crate::abuse::{FailureLimiter, LimitKey, Metrics};
+use crate::abuse::{CodeSpace, FailureLimiter, LimitKey, Metrics, client_hash};
 use crate::keys::{self, Keyring, MasterKey};
 use crate::model::{
-    CertificateClaims, TestType, TokenClaims, VerifyError, check_date, code_well_formed, new_code,
-    new_long_code, rfc3339,
+    CertificateClaims, TestType, TokenClaims, VerifyError, accepted_test_types, check_date,
+    code_well_formed, new_code, new_long_code, rfc1123, rfc3339,
 };
 use crate::store::{
     ClaimOutcome, DbVerificationStore, NumberRecord, TokenOutcome, VerificationStore,
 };
+
+/// Bytes of the nonce a self-report binds its code to (upstream's `NonceLength`).
+pub const USER_REPORT_NONCE_BYTES: usize = 256;
+
+/// A phone number in E.164 (`+` and 8–15 digits), from E.164 or national digits (a leading
+/// 0 replaced by `country_code`); spaces, dashes and brackets are ignored.
+pub fn canonical_phone(phone: &str, country_code: &str) -> Option<String> {
+    let trimmed = phone.trim();
+    let international = trimmed.starts_with('+');
+    let digits: String = trimmed
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '+'))
+        .collect();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let full = if international {
+        digits
+    } else if let Some(national) = digits.strip_prefix('0') {
+        format!("{country_code}{national}")
+    } else {
+        return None;
+    };
+    (8..=15).contains(&full.len()).then(|| format!("+{full}"))
+}
 
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +70,12 @@ pub enum ServiceError {
         /// Explanation.
         message: String,
     },
+    /// No issued number with this id in the caller's scope.
+    #[error("no such code")]
+    CodeNotFound,
+    /// The SMS gateway did not take the message (nothing was kept).
+    #[error("the SMS could not be sent; try again later")]
+    SmsFailure,
     /// A rate limit was reached; retry after the given seconds.
     #[error("rate limited ({scope})")]
     RateLimited {
@@ -101,15 +132,19 @@ pub struct Issued {
     pub case_id: String,
     /// The processing number (shown once).
     pub code: String,
-    /// Its expiry, RFC 3339.
+    /// Its expiry, RFC 1123 in UTC as upstream (`Mon, 02 Jan 2006 15:04:05 UTC`).
     pub expires_at: String,
+    /// Its expiry, RFC 3339.
+    pub expires_at_rfc3339: String,
     /// Its expiry, Unix seconds.
     pub expires_at_timestamp: i64,
     /// The long code for SMS links, if enabled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub long_code: Option<String>,
-    /// The long code's expiry, RFC 3339.
+    /// The long code's expiry, RFC 1123 in UTC.
     pub long_expires_at: String,
+    /// The long code's expiry, RFC 3339.
+    pub long_expires_at_rfc3339: String,
     /// The long code's expiry, Unix seconds.
     pub long_expires_at_timestamp: i64,
     /// Test type.
@@ -133,6 +168,53 @@ pub struct Verified {
     pub test_date: Option<String>,
     /// The verification token (ES256 JWT).
     pub token: String,
+}
+
+/// The state of an issued number (`POST /api/checkcodestatus`, `/api/expirecode`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CodeStatus {
+    /// Whether the app has claimed it.
+    pub claimed: bool,
+    /// Expiry of the short code, Unix seconds.
+    pub expires_at_timestamp: i64,
+    /// Expiry of the long code, Unix seconds.
+    pub long_expires_at_timestamp: i64,
+}
+
+impl CodeStatus {
+    fn of(number: &NumberRecord) -> CodeStatus {
+        CodeStatus {
+            claimed: number.claimed_at_ms.is_some(),
+            expires_at_timestamp: number.expires_at_ms.div_euclid(1000),
+            long_expires_at_timestamp: number.long_expires_at_ms.div_euclid(1000),
+        }
+    }
+}
+
+/// A self-report request (`POST /api/user-report`).
+#[derive(Debug, Clone, Default)]
+pub struct UserReportRequest {
+    /// Test date, `YYYY-MM-DD`.
+    pub test_date: Option<String>,
+    /// Symptom onset date, `YYYY-MM-DD`.
+    pub symptom_date: Option<String>,
+    /// The phone the code is sent to.
+    pub phone: String,
+    /// The app's nonce (decoded), to be presented again at verify.
+    pub nonce: Vec<u8>,
+}
+
+/// The answer to a self-report: when its code expires. A phone that already reported gets
+/// the same shape with empty values and no SMS, as upstream, so the answer does not reveal
+/// whether a number reported before.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserReported {
+    /// Expiry, RFC 1123 (empty when nothing was sent).
+    pub expires_at: String,
+    /// Expiry, Unix seconds (0 when nothing was sent).
+    pub expires_at_timestamp: i64,
 }
 
 /// The result of revoking a case.
@@ -167,6 +249,9 @@ struct Inner {
     last_forced_reload: Mutex<Option<Instant>>,
     reload: tokio::sync::Mutex<()>,
     limiter: FailureLimiter,
+    user_reports_hourly: FailureLimiter,
+    user_reports_daily: FailureLimiter,
+    http: reqwest::Client,
     metrics: Metrics,
     revoker: RwLock<Option<Arc<dyn KeyRevoker>>>,
 }
@@ -214,6 +299,12 @@ impl Verification {
                     config.failure_window_seconds,
                     config.failure_alert_per_minute,
                 ),
+                user_reports_hourly: FailureLimiter::new(3600, u32::MAX),
+                user_reports_daily: FailureLimiter::new(86_400, u32::MAX),
+                http: reqwest::Client::builder()
+                    .timeout(Duration::from_secs(10))
+                    .build()
+                    .map_err(|e| format!("cannot build the SMS gateway client: {e}"))?,
                 config,
                 clock,
                 secrets: tokio::sync::OnceCell::new(),
@@ -393,6 +484,23 @@ impl Verification {
         jws::sign(&key.kid, &bytes, &key.pair).map_err(internal)
     }
 
+    /// Writes a lifecycle event to the number's case; self-reports (no case) have none.
+    async fn case_event(
+        &self,
+        case_id: &str,
+        kind: &str,
+        detail: &str,
+    ) -> Result<(), ServiceError> {
+        if case_id.is_empty() {
+            return Ok(());
+        }
+        self.inner
+            .cases
+            .record_event(case_id, kind, detail)
+            .await
+            .map_err(ServiceError::from)
+    }
+
     // ---- issuing ----
 
     /// Issues a processing number for a case the principal may write (re-issue invalidates
@@ -422,7 +530,10 @@ impl Verification {
         }
         let test_type = match request.test_type.as_deref() {
             None | Some("") => TestType::Confirmed,
-            Some(t) => TestType::parse(t).ok_or(VerifyError::UnsupportedTestType)?,
+            Some(t) => match TestType::parse(t).ok_or(VerifyError::InvalidTestType)? {
+                TestType::UserReport => return Err(VerifyError::NotIssuable.into()),
+                other => other,
+            },
         };
         let now = self.now_ms();
         let today = Date::from_unix_ms(now);
@@ -493,10 +604,12 @@ impl Verification {
                 uuid: record.id,
                 case_id: record.case_id,
                 code,
-                expires_at: rfc3339(record.expires_at_ms),
+                expires_at: rfc1123(record.expires_at_ms),
+                expires_at_rfc3339: rfc3339(record.expires_at_ms),
                 expires_at_timestamp: record.expires_at_ms.div_euclid(1000),
                 long_code,
-                long_expires_at: rfc3339(record.long_expires_at_ms),
+                long_expires_at: rfc1123(record.long_expires_at_ms),
+                long_expires_at_rfc3339: rfc3339(record.long_expires_at_ms),
                 long_expires_at_timestamp: record.long_expires_at_ms.div_euclid(1000),
                 test_type: record.test_type,
                 symptom_date: record.symptom_date,
@@ -506,29 +619,277 @@ impl Verification {
         Err(internal("could not draw an unused processing number"))
     }
 
+    /// The number `uuid` if it belongs to a case `principal` may access; 404
+    /// `code_not_found` otherwise (a number outside scope is as unknown as a missing one).
+    async fn number_in_scope(
+        &self,
+        principal: &Principal,
+        uuid: &str,
+        access: Access,
+        action: &str,
+    ) -> Result<NumberRecord, ServiceError> {
+        let number = self
+            .inner
+            .store
+            .number(uuid)
+            .await?
+            .filter(|n| !n.case_id.is_empty())
+            .ok_or(ServiceError::CodeNotFound)?;
+        match self
+            .inner
+            .cases
+            .case_for(principal, &number.case_id, access, action)
+            .await
+        {
+            Ok(_) => Ok(number),
+            Err(CaseError::NotFound) => Err(ServiceError::CodeNotFound),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// `POST /api/checkcodestatus`: whether an issued number was claimed, and its expiry.
+    pub async fn code_status(
+        &self,
+        principal: &Principal,
+        uuid: &str,
+    ) -> Result<CodeStatus, ServiceError> {
+        let number = self
+            .number_in_scope(principal, uuid, Access::Read, "number.status")
+            .await?;
+        Ok(CodeStatus::of(&number))
+    }
+
+    /// `POST /api/expirecode`: ends an unclaimed number's validity now (idempotent for an
+    /// expired one; a claimed number cannot be expired).
+    pub async fn expire_code(
+        &self,
+        principal: &Principal,
+        uuid: &str,
+    ) -> Result<CodeStatus, ServiceError> {
+        let number = self
+            .number_in_scope(principal, uuid, Access::Write, "number.expire")
+            .await?;
+        if number.claimed_at_ms.is_some() {
+            return Err(ServiceError::Conflict {
+                code: "code_already_claimed",
+                message: "the code was already used by the app and cannot be expired".into(),
+            });
+        }
+        let now = self.now_ms();
+        let expired = self
+            .inner
+            .store
+            .expire_number(uuid, now)
+            .await?
+            .ok_or(ServiceError::CodeNotFound)?;
+        if number.expires_at_ms > now {
+            self.case_event(
+                &number.case_id,
+                "number_expired",
+                "expired by the health authority",
+            )
+            .await?;
+        }
+        Ok(CodeStatus::of(&expired))
+    }
+
+    /// `POST /api/user-report`: a self-reported positive test. Draws a short code bound to
+    /// the app's nonce, sends it by SMS through the gateway, and answers with its expiry. A
+    /// phone that reported within `repeat_after_days` gets an empty answer and no SMS.
+    pub async fn user_report(
+        &self,
+        client: Option<IpAddr>,
+        request: UserReportRequest,
+    ) -> Result<UserReported, ServiceError> {
+        let config = &self.inner.config;
+        let settings = &config.user_report;
+        if !settings.enabled {
+            return Err(VerifyError::NotIssuable.into());
+        }
+        if request.nonce.is_empty() {
+            return Err(VerifyError::MissingNonce.into());
+        }
+        if request.nonce.len() != USER_REPORT_NONCE_BYTES {
+            return Err(VerifyError::Unparsable(format!(
+                "nonce must be base64 of {USER_REPORT_NONCE_BYTES} bytes"
+            ))
+            .into());
+        }
+        if request.phone.trim().is_empty() {
+            return Err(VerifyError::MissingPhone.into());
+        }
+        let phone = canonical_phone(&request.phone, &settings.phone_country_code)
+            .ok_or(VerifyError::PhoneInvalid)?;
+        let now = self.now_ms();
+        let today = Date::from_unix_ms(now);
+        let symptom = check_date(
+            request.symptom_date.as_deref(),
+            today,
+            config.max_date_age_days,
+        )?;
+        let test = check_date(
+            request.test_date.as_deref(),
+            today,
+            config.max_date_age_days,
+        )?;
+        let secrets = self.secrets().await?;
+        // Each report sends an SMS: bounded per client per hour and for everyone per day.
+        let per_client = client.map(|ip| {
+            (
+                LimitKey::UserReportClient(client_hash(&secrets.client_key, ip)),
+                settings.max_per_client_per_hour,
+            )
+        });
+        let limited = per_client
+            .map_or(Ok(()), |limit| {
+                self.inner
+                    .user_reports_hourly
+                    .check_and_count(&[limit], now)
+            })
+            .and_then(|()| {
+                self.inner
+                    .user_reports_daily
+                    .check_and_count(&[(LimitKey::UserReports, settings.max_per_day)], now)
+            });
+        if let Err(retry_after_seconds) = limited {
+            self.inner
+                .metrics
+                .rate_limited
+                .with_label_values(&["user_report"])
+                .inc();
+            return Err(ServiceError::RateLimited {
+                retry_after_seconds,
+                scope: "user_report",
+            });
+        }
+        let (key_id, key) = secrets
+            .hmac_keys
+            .first()
+            .ok_or_else(|| internal("no HMAC secret"))?;
+        let phone_hmac = hmac::sign(key, format!("phone:{phone}").as_bytes());
+        let number_id = uuid::Uuid::new_v4().to_string();
+        let stale_before = now - settings.repeat_after_days.max(0) * 86_400_000;
+        if !self
+            .inner
+            .store
+            .take_user_report_slot(phone_hmac.as_ref(), &number_id, now, stale_before)
+            .await?
+        {
+            return Ok(UserReported {
+                expires_at: String::new(),
+                expires_at_timestamp: 0,
+            });
+        }
+        let nonce_hash = ring::digest::digest(&ring::digest::SHA256, &request.nonce);
+        let expires_at_ms = now + settings.code_ttl_seconds * 1000;
+        let record = NumberRecord {
+            id: number_id.clone(),
+            case_id: String::new(),
+            test_type: TestType::UserReport.as_str().into(),
+            symptom_date: symptom.map(|d| d.to_string()),
+            test_date: test.map(|d| d.to_string()),
+            issued_at_ms: now,
+            expires_at_ms,
+            long_expires_at_ms: expires_at_ms,
+            claimed_at_ms: None,
+            revoked_at_ms: None,
+        };
+        let mut code = None;
+        for _ in 0..10 {
+            let candidate = new_code(config.code_length).map_err(|_| internal("random"))?;
+            let tag = hmac::sign(key, candidate.as_bytes());
+            match self
+                .inner
+                .store
+                .issue_user_report_number(&record, tag.as_ref(), key_id, nonce_hash.as_ref())
+                .await
+            {
+                Ok(()) => {
+                    code = Some(candidate);
+                    break;
+                }
+                Err(e) if e.is_unique_violation() => continue,
+                Err(e) => {
+                    self.inner
+                        .store
+                        .delete_user_report(phone_hmac.as_ref(), &number_id)
+                        .await
+                        .ok();
+                    return Err(e.into());
+                }
+            }
+        }
+        let Some(code) = code else {
+            return Err(internal("could not draw an unused self-report code"));
+        };
+        let minutes = settings.code_ttl_seconds / 60;
+        let message = settings
+            .sms_template
+            .replace("{code}", &code)
+            .replace("{minutes}", &minutes.to_string());
+        if let Err(error) = self.send_sms(&phone, &message).await {
+            tracing::warn!(error = %error, "the SMS gateway did not take a self-report code");
+            self.inner
+                .store
+                .delete_user_report(phone_hmac.as_ref(), &number_id)
+                .await?;
+            return Err(ServiceError::SmsFailure);
+        }
+        self.inner.metrics.issued.inc();
+        Ok(UserReported {
+            expires_at: rfc1123(expires_at_ms),
+            expires_at_timestamp: expires_at_ms.div_euclid(1000),
+        })
+    }
+
+    async fn send_sms(&self, to: &str, body: &str) -> Result<(), String> {
+        let settings = &self.inner.config.user_report;
+        let url = settings
+            .sms_gateway_url
+            .as_deref()
+            .ok_or("no SMS gateway is configured")?;
+        let mut request = self
+            .inner
+            .http
+            .post(url)
+            .json(&serde_json::json!({ "to": to, "body": body }));
+        if let Some(token) = &settings.sms_gateway_token {
+            request = request.bearer_auth(&token.0);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| format!("gateway unreachable: {}", e.without_url()))?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("gateway answered {}", response.status().as_u16()))
+        }
+    }
+
     // ---- device flow ----
 
     fn limit_keys(
         &self,
         secrets: &Secrets,
-        device: &Principal,
         client: Option<IpAddr>,
+        space: Option<CodeSpace>,
     ) -> Vec<(LimitKey, u32, &'static str)> {
         let config = &self.inner.config;
-        let mut keys = vec![(
-            LimitKey::ApiKey(device.actor.clone()),
-            config.max_failures_per_api_key,
-            "api_key",
-        )];
+        let mut keys = Vec::with_capacity(2);
         if let Some(ip) = client {
-            let tag = hmac::sign(&secrets.client_key, ip.to_string().as_bytes());
-            let mut hashed = [0u8; 16];
-            hashed.copy_from_slice(&tag.as_ref()[..16]);
             keys.push((
-                LimitKey::Client(hashed),
+                LimitKey::Client(client_hash(&secrets.client_key, ip)),
                 config.max_failures_per_client,
                 "client",
             ));
+        }
+        if let Some(space) = space {
+            let max = match space {
+                CodeSpace::Short => config.max_failures_per_short_code_space,
+                CodeSpace::Long => config.max_failures_per_long_code_space,
+            };
+            keys.push((LimitKey::CodeSpace(space), max, space.label()));
         }
         keys
     }
@@ -556,8 +917,11 @@ impl Verification {
         self.inner
             .metrics
             .failures
-            .with_label_values(&[error.code()])
+            .with_label_values(&[error.reason()])
             .inc();
+        if !error.is_guess() {
+            return;
+        }
         let keys: Vec<LimitKey> = keys.iter().map(|(k, _, _)| k.clone()).collect();
         if self.inner.limiter.record_failure(&keys, self.now_ms()) {
             self.inner.metrics.spikes.inc();
@@ -569,17 +933,20 @@ impl Verification {
         }
     }
 
+    /// Runs `work` under the failure limits of `client` and `space`: refused with 429 while
+    /// either is used up; a failed guess counts against both. The device API key is not a
+    /// limit: every install of an app shares it.
     async fn guarded<T, F>(
         &self,
-        device: &Principal,
         client: Option<IpAddr>,
+        space: Option<CodeSpace>,
         work: F,
     ) -> Result<T, ServiceError>
     where
         F: Future<Output = Result<T, ServiceError>>,
     {
         let secrets = self.secrets().await?;
-        let keys = self.limit_keys(&secrets, device, client);
+        let keys = self.limit_keys(&secrets, client, space);
         self.check_limits(&keys)?;
         let result = work.await;
         if let Err(ServiceError::Verify(error)) = &result {
@@ -588,17 +955,29 @@ impl Verification {
         result
     }
 
-    async fn claim(&self, code: &str) -> Result<NumberRecord, ServiceError> {
+    async fn claim(
+        &self,
+        code: &str,
+        accepted: &[TestType],
+        nonce: Option<&[u8]>,
+    ) -> Result<NumberRecord, ServiceError> {
         let config = &self.inner.config;
         if !code_well_formed(code, config.code_length, config.long_code_length) {
             return Err(VerifyError::CodeInvalid.into());
         }
         let secrets = self.secrets().await?;
         let now = self.now_ms();
+        let accepted: Vec<&str> = accepted.iter().map(|t| t.as_str()).collect();
+        let nonce_hash = nonce.map(|n| ring::digest::digest(&ring::digest::SHA256, n));
+        let nonce_hash = nonce_hash.as_ref().map(|d| d.as_ref());
         let mut outcome = ClaimOutcome::NotFound;
         for (_, key) in &secrets.hmac_keys {
             let tag = hmac::sign(key, code.as_bytes());
-            outcome = self.inner.store.claim_number(tag.as_ref(), now).await?;
+            outcome = self
+                .inner
+                .store
+                .claim_number(tag.as_ref(), &accepted, nonce_hash, now)
+                .await?;
             if outcome != ClaimOutcome::NotFound {
                 break;
             }
@@ -608,42 +987,47 @@ impl Verification {
             ClaimOutcome::NotFound => VerifyError::CodeNotFound,
             ClaimOutcome::Expired | ClaimOutcome::Revoked => VerifyError::CodeExpired,
             ClaimOutcome::AlreadyUsed => VerifyError::CodeAlreadyUsed,
+            ClaimOutcome::TypeNotAccepted => VerifyError::UnsupportedTestType,
         }
         .into())
     }
 
-    /// `POST /api/verify`: claims the code (single use) and returns a signed token.
+    /// The code space a code of this form falls in (for the failure limits).
+    fn code_space(&self, code: &str) -> CodeSpace {
+        let long = self.inner.config.long_code_length;
+        if long > 0 && code.len() == long {
+            CodeSpace::Long
+        } else {
+            CodeSpace::Short
+        }
+    }
+
+    /// `POST /api/verify`: claims the code (single use) if its type is in the client's
+    /// `accept` set, and returns a signed token. `nonce` is the self-report nonce.
     pub async fn verify(
         &self,
-        device: &Principal,
         client: Option<IpAddr>,
         code: &str,
         accept: Option<&[String]>,
+        nonce: Option<&[u8]>,
     ) -> Result<Verified, ServiceError> {
-        self.guarded(device, client, self.verify_inner(code, accept))
-            .await
+        let accepted = accepted_test_types(accept)?;
+        self.guarded(
+            client,
+            Some(self.code_space(code)),
+            self.verify_inner(code, &accepted, nonce),
+        )
+        .await
     }
 
     async fn verify_inner(
         &self,
         code: &str,
-        accept: Option<&[String]>,
+        accepted: &[TestType],
+        nonce: Option<&[u8]>,
     ) -> Result<Verified, ServiceError> {
-        if let Some(accept) = accept
-            && accept.iter().any(|t| TestType::parse(t).is_none())
-        {
-            return Err(VerifyError::UnsupportedTestType.into());
-        }
         let keyring = self.keyring(false).await?;
-        let number = self.claim(code).await?;
-        if let Some(accept) = accept
-            && !accept.is_empty()
-            && !accept.contains(&number.test_type)
-        {
-            // Google's clients list the types they accept; a number of another type stays
-            // claimed, as in the reference server, so a user cannot probe it again.
-            return Err(VerifyError::UnsupportedTestType.into());
-        }
+        let number = self.claim(code, accepted, nonce).await?;
         let now = self.now_ms();
         let now_s = now.div_euclid(1000);
         let config = &self.inner.config;
@@ -669,9 +1053,7 @@ impl Verification {
             .insert_token(&jti, &number.id, &number.case_id, now, claims.exp * 1000)
             .await?;
         self.inner.metrics.claimed.inc();
-        self.inner
-            .cases
-            .record_event(&number.case_id, "number_claimed", "")
+        self.case_event(&number.case_id, "number_claimed", "")
             .await?;
         Ok(Verified {
             testtype: number.test_type,
@@ -721,12 +1103,11 @@ impl Verification {
     /// signed certificate.
     pub async fn certificate(
         &self,
-        device: &Principal,
         client: Option<IpAddr>,
         token: &str,
         ekeyhmac: &str,
     ) -> Result<String, ServiceError> {
-        self.guarded(device, client, self.certificate_inner(token, ekeyhmac))
+        self.guarded(client, None, self.certificate_inner(token, ekeyhmac))
             .await
     }
 
@@ -741,7 +1122,8 @@ impl Verification {
         let now = self.now_ms();
         let (number_id, case_id) = match self.inner.store.use_token(&claims.jti, now).await? {
             TokenOutcome::Used(number_id, case_id) => (number_id, case_id),
-            TokenOutcome::NotFound => return Err(VerifyError::TokenInvalid.into()),
+            // Upstream answers a token it has no row for as expired (purged after expiry).
+            TokenOutcome::NotFound => return Err(VerifyError::TokenExpired.into()),
             TokenOutcome::AlreadyUsed => return Err(VerifyError::TokenAlreadyUsed.into()),
         };
         let mut parts = claims.sub.split('.');
@@ -771,17 +1153,14 @@ impl Verification {
             .insert_certificate(&certificate_id, &case_id, &number_id, now)
             .await?;
         self.inner.metrics.certificates.inc();
-        self.inner
-            .cases
-            .record_event(&case_id, "certificate_issued", "")
-            .await?;
+        self.case_event(&case_id, "certificate_issued", "").await?;
         Ok(signed)
     }
 
     /// The COCOA path: claims a bare processing number for an upload and records a
     /// certificate id for it (no JWT: the key server asked in process).
     pub async fn claim_for_upload(&self, number: &str) -> Result<VerifiedUpload, ServiceError> {
-        let record = self.claim(number).await?;
+        let record = self.claim(number, &TestType::ALL, None).await?;
         let certificate_id = uuid::Uuid::new_v4().to_string();
         let now = self.now_ms();
         self.inner
@@ -846,9 +1225,7 @@ impl Verification {
             .add_published(certificate_id, count)
             .await?
         {
-            self.inner
-                .cases
-                .record_event(&case_id, "keys_published", &format!("{keys} keys"))
+            self.case_event(&case_id, "keys_published", &format!("{keys} keys"))
                 .await?;
         }
         Ok(())
@@ -900,10 +1277,7 @@ impl Verification {
         self.inner.store.purge(now - retention_ms).await?;
         let cases = self.inner.store.expire_due(now).await?;
         for case_id in &cases {
-            self.inner
-                .cases
-                .record_event(case_id, "number_expired", "")
-                .await?;
+            self.case_event(case_id, "number_expired", "").await?;
         }
         Ok(cases.len())
     }

@@ -44,6 +44,8 @@ pub enum ClaimOutcome {
     AlreadyUsed,
     /// Revoked or replaced by a newer number.
     Revoked,
+    /// Live, but of a test type the client does not accept (left unclaimed).
+    TypeNotAccepted,
 }
 
 /// How a token use ended.
@@ -85,9 +87,48 @@ pub trait VerificationStore: Send + Sync {
         hmac_key_id: &str,
         issued_by: &str,
     ) -> Result<(), StoreError>;
-    /// Claims the number whose short or long code has `hmac`: a conditional update, so of
-    /// any number of concurrent claims exactly one succeeds.
-    async fn claim_number(&self, hmac: &[u8], now_ms: i64) -> Result<ClaimOutcome, StoreError>;
+    /// Claims the live number whose short or long code has `hmac`, if its test type is one
+    /// of `accepted` and, for a self-report, `nonce_hash` matches the one it was issued
+    /// with: a conditional update, so of any number of concurrent claims exactly one wins.
+    async fn claim_number(
+        &self,
+        hmac: &[u8],
+        accepted: &[&str],
+        nonce_hash: Option<&[u8]>,
+        now_ms: i64,
+    ) -> Result<ClaimOutcome, StoreError>;
+    /// Takes the self-report slot of a phone (HMAC) for `number_id`, unless a report of that
+    /// phone was made at or after `stale_before_ms`. True when taken.
+    async fn take_user_report_slot(
+        &self,
+        phone_hmac: &[u8],
+        number_id: &str,
+        now_ms: i64,
+        stale_before_ms: i64,
+    ) -> Result<bool, StoreError>;
+    /// Stores a self-report number (no case) bound to the app's nonce.
+    async fn issue_user_report_number(
+        &self,
+        number: &NumberRecord,
+        code_hmac: &[u8],
+        hmac_key_id: &str,
+        nonce_hash: &[u8],
+    ) -> Result<(), StoreError>;
+    /// Removes a self-report whose code could not be delivered (slot and number).
+    async fn delete_user_report(
+        &self,
+        phone_hmac: &[u8],
+        number_id: &str,
+    ) -> Result<(), StoreError>;
+    /// A number by id.
+    async fn number(&self, id: &str) -> Result<Option<NumberRecord>, StoreError>;
+    /// Ends an unclaimed number's validity now (both codes); returns the number as it is
+    /// afterwards, or `None` when there is no such number.
+    async fn expire_number(
+        &self,
+        id: &str,
+        now_ms: i64,
+    ) -> Result<Option<NumberRecord>, StoreError>;
     /// The case's newest number.
     async fn latest_number(&self, case_id: &str) -> Result<Option<NumberRecord>, StoreError>;
     /// Stores a verification token.
@@ -185,7 +226,7 @@ impl VerificationStore for DbVerificationStore {
             vec![
                 Statement::new(
                     "UPDATE processing_numbers SET revoked_at_ms = $1
-                     WHERE case_id = $2 AND claimed_at_ms IS NULL AND revoked_at_ms IS NULL",
+                     WHERE case_id = $2 AND case_id <> '' AND claimed_at_ms IS NULL AND revoked_at_ms IS NULL",
                     params![number.issued_at_ms, &number.case_id],
                 ),
                 Statement::new(
@@ -216,16 +257,32 @@ impl VerificationStore for DbVerificationStore {
         Ok(())
     }
 
-    async fn claim_number(&self, hmac: &[u8], now_ms: i64) -> Result<ClaimOutcome, StoreError> {
+    async fn claim_number(
+        &self,
+        hmac: &[u8],
+        accepted: &[&str],
+        nonce_hash: Option<&[u8]>,
+        now_ms: i64,
+    ) -> Result<ClaimOutcome, StoreError> {
+        if accepted.is_empty() {
+            return Ok(ClaimOutcome::TypeNotAccepted);
+        }
+        let type_placeholders: Vec<String> =
+            (0..accepted.len()).map(|i| format!("${}", i + 4)).collect();
+        let mut values = params![now_ms, hmac, nonce_hash.map(<[u8]>::to_vec)];
+        values.extend(accepted.iter().map(|t| sql::Value::from(*t)));
         let claimed = sql::query_opt(
             &self.database,
             &format!(
                 "UPDATE processing_numbers SET claimed_at_ms = $1
                  WHERE claimed_at_ms IS NULL AND revoked_at_ms IS NULL
                    AND ((code_hmac = $2 AND expires_at_ms > $1) OR (long_hmac = $2 AND long_expires_at_ms > $1))
-                 RETURNING {NUMBER_COLUMNS}"
+                   AND (nonce_hash IS NULL OR nonce_hash = $3)
+                   AND test_type IN ({})
+                 RETURNING {NUMBER_COLUMNS}",
+                type_placeholders.join(", ")
             ),
-            params![now_ms, hmac],
+            values,
         )
         .await?;
         if let Some(row) = claimed {
@@ -233,16 +290,129 @@ impl VerificationStore for DbVerificationStore {
         }
         let existing = sql::query_opt(
             &self.database,
-            "SELECT claimed_at_ms, revoked_at_ms FROM processing_numbers WHERE code_hmac = $1 OR long_hmac = $1",
+            "SELECT claimed_at_ms, revoked_at_ms,
+                    CASE WHEN code_hmac = $1 THEN expires_at_ms ELSE long_expires_at_ms END,
+                    nonce_hash
+             FROM processing_numbers WHERE code_hmac = $1 OR long_hmac = $1",
             params![hmac],
         )
         .await?;
+        // Upstream's order (pkg/database/token.go): expiry is checked before use, so a
+        // used number past its validity reads as expired; a self-report asked for with
+        // another nonce reads as unknown.
         Ok(match existing {
             None => ClaimOutcome::NotFound,
+            Some(row) if row.int(2)? <= now_ms => ClaimOutcome::Expired,
             Some(row) if row.opt_int(0)?.is_some() => ClaimOutcome::AlreadyUsed,
             Some(row) if row.opt_int(1)?.is_some() => ClaimOutcome::Revoked,
-            Some(_) => ClaimOutcome::Expired,
+            Some(row)
+                if row
+                    .opt_bytes(3)?
+                    .is_some_and(|stored| Some(stored.as_slice()) != nonce_hash) =>
+            {
+                ClaimOutcome::NotFound
+            }
+            Some(_) => ClaimOutcome::TypeNotAccepted,
         })
+    }
+
+    async fn take_user_report_slot(
+        &self,
+        phone_hmac: &[u8],
+        number_id: &str,
+        now_ms: i64,
+        stale_before_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let taken = sql::query_opt(
+            &self.database,
+            "INSERT INTO user_reports (phone_hmac, number_id, created_at_ms) VALUES ($1, $2, $3)
+             ON CONFLICT (phone_hmac) DO UPDATE SET number_id = excluded.number_id, created_at_ms = excluded.created_at_ms
+             WHERE user_reports.created_at_ms < $4
+             RETURNING number_id",
+            params![phone_hmac, number_id, now_ms, stale_before_ms],
+        )
+        .await?;
+        Ok(taken.is_some())
+    }
+
+    async fn issue_user_report_number(
+        &self,
+        number: &NumberRecord,
+        code_hmac: &[u8],
+        hmac_key_id: &str,
+        nonce_hash: &[u8],
+    ) -> Result<(), StoreError> {
+        sql::execute(
+            &self.database,
+            &format!(
+                "INSERT INTO processing_numbers ({NUMBER_COLUMNS}, code_hmac, long_hmac, hmac_key_id, issued_by, nonce_hash)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL, $9, NULL, $10, 'user-report', $11)"
+            ),
+            params![
+                &number.id,
+                &number.case_id,
+                &number.test_type,
+                number.symptom_date.clone(),
+                number.test_date.clone(),
+                number.issued_at_ms,
+                number.expires_at_ms,
+                number.long_expires_at_ms,
+                code_hmac,
+                hmac_key_id,
+                nonce_hash
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_user_report(
+        &self,
+        phone_hmac: &[u8],
+        number_id: &str,
+    ) -> Result<(), StoreError> {
+        sql::transaction(
+            &self.database,
+            vec![
+                Statement::new(
+                    "DELETE FROM user_reports WHERE phone_hmac = $1 AND number_id = $2",
+                    params![phone_hmac, number_id],
+                ),
+                Statement::new(
+                    "DELETE FROM processing_numbers WHERE id = $1 AND claimed_at_ms IS NULL",
+                    params![number_id],
+                ),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn number(&self, id: &str) -> Result<Option<NumberRecord>, StoreError> {
+        sql::query_opt(
+            &self.database,
+            &format!("SELECT {NUMBER_COLUMNS} FROM processing_numbers WHERE id = $1"),
+            params![id],
+        )
+        .await?
+        .as_ref()
+        .map(number_from_row)
+        .transpose()
+    }
+
+    async fn expire_number(
+        &self,
+        id: &str,
+        now_ms: i64,
+    ) -> Result<Option<NumberRecord>, StoreError> {
+        sql::execute(
+            &self.database,
+            "UPDATE processing_numbers SET expires_at_ms = $1, long_expires_at_ms = $1
+             WHERE id = $2 AND claimed_at_ms IS NULL AND expires_at_ms > $1",
+            params![now_ms, id],
+        )
+        .await?;
+        self.number(id).await
     }
 
     async fn latest_number(&self, case_id: &str) -> Result<Option<NumberRecord>, StoreError> {
@@ -506,6 +676,8 @@ pub mod conformance {
         }
     }
 
+    const ANY: &[&str] = &["confirmed", "likely", "negative", "user-report"];
+
     /// Issue, supersede, claim (also concurrently), tokens, certificates, revocation,
     /// expiry, keys and secrets.
     pub async fn verification_store(store: Arc<dyn VerificationStore>) {
@@ -519,15 +691,15 @@ pub mod conformance {
             .await
             .unwrap();
         assert_eq!(
-            store.claim_number(b"h1", 20).await.unwrap(),
+            store.claim_number(b"h1", ANY, None, 20).await.unwrap(),
             ClaimOutcome::Revoked
         );
         assert_eq!(
-            store.claim_number(b"l1", 20).await.unwrap(),
+            store.claim_number(b"l1", ANY, None, 20).await.unwrap(),
             ClaimOutcome::Revoked
         );
         assert_eq!(
-            store.claim_number(b"zz", 20).await.unwrap(),
+            store.claim_number(b"zz", ANY, None, 20).await.unwrap(),
             ClaimOutcome::NotFound
         );
         assert_eq!(store.latest_number("c1").await.unwrap().unwrap().id, "n2");
@@ -539,7 +711,7 @@ pub mod conformance {
         assert!(err.is_unique_violation());
         // Expired.
         assert_eq!(
-            store.claim_number(b"h2", 2000).await.unwrap(),
+            store.claim_number(b"h2", ANY, None, 2000).await.unwrap(),
             ClaimOutcome::Expired
         );
         assert_eq!(store.expire_due(2000).await.unwrap(), ["c1"]);
@@ -550,11 +722,19 @@ pub mod conformance {
             .issue_number(&number("n4", "c3", 100), b"h4", Some(b"l4"), "k", "user:x")
             .await
             .unwrap();
+        // A client that does not accept the number's type leaves it unclaimed.
+        assert_eq!(
+            store
+                .claim_number(b"h4", &["negative"], None, 150)
+                .await
+                .unwrap(),
+            ClaimOutcome::TypeNotAccepted
+        );
         let mut handles = Vec::new();
         for _ in 0..20 {
             let store = Arc::clone(&store);
             handles.push(tokio::spawn(async move {
-                store.claim_number(b"h4", 150).await.unwrap()
+                store.claim_number(b"h4", ANY, None, 150).await.unwrap()
             }));
         }
         let mut won = 0;
@@ -569,8 +749,81 @@ pub mod conformance {
         }
         assert_eq!(won, 1);
         assert_eq!(
-            store.claim_number(b"l4", 150).await.unwrap(),
+            store.claim_number(b"l4", ANY, None, 150).await.unwrap(),
             ClaimOutcome::AlreadyUsed
+        );
+
+        // Expiring by id: only unclaimed numbers; the record reads back with the new times.
+        store
+            .issue_number(&number("n5", "c5", 100), b"h5", None, "k", "user:x")
+            .await
+            .unwrap();
+        let expired = store.expire_number("n5", 200).await.unwrap().unwrap();
+        assert_eq!(expired.expires_at_ms, 200);
+        assert_eq!(
+            store.claim_number(b"h5", ANY, None, 201).await.unwrap(),
+            ClaimOutcome::Expired
+        );
+        let claimed = store.expire_number("n4", 200).await.unwrap().unwrap();
+        assert!(
+            claimed.expires_at_ms > 200,
+            "a claimed number keeps its times"
+        );
+        assert!(store.expire_number("nope", 200).await.unwrap().is_none());
+        assert_eq!(store.number("n5").await.unwrap().unwrap().case_id, "c5");
+
+        // Self-reports: one slot per phone until it is stale; the code needs its nonce.
+        assert!(
+            store
+                .take_user_report_slot(b"p1", "u1", 100, 0)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .take_user_report_slot(b"p1", "u2", 150, 50)
+                .await
+                .unwrap()
+        );
+        let mut report = number("u1", "", 100);
+        report.test_type = "user-report".into();
+        store
+            .issue_user_report_number(&report, b"hu1", "k", b"nonce-hash")
+            .await
+            .unwrap();
+        // A self-report does not supersede another case-less number.
+        store
+            .issue_number(&number("n6", "", 100), b"h6", None, "k", "user:x")
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .claim_number(b"hu1", ANY, Some(b"other"), 150)
+                .await
+                .unwrap(),
+            ClaimOutcome::NotFound
+        );
+        assert_eq!(
+            store.claim_number(b"hu1", ANY, None, 150).await.unwrap(),
+            ClaimOutcome::NotFound
+        );
+        assert!(matches!(
+            store.claim_number(b"hu1", ANY, Some(b"nonce-hash"), 150).await.unwrap(),
+            ClaimOutcome::Claimed(n) if n.id == "u1"
+        ));
+        // After the repeat period the phone may report again; a failed delivery frees it.
+        assert!(
+            store
+                .take_user_report_slot(b"p1", "u3", 500, 200)
+                .await
+                .unwrap()
+        );
+        store.delete_user_report(b"p1", "u3").await.unwrap();
+        assert!(
+            store
+                .take_user_report_slot(b"p1", "u4", 501, 0)
+                .await
+                .unwrap()
         );
 
         store
