@@ -116,7 +116,7 @@ impl KeyServerApi {
 }
 
 fn json_error(status: StatusCode, code: &str, message: &str) -> HttpResponse {
-    HttpResponse::build(status).json(json!({ "error": message, "code": code }))
+    HttpResponse::build(status).json(json!({ "error": message, "code": code, "errorCode": code }))
 }
 
 /// Registers the key server's routes.

@@ -49,8 +49,14 @@ pub enum ProcessingNumberError {
 #[async_trait]
 pub trait ProcessingNumberVerifier: Send + Sync {
     /// Claims `number`; on success it can never be claimed again, unless the claim is
-    /// released with [`ProcessingNumberVerifier::release`].
-    async fn claim(&self, number: &str) -> Result<VerifiedUpload, ProcessingNumberError>;
+    /// released with [`ProcessingNumberVerifier::release`]. A retry of the same upload
+    /// (same `idempotency_key`, as COCOA's app sends on every retry of one submission) of a
+    /// number this upload already claimed succeeds again with the same certificate id.
+    async fn claim(
+        &self,
+        number: &str,
+        idempotency_key: Option<&str>,
+    ) -> Result<VerifiedUpload, ProcessingNumberError>;
 
     /// Undoes the claim behind `certificate_id` because the upload it was made for could not
     /// be stored: the app was told to retry, so its processing number must still work. Does

@@ -85,8 +85,9 @@ pub struct CocoaDiagnosisRequest {
     /// Whether the user had symptoms.
     #[serde(default)]
     pub has_symptom: bool,
-    /// Onset of symptoms or test date (RFC 3339).
-    #[serde(default)]
+    /// Onset of symptoms or test date, RFC 3339 with the device's offset as COCOA writes it
+    /// (`yyyy-MM-dd'T'HH:mm:ss.fffzzz`); apps before 2022-02 spelled it `onSetOf…`.
+    #[serde(default, alias = "onSetOfSymptomOrTestDate")]
     pub onset_of_symptom_or_test_date: Option<String>,
     /// The keys.
     pub keys: Vec<CocoaKey>,
@@ -168,7 +169,13 @@ impl PublishError {
             PublishError::MissingCertificate
             | PublishError::Certificate(_)
             | PublishError::HealthAuthorityMismatch => 401,
-            PublishError::ProcessingNumber(ProcessingNumberError::AlreadyUsed) => 409,
+            // COCOA's app shows its "incorrect processing number" dialog only for 406
+            // (NotifyOtherPageViewModel.ShowResult); the body's code tells operators why.
+            PublishError::ProcessingNumber(
+                ProcessingNumberError::Unknown
+                | ProcessingNumberError::Expired
+                | ProcessingNumberError::AlreadyUsed,
+            ) => 406,
             PublishError::ProcessingNumber(ProcessingNumberError::Unavailable(_))
             | PublishError::Unavailable => 503,
             _ => 400,
@@ -389,7 +396,12 @@ impl KeyServer {
             .map(|k| ExposureKeyJson {
                 key: k.key_data.clone(),
                 rolling_start_number: k.rolling_start_number,
-                rolling_period: k.rolling_period,
+                // COCOA's server stored a period of 0 as 144 (TemporaryExposureKeyModel).
+                rolling_period: if k.rolling_period == 0 {
+                    144
+                } else {
+                    k.rolling_period
+                },
                 // COCOA sends 0–7 and the server recomputes it; validate the range only.
                 transmission_risk: k.transmission_risk.clamp(0, 8),
             })
@@ -425,7 +437,14 @@ impl KeyServer {
         let verifier = self.processing_numbers.as_ref().ok_or_else(|| {
             ProcessingNumberError::Unavailable("no processing-number verifier is configured".into())
         })?;
-        let claim = verifier.claim(request.verification_payload.trim()).await?;
+        let idempotency_key = request
+            .idempotency_key
+            .as_deref()
+            .map(str::trim)
+            .filter(|k| !k.is_empty());
+        let claim = verifier
+            .claim(request.verification_payload.trim(), idempotency_key)
+            .await?;
         let report_type = match claim.report_type {
             UploadReportType::Confirmed => ReportType::ConfirmedTest,
             UploadReportType::Likely => ReportType::ConfirmedClinicalDiagnosis,
@@ -438,8 +457,11 @@ impl KeyServer {
                 });
             }
         };
+        // The submitted date decides, as on COCOA's server (V3DiagnosisSubmissionParameter.
+        // SetDaysSinceOnsetOfSymptoms): the UTC date of the submitted instant, so a JST
+        // midnight counts as the UTC day before. The case's date is the fallback.
         let (onset, onset_warning) =
-            publish::effective_onset(&[claim.symptom_onset_interval, request_onset], now, &policy);
+            publish::effective_onset(&[request_onset, claim.symptom_onset_interval], now, &policy);
         warnings.extend(onset_warning);
         let certificate_id = claim.certificate_id.clone();
         let stored = self

@@ -1,9 +1,17 @@
-//! The COCOA-compatible upload over real HTTP, on SQLite and PostgreSQL: a health center
-//! issues a processing number for a case; the app uploads its keys with it through
-//! `PUT /api/v3/diagnosis`; the keys reach the export with the case's report type and onset;
-//! the number cannot be used twice; unknown and expired numbers get their own codes; the
-//! case records that keys were published; an upload the key store could not take gives its
-//! processing number back, so the app's retry succeeds.
+//! The COCOA-compatible upload over real HTTP, on SQLite and PostgreSQL, with the request
+//! exactly as COCOA's app builds it and the statuses its screen branches on.
+//!
+//! Request shape: `Covid19Radar/Covid19Radar/Model/DiagnosisSubmissionParameter.cs` and
+//! `Services/DiagnosisKeyRegisterServer.cs`, headers from `Services/HttpDataService.cs`
+//! (`Accept: application/json`, `x-functions-key`, body `application/json; charset=utf-8`),
+//! the date as `AppConstants.FORMAT_TIMESTAMP` (`yyyy-MM-dd'T'HH:mm:ss.fffzzz`), keys
+//! without transmission risk or days since onset, `reportType` 1, `idempotency_key` one GUID
+//! per submission screen; cocoa-mhlw/cocoa at 19bb840727f290863c6af88852e3e2981d1b441e.
+//! Statuses: `ViewModels/HomePage/NotifyOtherPageViewModel.cs` `ShowResult` shows a dialog
+//! only for 200/204 (success), 406 (wrong or expired processing number), 400, 403, 500/503.
+//! Days since onset and transmission risk as COCOA's server computed them
+//! (`src/Covid19Radar.Api/Models/V3DiagnosisSubmissionParameter.cs` and `V3DiagnosisApi.cs`
+//! at d5485de795dabaaf7687ccf99f9a1ce378e40876, the last version before the 406 stubs).
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 #[macro_use]
@@ -17,31 +25,50 @@ use support::call;
 
 const DAY: u32 = 144;
 
-fn cocoa_body(today: u32, seed: u8, number: &str) -> Value {
-    let keys: Vec<Value> = (1..=7u32)
+/// A diagnosis body as the app serializes it: keys of the last `days` days (seed bytes
+/// `seed + day`), onset at a local midnight in JST.
+fn cocoa_body_with(
+    today: u32,
+    seed: u8,
+    number: &str,
+    days: u32,
+    onset: &str,
+    idempotency_key: &str,
+) -> Value {
+    let keys: Vec<Value> = (1..=days)
         .map(|day| {
             json!({
                 "keyData": base64::engine::general_purpose::STANDARD.encode([seed.wrapping_add(day as u8); 16]),
                 "rollingStartNumber": today - day * DAY,
                 "rollingPeriod": 144,
-                "transmissionRisk": 0,
                 "reportType": 1,
-                "daysSinceOnsetOfSymptoms": 0,
             })
         })
         .collect();
     json!({
         "hasSymptom": true,
-        "onsetOfSymptomOrTestDate": "2026-11-16T00:00:00.000Z",
+        "onsetOfSymptomOrTestDate": onset,
         "keys": keys,
         "regions": ["440"],
-        "platform": "Android",
-        "deviceVerificationPayload": "",
-        "appPackageName": "jp.go.mhlw.covid19radar",
+        "platform": "android",
+        "deviceVerificationPayload": "eyJhbGciOiJSUzI1NiJ9.e30.c2lnbmF0dXJl",
+        "appPackageName": "jp.go.mhlw.cocoa",
         "verificationPayload": number,
-        "idempotency_key": "abc",
-        "padding": "",
+        "idempotency_key": idempotency_key,
+        "padding": base64::engine::general_purpose::STANDARD.encode([7u8; 1100]),
     })
+}
+
+/// Seven keys, onset 2026-11-16 00:00 JST, one idempotency key per seed.
+fn cocoa_body(today: u32, seed: u8, number: &str) -> Value {
+    cocoa_body_with(
+        today,
+        seed,
+        number,
+        7,
+        "2026-11-16T00:00:00.000+09:00",
+        &format!("5b1f0c8e-7d2a-4c1b-9e3f-00000000{seed:04}"),
+    )
 }
 
 /// The test clock's day as the ENIntervalNumber of its midnight.
@@ -89,16 +116,48 @@ async fn fail_key_inserts(app: &mimamori_tests::TestApp, fail: bool) {
     }
 }
 
+/// `PUT /api/v3/diagnosis` with the app's headers; status and JSON body (Null when empty).
 async fn put(app: &mimamori_tests::TestApp, body: &Value) -> (StatusCode, Value) {
-    call(
-        app,
-        "PUT",
-        "/api/v3/diagnosis",
-        None,
-        None,
-        Some(body.clone()),
-    )
-    .await
+    let response = app
+        .client
+        .put(app.url("/api/v3/diagnosis"))
+        .header("Accept", "application/json")
+        .header("x-functions-key", "functions-key-of-the-app")
+        .header("Content-Type", "application/json; charset=utf-8")
+        .body(serde_json::to_vec(body).unwrap())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// The statuses COCOA's `ShowResult` has a dialog for.
+const STATUSES_THE_APP_SHOWS: [u16; 7] = [200, 204, 400, 403, 406, 500, 503];
+
+fn assert_refused(result: &(StatusCode, Value), status: StatusCode, code: &str) {
+    assert!(
+        STATUSES_THE_APP_SHOWS.contains(&result.0.as_u16()),
+        "{result:?}"
+    );
+    assert_eq!(result.0, status, "{}", result.1);
+    assert_eq!(result.1["code"], code, "{}", result.1);
+}
+
+/// Days since onset as COCOA's server computed them: the UTC date of the key's start minus
+/// the UTC date of the submitted instant (`DateTime.ParseExact(...).ToUniversalTime().Date`).
+fn cocoa_days_since_onset(rolling_start: u32, onset: &str) -> i64 {
+    let onset =
+        time::OffsetDateTime::parse(onset, &time::format_description::well_known::Rfc3339).unwrap();
+    let onset_day = onset.unix_timestamp().div_euclid(86_400);
+    let key_day = (i64::from(rolling_start) * 600).div_euclid(86_400);
+    key_day - onset_day
+}
+
+/// COCOA's transmission risk: 4 (medium) from three days before onset, else 1 (lowest).
+fn cocoa_transmission_risk(days_since_onset: i64) -> i32 {
+    if days_since_onset >= -3 { 4 } else { 1 }
 }
 
 flow_tests! {
@@ -119,16 +178,25 @@ flow_tests! {
         assert_eq!(status, StatusCode::OK);
         let text = case.to_string();
         assert!(text.contains("keys_published"), "lifecycle written back: {text}");
-        let (status, body) = put(&app, &cocoa_body(today, 40, &number)).await;
-        assert_eq!((status, body["code"].as_str().unwrap()), (StatusCode::CONFLICT, "processing_number_already_used"));
-        let (status, body) = put(&app, &cocoa_body(today, 60, "00000000")).await;
-        assert_eq!((status, body["code"].as_str().unwrap()), (StatusCode::BAD_REQUEST, "processing_number_unknown"));
+        // A retry of the same submission (same idempotency key) succeeds again, as COCOA's
+        // server upserted it; another submission with the used number is refused with 406.
+        let (status, body) = put(&app, &cocoa_body(today, 10, &number)).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        assert_refused(&put(&app, &cocoa_body(today, 40, &number)).await, StatusCode::NOT_ACCEPTABLE, "processing_number_already_used");
+        assert_refused(&put(&app, &cocoa_body(today, 60, "00000000")).await, StatusCode::NOT_ACCEPTABLE, "processing_number_unknown");
+        assert_refused(&put(&app, &cocoa_body(today, 60, "1234")).await, StatusCode::NOT_ACCEPTABLE, "processing_number_unknown");
 
+        // Replaced by a newer number, and expired: both 406 with their own code.
         let (_, second) = call(&app, "POST", &format!("/api/cases/{case_id}/processing-number"),
             Some(&world.hc_worker[0]), None, None).await;
+        let (_, third) = call(&app, "POST", &format!("/api/cases/{case_id}/processing-number"),
+            Some(&world.hc_worker[0]), None, None).await;
+        assert_refused(&put(&app, &cocoa_body(today, 70, second["code"].as_str().unwrap())).await, StatusCode::NOT_ACCEPTABLE, "processing_number_expired");
         clock.advance_ms(25 * 3_600_000);
-        let (status, body) = put(&app, &cocoa_body(today, 80, second["code"].as_str().unwrap())).await;
-        assert_eq!((status, body["code"].as_str().unwrap()), (StatusCode::BAD_REQUEST, "processing_number_expired"));
+        assert_refused(&put(&app, &cocoa_body(today, 80, third["code"].as_str().unwrap())).await, StatusCode::NOT_ACCEPTABLE, "processing_number_expired");
+        // A malformed body is 400 (the app's "problem with the data" dialog), never 422.
+        let (status, _) = put(&app, &json!({"keys": "nope"})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
 
         // The keys are exported with the case's report type; risk as COCOA sets it.
         let report = app.exporter().run_once().await.unwrap();
@@ -144,6 +212,40 @@ flow_tests! {
 
     }
 
+    async fn days_since_onset_and_risk_match_cocoa_key_for_key(app, clock) {
+        let world = support::world(&app, &clock).await;
+        // The case says onset 2026-11-16; the app submits 2026-11-12 00:00 JST, which
+        // COCOA's server read as the UTC date 2026-11-11. The submitted date decides.
+        let (_, number) = accepted_case_with_number(&app, &world, "Kato Misaki").await;
+        let today = today();
+        let onset = "2026-11-12T00:00:00.000+09:00";
+        let body = cocoa_body_with(today, 120, &number, 14, onset, "0d4c8f8a-2b61-4f47-a5c5-3a8cf1f0b0a1");
+        let (status, body_out) = put(&app, &body).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body_out}");
+        clock.advance_ms(25 * 3_600_000);
+        let report = app.exporter().run_once().await.unwrap();
+        let mut exported = Vec::new();
+        for file in &report.files {
+            let zip = std::fs::read(app.settings.key_server.export.directory.join(&file.path)).unwrap();
+            exported.extend(read_archive(&zip).unwrap().export.keys);
+        }
+        let mut compared = 0;
+        let mut low_risk = 0;
+        for key in &body["keys"].as_array().unwrap()[..] {
+            let bytes = base64::engine::general_purpose::STANDARD.decode(key["keyData"].as_str().unwrap()).unwrap();
+            let start = key["rollingStartNumber"].as_u64().unwrap() as u32;
+            let ours = exported.iter().find(|k| k.key_data.as_bytes()[..] == bytes[..]).expect("every key exported");
+            let days = cocoa_days_since_onset(start, onset);
+            assert_eq!(i64::from(ours.days_since_onset_of_symptoms.unwrap()), days, "key starting {start}");
+            assert_eq!(ours.transmission_risk_level, cocoa_transmission_risk(days), "key starting {start}, {days} days");
+            assert_eq!(ours.report_type, ReportType::ConfirmedTest);
+            low_risk += usize::from(ours.transmission_risk_level == 1);
+            compared += 1;
+        }
+        assert_eq!(compared, 14);
+        assert!(low_risk >= 2, "the test covers both risk levels");
+    }
+
     async fn failed_key_store_gives_the_processing_number_back(app, clock) {
         let world = support::world(&app, &clock).await;
         let (case_id, number) = accepted_case_with_number(&app, &world, "Suzuki Jiro").await;
@@ -155,11 +257,13 @@ flow_tests! {
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
         fail_key_inserts(&app, false).await;
 
-        // The retry with the same number works, once.
+        // The app's retry works; retried again it is the same submission (204, stored once);
+        // another submission with the number is refused.
         let (status, body) = put(&app, &cocoa_body(today, 100, &number)).await;
         assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
         let (status, body) = put(&app, &cocoa_body(today, 100, &number)).await;
-        assert_eq!((status, body["code"].as_str().unwrap()), (StatusCode::CONFLICT, "processing_number_already_used"));
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        assert_refused(&put(&app, &cocoa_body(today, 101, &number)).await, StatusCode::NOT_ACCEPTABLE, "processing_number_already_used");
         let (_, case) = call(&app, "GET", &format!("/api/cases/{case_id}"), Some(&world.hc_worker[0]), None, None).await;
         let text = case.to_string();
         assert!(text.contains("number_released"), "the release is on the case's history: {text}");

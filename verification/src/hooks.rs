@@ -11,8 +11,12 @@ use crate::service::{ServiceError, Verification};
 
 #[async_trait]
 impl ProcessingNumberVerifier for Verification {
-    async fn claim(&self, number: &str) -> Result<VerifiedUpload, ProcessingNumberError> {
-        match self.claim_for_upload(number).await {
+    async fn claim(
+        &self,
+        number: &str,
+        idempotency_key: Option<&str>,
+    ) -> Result<VerifiedUpload, ProcessingNumberError> {
+        match self.claim_for_upload(number, idempotency_key).await {
             Ok(upload) => Ok(upload),
             Err(ServiceError::Verify(VerifyError::CodeExpired)) => {
                 Err(ProcessingNumberError::Expired)

@@ -83,7 +83,11 @@ macro_rules! tables {
 
 /// Self-reports (`POST /api/user-report`): a number without a case, bound to the app's
 /// nonce (SHA-256), and one report per phone number (HMAC) at a time.
+///
+/// COCOA retries: the certificate of an upload keeps the SHA-256 of its idempotency key, so
+/// a retry of the same submission is recognised.
 const USER_REPORTS: &str = "ALTER TABLE processing_numbers ADD COLUMN nonce_hash BYTEA;
+    ALTER TABLE certificates ADD COLUMN idempotency_hash BYTEA;
     CREATE TABLE user_reports (
         phone_hmac BYTEA PRIMARY KEY,
         number_id TEXT NOT NULL,

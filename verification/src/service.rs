@@ -53,6 +53,24 @@ pub fn canonical_phone(phone: &str, country_code: &str) -> Option<String> {
     (8..=15).contains(&full.len()).then(|| format!("+{full}"))
 }
 
+/// What the key server learns of a claimed number.
+fn upload_of(certificate_id: String, record: &NumberRecord) -> VerifiedUpload {
+    let onset = record
+        .symptom_date
+        .as_deref()
+        .or(record.test_date.as_deref())
+        .and_then(Date::parse);
+    VerifiedUpload {
+        certificate_id,
+        report_type: match record.test_type.as_str() {
+            "likely" => UploadReportType::Likely,
+            "negative" => UploadReportType::Negative,
+            _ => UploadReportType::Confirmed,
+        },
+        symptom_onset_interval: onset.and_then(Date::en_interval),
+    }
+}
+
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -1150,7 +1168,7 @@ impl Verification {
         let signed = self.sign(&keyring, &certificate)?;
         self.inner
             .store
-            .insert_certificate(&certificate_id, &case_id, &number_id, now)
+            .insert_certificate(&certificate_id, &case_id, &number_id, now, None)
             .await?;
         self.inner.metrics.certificates.inc();
         self.case_event(&case_id, "certificate_issued", "").await?;
@@ -1158,14 +1176,43 @@ impl Verification {
     }
 
     /// The COCOA path: claims a bare processing number for an upload and records a
-    /// certificate id for it (no JWT: the key server asked in process).
-    pub async fn claim_for_upload(&self, number: &str) -> Result<VerifiedUpload, ServiceError> {
-        let record = self.claim(number, &TestType::ALL, None).await?;
+    /// certificate id for it (no JWT: the key server asked in process). A retry of the same
+    /// submission (same idempotency key, within a day of the claim) gets the certificate of
+    /// the first attempt again, as COCOA's server upserted retried uploads.
+    pub async fn claim_for_upload(
+        &self,
+        number: &str,
+        idempotency_key: Option<&str>,
+    ) -> Result<VerifiedUpload, ServiceError> {
+        let idempotency_hash =
+            idempotency_key.map(|k| ring::digest::digest(&ring::digest::SHA256, k.as_bytes()));
+        let record = match self.claim(number, &TestType::ALL, None).await {
+            Ok(record) => record,
+            Err(ServiceError::Verify(VerifyError::CodeAlreadyUsed))
+                if idempotency_hash.is_some() =>
+            {
+                let hash = idempotency_hash
+                    .as_ref()
+                    .map(|d| d.as_ref())
+                    .unwrap_or_default();
+                return match self.retried_upload(number, hash).await? {
+                    Some(upload) => Ok(upload),
+                    None => Err(VerifyError::CodeAlreadyUsed.into()),
+                };
+            }
+            Err(error) => return Err(error),
+        };
         let certificate_id = uuid::Uuid::new_v4().to_string();
         let now = self.now_ms();
         self.inner
             .store
-            .insert_certificate(&certificate_id, &record.case_id, &record.id, now)
+            .insert_certificate(
+                &certificate_id,
+                &record.case_id,
+                &record.id,
+                now,
+                idempotency_hash.as_ref().map(|d| d.as_ref()),
+            )
             .await?;
         self.inner.metrics.claimed.inc();
         let recorded = async {
@@ -1184,20 +1231,30 @@ impl Verification {
             }
             return Err(error.into());
         }
-        let onset = record
-            .symptom_date
-            .as_deref()
-            .or(record.test_date.as_deref())
-            .and_then(Date::parse);
-        Ok(VerifiedUpload {
-            certificate_id,
-            report_type: match record.test_type.as_str() {
-                "likely" => UploadReportType::Likely,
-                "negative" => UploadReportType::Negative,
-                _ => UploadReportType::Confirmed,
-            },
-            symptom_onset_interval: onset.and_then(Date::en_interval),
-        })
+        Ok(upload_of(certificate_id, &record))
+    }
+
+    /// The earlier upload of `number` under this idempotency key, if it was claimed within
+    /// the last day.
+    async fn retried_upload(
+        &self,
+        number: &str,
+        idempotency_hash: &[u8],
+    ) -> Result<Option<VerifiedUpload>, ServiceError> {
+        let secrets = self.secrets().await?;
+        let since = self.now_ms() - 86_400_000;
+        for (_, key) in &secrets.hmac_keys {
+            let tag = hmac::sign(key, number.as_bytes());
+            if let Some((certificate_id, record)) = self
+                .inner
+                .store
+                .retried_upload(tag.as_ref(), idempotency_hash, since)
+                .await?
+            {
+                return Ok(Some(upload_of(certificate_id, &record)));
+            }
+        }
+        Ok(None)
     }
 
     /// Gives back the processing number claimed for a COCOA upload that could not be stored

@@ -142,14 +142,25 @@ pub trait VerificationStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Uses a token once.
     async fn use_token(&self, jti: &str, now_ms: i64) -> Result<TokenOutcome, StoreError>;
-    /// Stores a certificate id for a case.
+    /// Stores a certificate id for a case; an upload's certificate keeps the hash of its
+    /// idempotency key.
     async fn insert_certificate(
         &self,
         id: &str,
         case_id: &str,
         number_id: &str,
         now_ms: i64,
+        idempotency_hash: Option<&[u8]>,
     ) -> Result<(), StoreError>;
+    /// The certificate an earlier upload with this idempotency key made for the number with
+    /// this HMAC, claimed at or after `claimed_since_ms` and not revoked: (certificate id,
+    /// number).
+    async fn retried_upload(
+        &self,
+        code_hmac: &[u8],
+        idempotency_hash: &[u8],
+        claimed_since_ms: i64,
+    ) -> Result<Option<(String, NumberRecord)>, StoreError>;
     /// Undoes the COCOA-path claim behind `certificate_id` (the upload failed): deletes the
     /// certificate and makes its number claimable again, unless keys were recorded under it
     /// or it was revoked. Returns the case when the claim was released.
@@ -477,14 +488,44 @@ impl VerificationStore for DbVerificationStore {
         case_id: &str,
         number_id: &str,
         now_ms: i64,
+        idempotency_hash: Option<&[u8]>,
     ) -> Result<(), StoreError> {
         sql::execute(
             &self.database,
-            "INSERT INTO certificates (id, case_id, number_id, issued_at_ms) VALUES ($1, $2, $3, $4)",
-            params![id, case_id, number_id, now_ms],
+            "INSERT INTO certificates (id, case_id, number_id, issued_at_ms, idempotency_hash) VALUES ($1, $2, $3, $4, $5)",
+            params![id, case_id, number_id, now_ms, idempotency_hash.map(<[u8]>::to_vec)],
         )
         .await?;
         Ok(())
+    }
+
+    async fn retried_upload(
+        &self,
+        code_hmac: &[u8],
+        idempotency_hash: &[u8],
+        claimed_since_ms: i64,
+    ) -> Result<Option<(String, NumberRecord)>, StoreError> {
+        let columns: Vec<String> = NUMBER_COLUMNS
+            .split(", ")
+            .map(|c| format!("p.{c}"))
+            .collect();
+        let row = sql::query_opt(
+            &self.database,
+            &format!(
+                "SELECT c.id, {} FROM certificates c JOIN processing_numbers p ON p.id = c.number_id
+                 WHERE (p.code_hmac = $1 OR p.long_hmac = $1) AND c.idempotency_hash = $2
+                   AND c.revoked_at_ms IS NULL AND p.revoked_at_ms IS NULL AND p.claimed_at_ms >= $3",
+                columns.join(", ")
+            ),
+            params![code_hmac, idempotency_hash, claimed_since_ms],
+        )
+        .await?;
+        row.map(|row| {
+            let id = row.text(0)?;
+            let number = number_from_row(&Row(row.0[1..].to_vec()))?;
+            Ok((id, number))
+        })
+        .transpose()
     }
 
     async fn release_claim(&self, certificate_id: &str) -> Result<Option<String>, StoreError> {
@@ -843,7 +884,7 @@ pub mod conformance {
             TokenOutcome::NotFound
         );
         store
-            .insert_certificate("cert1", "c3", "n4", 170)
+            .insert_certificate("cert1", "c3", "n4", 170, Some(b"idem"))
             .await
             .unwrap();
         assert_eq!(
@@ -851,6 +892,27 @@ pub mod conformance {
             Some("c3")
         );
         assert_eq!(store.add_published("nope", 1).await.unwrap(), None);
+        // A retry of the same upload finds its certificate; another key or a later claim not.
+        let (id, retried) = store
+            .retried_upload(b"h4", b"idem", 100)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((id.as_str(), retried.id.as_str()), ("cert1", "n4"));
+        assert!(
+            store
+                .retried_upload(b"h4", b"other", 100)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store
+                .retried_upload(b"h4", b"idem", 151)
+                .await
+                .unwrap()
+                .is_none()
+        );
         store
             .insert_token("t2", "n4", "c3", 150, 1000)
             .await

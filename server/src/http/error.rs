@@ -1,4 +1,5 @@
-//! The JSON error body every endpoint answers with: `{ "error": ..., "code": ... }`.
+//! The JSON error body every endpoint answers with: `{ "error": ..., "code": ..., "errorCode": ... }`
+//! (`errorCode` repeats `code` for clients of Google's servers, which read that name).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -17,6 +18,8 @@ pub struct ApiError {
 struct ErrorBody<'a> {
     error: &'a str,
     code: &'a str,
+    #[serde(rename = "errorCode")]
+    error_code: &'a str,
 }
 
 impl ApiError {
@@ -77,6 +80,7 @@ impl ResponseError for ApiError {
         HttpResponse::build(self.status).json(ErrorBody {
             error: &self.message,
             code: self.code,
+            error_code: self.code,
         })
     }
 }
