@@ -38,6 +38,8 @@ pub struct KeyServerApi {
     pub max_publish_bytes: usize,
     file_counters: (prometheus::IntCounter, prometheus::IntCounter),
     listing_counters: (prometheus::IntCounter, prometheus::IntCounter),
+    /// COCOA's `configuration.json` and `risk_calculation_configuration.json`, rendered once.
+    cocoa_configuration: Arc<(web::Bytes, web::Bytes)>,
 }
 
 impl std::fmt::Debug for KeyServerApi {
@@ -61,7 +63,22 @@ impl KeyServerApi {
         };
         let file_counters = resolve("file");
         let listing_counters = resolve("listing");
+        let cocoa = &key_server.config.cocoa;
+        let render =
+            |value: Value| web::Bytes::from(serde_json::to_vec(&value).unwrap_or_default());
+        // Config::validate refused unknown presets before the server started.
+        let cocoa_configuration = match crate::cocoa::CocoaPresets::from_names(
+            &cocoa.exposure_preset,
+            &cocoa.legacy_preset,
+        ) {
+            Ok(presets) => (
+                render(crate::cocoa::exposure_configuration(&presets)),
+                render(crate::cocoa::risk_calculation_configuration(&presets)),
+            ),
+            Err(_) => (web::Bytes::new(), web::Bytes::new()),
+        };
         KeyServerApi {
+            cocoa_configuration: Arc::new(cocoa_configuration),
             file_counters,
             listing_counters,
             key_server,
@@ -133,6 +150,14 @@ pub fn configure(config: &mut web::ServiceConfig, api: KeyServerApi) {
             web::resource("/api/v3/diagnosis")
                 .app_data(web::PayloadConfig::new(max))
                 .route(web::put().to(cocoa_diagnosis)),
+        )
+        .service(
+            web::resource("/c19r/exposure_configuration/configuration.json")
+                .route(web::get().to(cocoa_exposure_configuration)),
+        )
+        .service(
+            web::resource("/c19r/exposure_configuration/risk_calculation_configuration.json")
+                .route(web::get().to(cocoa_risk_calculation_configuration)),
         )
         .service(web::resource("/v1/exports/index.txt").route(web::get().to(index_txt)))
         .service(web::resource("/v1/exports/{region}/{file}").route(web::get().to(download)))
@@ -359,6 +384,43 @@ fn cacheable(
         .insert_header((header::ETAG, etag))
         .insert_header((header::CACHE_CONTROL, cache_control))
         .body(body)
+}
+
+fn cocoa_configuration_file(
+    request: &HttpRequest,
+    api: &KeyServerApi,
+    body: web::Bytes,
+) -> HttpResponse {
+    let etag = etag_of(&body);
+    let max_age = api.key_server.config.cocoa.configuration_max_age_seconds;
+    cacheable(
+        request,
+        api,
+        "listing",
+        "application/json",
+        etag,
+        max_age,
+        false,
+        body,
+    )
+}
+
+/// `GET /c19r/exposure_configuration/configuration.json` (COCOA's exposure configuration).
+pub async fn cocoa_exposure_configuration(
+    request: HttpRequest,
+    api: web::Data<KeyServerApi>,
+) -> HttpResponse {
+    let body = api.cocoa_configuration.0.clone();
+    cocoa_configuration_file(&request, &api, body)
+}
+
+/// `GET /c19r/exposure_configuration/risk_calculation_configuration.json`.
+pub async fn cocoa_risk_calculation_configuration(
+    request: HttpRequest,
+    api: web::Data<KeyServerApi>,
+) -> HttpResponse {
+    let body = api.cocoa_configuration.1.clone();
+    cocoa_configuration_file(&request, &api, body)
 }
 
 /// `GET /v1/exports/index.txt`: every live file, oldest first, one path per line.

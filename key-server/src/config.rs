@@ -38,6 +38,37 @@ pub struct Config {
     pub publish_group_max: usize,
     /// Export batches.
     pub export: ExportConfig,
+    /// COCOA's configuration files and operational log.
+    pub cocoa: CocoaConfig,
+}
+
+/// `[key_server.cocoa]`: what COCOA's app fetches and sends besides keys.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CocoaConfig {
+    /// The v2 risk preset `configuration.json` and `risk_calculation_configuration.json`
+    /// are rendered from.
+    pub exposure_preset: String,
+    /// The v1 preset for the legacy parts of `configuration.json`.
+    pub legacy_preset: String,
+    /// `Cache-Control` max-age of the configuration files.
+    pub configuration_max_age_seconds: u64,
+    /// Operational event logs (`PUT /api/v1/event_log`) are deleted after this many days.
+    pub event_log_retention_days: u32,
+    /// Most event-log entries in one request.
+    pub max_event_logs_per_request: usize,
+}
+
+impl Default for CocoaConfig {
+    fn default() -> Self {
+        CocoaConfig {
+            exposure_preset: "cocoa-v2".into(),
+            legacy_preset: "cocoa-v1".into(),
+            configuration_max_age_seconds: 3600,
+            event_log_retention_days: 14,
+            max_event_logs_per_request: 100,
+        }
+    }
 }
 
 /// A verification server whose certificates the key server accepts.
@@ -117,6 +148,7 @@ impl Default for Config {
             publish_writers: 2,
             publish_group_max: 64,
             export: ExportConfig::default(),
+            cocoa: CocoaConfig::default(),
         }
     }
 }
@@ -150,6 +182,10 @@ fn redact<S: Serializer>(secret: &Option<String>, serializer: S) -> Result<S::Ok
 impl Config {
     /// Checks values that parse but make no sense; the message says how to fix it.
     pub fn validate(&self) -> Result<(), String> {
+        crate::cocoa::CocoaPresets::from_names(
+            &self.cocoa.exposure_preset,
+            &self.cocoa.legacy_preset,
+        )?;
         if self.retention_days < 10 {
             return Err(format!(
                 "key_server.retention_days = {} is below the minimum of 10 days (devices look back 14 days)",

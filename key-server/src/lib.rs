@@ -4,6 +4,7 @@ pub mod api;
 pub mod batcher;
 pub mod canary;
 pub mod certificate;
+pub mod cocoa;
 pub mod config;
 pub mod export;
 pub mod hooks;

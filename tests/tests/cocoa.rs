@@ -274,3 +274,68 @@ flow_tests! {
         assert_eq!(report.real_keys, 7);
     }
 }
+
+/// The published COCOA configuration (`documents/static/exposure_configuration/`, copied
+/// into shared/data/gaen-test-vectors.json with its commit).
+fn published_cocoa_configuration() -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/gaen-test-vectors.json");
+    let vectors: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    vectors["cocoa_configuration"].clone()
+}
+
+/// Every path and leaf of a JSON value, numbers compared as f64.
+fn leaves(value: &Value, path: String, out: &mut Vec<(String, Value)>) {
+    match value {
+        Value::Object(map) => map
+            .iter()
+            .for_each(|(k, v)| leaves(v, format!("{path}/{k}"), out)),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .for_each(|(i, v)| leaves(v, format!("{path}/{i}"), out)),
+        Value::Number(n) => out.push((path, json!(n.as_f64().unwrap()))),
+        other => out.push((path, other.clone())),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exposure_configuration_files_are_cocoas_own() {
+    let (app, _clock) = support::start(mimamori_tests::Backend::Sqlite, |_| {})
+        .await
+        .unwrap();
+    let published = published_cocoa_configuration();
+    for (path, key) in [
+        (
+            "/c19r/exposure_configuration/configuration.json",
+            "v2_exposure_configuration",
+        ),
+        (
+            "/c19r/exposure_configuration/risk_calculation_configuration.json",
+            "v2_risk_calculation_configuration",
+        ),
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        assert!(
+            response.headers()["cache-control"]
+                .to_str()
+                .unwrap()
+                .starts_with("public")
+        );
+        let served: Value = response.json().await.unwrap();
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        leaves(&served, String::new(), &mut ours);
+        leaves(&published[key]["value"], String::new(), &mut theirs);
+        // COCOA's file keeps a second, older transmission table for Google v1 ([7; 8]); the
+        // one v1 table ([0, 0, 7, …], Apple v1's) is served in both places.
+        let differing: Vec<_> = theirs
+            .iter()
+            .filter(|leaf| !ours.contains(leaf))
+            .map(|(p, _)| p.as_str())
+            .filter(|p| !p.starts_with("/google_exposure_config/transmission_risk_scores/"))
+            .collect();
+        assert!(differing.is_empty(), "{path}: differs at {differing:?}");
+        assert_eq!(ours.len(), theirs.len(), "{path}: same fields");
+    }
+}

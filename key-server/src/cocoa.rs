@@ -1,0 +1,172 @@
+//! COCOA's configuration files, rendered from the configured risk presets: the app fetches
+//! `{exposureConfigurationUrlBase}/exposure_configuration/configuration.json` and
+//! `…/risk_calculation_configuration.json` (cocoa-mhlw/cocoa
+//! `Repository/ServerConfigurationRepository.cs`; field names of
+//! `documents/static/exposure_configuration/*.json` and `Model/ExposureRiskCalculationConfiguration.cs`
+//! at 19bb840727f290863c6af88852e3e2981d1b441e).
+//!
+//! One source of truth: the Google v2 parts, Apple's v2 weights and the daily threshold rule
+//! come from a v2 [`RiskConfig`] preset, the legacy v1 parts (Google v1 and Apple v1) from a
+//! v1 preset. COCOA's own file has two transmission tables that disagree (`[7; 8]` for Google
+//! v1, `[0,0,7,…]` for Apple v1); both are served from the one v1 table here.
+
+use mimamori_crypto::export::ReportType;
+use mimamori_crypto::scoring::{ExposureConfiguration, Infectiousness, RiskConfig, V2Config};
+use serde_json::{Map, Value, json};
+
+/// The two presets the files are rendered from.
+#[derive(Debug, Clone)]
+pub struct CocoaPresets {
+    /// The v2 (daily summaries) configuration.
+    pub v2: V2Config,
+    /// The v1 (legacy) configuration.
+    pub v1: ExposureConfiguration,
+}
+
+impl CocoaPresets {
+    /// The presets named in the configuration; an error says which name is wrong.
+    pub fn from_names(v2: &str, v1: &str) -> Result<CocoaPresets, String> {
+        let v2 = match RiskConfig::preset(v2) {
+            Some(RiskConfig::V2(config)) => config,
+            _ => {
+                return Err(format!(
+                    "key_server.cocoa.exposure_preset '{v2}' is not a v2 preset (use cocoa-v2)"
+                ));
+            }
+        };
+        let v1 = match RiskConfig::preset(v1) {
+            Some(RiskConfig::V1(config)) => config,
+            _ => {
+                return Err(format!(
+                    "key_server.cocoa.legacy_preset '{v1}' is not a v1 preset (use cocoa-v1)"
+                ));
+            }
+        };
+        Ok(CocoaPresets { v2, v1 })
+    }
+}
+
+fn infectiousness_code(value: Infectiousness) -> u8 {
+    value as u8
+}
+
+fn report_type_code(value: ReportType) -> i32 {
+    value as i32
+}
+
+fn infectiousness_map(config: &V2Config) -> Value {
+    let mapping = &config.diagnosis_keys_data_mapping;
+    let mut map = Map::new();
+    for day in -14..=14 {
+        let value = mapping
+            .infectiousness_for_days_since_onset_of_symptoms
+            .get(&day)
+            .copied()
+            .unwrap_or_default();
+        map.insert(day.to_string(), json!(infectiousness_code(value)));
+    }
+    Value::Object(map)
+}
+
+/// `configuration.json` as COCOA's app deserializes it (Chino's `ExposureConfiguration`).
+pub fn exposure_configuration(presets: &CocoaPresets) -> Value {
+    let v1 = &presets.v1;
+    let v2 = &presets.v2;
+    let daily = &v2.daily_summaries_config;
+    let mapping = &v2.diagnosis_keys_data_mapping;
+    let missing = infectiousness_code(mapping.infectiousness_when_days_since_onset_missing);
+    let report_type_missing = report_type_code(mapping.report_type_when_missing);
+    let weights = daily.attenuation_bucket_weights;
+    let percent = |w: f64| (w * 100.0 * 1000.0).round() / 1000.0;
+    json!({
+        "google_exposure_config": {
+            "attenuation_scores": v1.attenuation_scores,
+            "attenuation_weight": 50,
+            "days_since_last_exposure_scores": v1.days_since_last_exposure_scores,
+            "days_since_last_exposure_weight": 50,
+            "duration_at_attenuation_thresholds": v1.duration_at_attenuation_thresholds,
+            "duration_scores": v1.duration_scores,
+            "duration_weight": 50,
+            "minimum_risk_score": v1.minimum_risk_score,
+            "transmission_risk_scores": v1.transmission_risk_scores,
+            "transmission_risk_weight": 50,
+        },
+        "google_diagnosis_keys_data_mapping_config": {
+            "infectiousness_when_days_since_onset_missing": missing,
+            "report_type_when_missing": report_type_missing,
+            "infectiousness_for_days_since_onset_of_symptoms": infectiousness_map(v2),
+        },
+        "google_daily_summaries_config": {
+            "attenuation_bucket_threshold_db": daily.attenuation_bucket_threshold_db,
+            "attenuation_bucket_weights": weights,
+            "days_since_exposure_threshold": daily.days_since_exposure_threshold,
+            "infectiousness_weights": {
+                "High": daily.infectiousness_weights.high,
+                "Standard": daily.infectiousness_weights.standard,
+            },
+            "minimum_window_score": daily.minimum_window_score,
+            "report_type_weights": {
+                "ConfirmedClinicalDiagnosis": daily.report_type_weights.confirmed_clinical_diagnosis,
+                "ConfirmedTest": daily.report_type_weights.confirmed_test,
+                "SelfReport": daily.report_type_weights.self_report,
+                "Recursive": daily.report_type_weights.recursive,
+            },
+        },
+        "apple_exposure_config_v1": {
+            "attenuation_level_values": v1.attenuation_scores,
+            "days_since_last_exposure_level_values": v1.days_since_last_exposure_scores,
+            "duration_level_values": v1.duration_scores,
+            "transmission_risk_level_values": v1.transmission_risk_scores,
+            "minimum_risk_score": v1.minimum_risk_score,
+            "minimum_risk_score_full_range": 0.0,
+        },
+        "apple_exposure_config_v2": {
+            "infectiousness_when_days_since_onset_missing": missing,
+            "attenuation_duration_thresholds": daily.attenuation_bucket_threshold_db,
+            "immediate_duration_weight": percent(weights[0]),
+            "near_duration_weight": percent(weights[1]),
+            "medium_duration_weight": percent(weights[2]),
+            "other_duration_weight": percent(weights[3]),
+            "DaysSinceLastExposureThreshold": daily.days_since_exposure_threshold,
+            "infectiousness_for_days_since_onset_of_symptoms": infectiousness_map(v2),
+            "infectiousness_high_weight": percent(daily.infectiousness_weights.high),
+            "infectiousness_standard_weight": percent(daily.infectiousness_weights.standard),
+            "report_type_confirmed_clinical_diagnosis_weight":
+                percent(daily.report_type_weights.confirmed_clinical_diagnosis),
+            "report_type_confirmed_test_weight": percent(daily.report_type_weights.confirmed_test),
+            "report_type_recursive_weight": percent(daily.report_type_weights.recursive),
+            "report_type_self_reported_weight": percent(daily.report_type_weights.self_report),
+            "report_type_none_map": report_type_missing,
+        },
+    })
+}
+
+/// `risk_calculation_configuration.json`: the daily threshold rule as COCOA's conditions.
+pub fn risk_calculation_configuration(presets: &CocoaPresets) -> Value {
+    let rule = &presets.v2.rule;
+    let nop = json!({"op": "NOP", "value": 0.0});
+    json!({
+        "format_version": 1,
+        "DailySummary_DaySummary_ScoreSum": {"op": ">=", "value": rule.minimum_score_sum},
+        "DailySummary_DaySummary_WeightedDurationAverage": nop,
+        "ExposureWindow_ScanInstance_SecondsSinceLastScanSum": {
+            "op": ">=",
+            "value": f64::from(rule.minimum_seconds_since_last_scan_sum),
+        },
+        "ExposureWindow_ScanInstance_TypicalAttenuationDb_Max": nop,
+        "ExposureWindow_ScanInstance_TypicalAttenuationDb_Min": nop,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_or_mismatched_presets_are_refused() {
+        assert!(CocoaPresets::from_names("cocoa-v2", "cocoa-v1").is_ok());
+        assert!(CocoaPresets::from_names("cocoa-v1", "cocoa-v1").is_err());
+        assert!(CocoaPresets::from_names("cocoa-v2", "cwa").is_err());
+        assert!(CocoaPresets::from_names("nope", "cocoa-v1").is_err());
+    }
+}
