@@ -20,11 +20,33 @@ pub fn key_string(key: &DiagnosisKey) -> String {
     )
 }
 
+/// The string of a key exactly as a request sent it: its base64 text untouched (even when
+/// it does not decode), `text.start.period.tr`, as the reference server's
+/// `CalculateExposureKeyHMAC` formats `ExposureKey`.
+pub fn key_string_as_sent(
+    key_base64: &str,
+    rolling_start: i64,
+    rolling_period: i64,
+    transmission_risk: i64,
+) -> String {
+    format!("{key_base64}.{rolling_start}.{rolling_period}.{transmission_risk}")
+}
+
 /// The HMAC input: the sorted key strings joined by commas.
 pub fn cleartext(keys: &[DiagnosisKey]) -> String {
-    let mut parts: Vec<String> = keys.iter().map(key_string).collect();
+    cleartext_of_strings(keys.iter().map(key_string).collect())
+}
+
+/// The HMAC input of key strings: sorted, joined by commas.
+pub fn cleartext_of_strings(mut parts: Vec<String>) -> String {
     parts.sort_unstable();
     parts.join(",")
+}
+
+/// Checks a tekmac over key strings (see [`key_string_as_sent`]) in constant time.
+pub fn verify_strings(secret: &[u8], key_strings: Vec<String>, expected: &[u8]) -> bool {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret);
+    ring::hmac::verify(&key, cleartext_of_strings(key_strings).as_bytes(), expected).is_ok()
 }
 
 /// HMAC-SHA256(secret, cleartext(keys)).

@@ -201,10 +201,11 @@ fn is_chaff(request: &HttpRequest) -> bool {
 
 fn publish_error_response(error: &PublishError) -> HttpResponse {
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
-    padded(
-        status,
-        json!({ "error": error.to_string(), "code": error.code() }),
-    )
+    let mut body = json!({ "error": error.to_string(), "code": error.code() });
+    if let Some(reason) = error.reason() {
+        body["reason"] = json!(reason);
+    }
+    padded(status, body)
 }
 
 fn reason_label(error: &PublishError) -> &'static str {
@@ -213,7 +214,8 @@ fn reason_label(error: &PublishError) -> &'static str {
         PublishError::Certificate(_)
         | PublishError::MissingCertificate
         | PublishError::InvalidHmacKey
-        | PublishError::HealthAuthorityMismatch => "certificate",
+        | PublishError::UnknownHealthAuthority
+        | PublishError::IssuerNotAllowed => "certificate",
         PublishError::Revision(_) | PublishError::InvalidRevisionToken => "revision",
         PublishError::ProcessingNumber(_) => "processing_number",
         PublishError::Unavailable => "unavailable",

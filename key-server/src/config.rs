@@ -28,6 +28,9 @@ pub struct Config {
     pub retention_days: u32,
     /// Trusted certificate issuers (verification servers).
     pub issuers: Vec<IssuerConfig>,
+    /// The health authorities apps name in `healthAuthorityID` (the reference server's
+    /// AuthorizedApp): which issuers' certificates each accepts and the regions its keys go to.
+    pub health_authorities: Vec<HealthAuthorityConfig>,
     /// Secret for revision tokens (AES-256-GCM key derivation). Unset: generated once and
     /// stored in the database.
     #[serde(serialize_with = "redact")]
@@ -69,6 +72,21 @@ impl Default for CocoaConfig {
             max_event_logs_per_request: 100,
         }
     }
+}
+
+/// `[[key_server.health_authorities]]`: one app configuration's `healthAuthorityID`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct HealthAuthorityConfig {
+    /// The `healthAuthorityID` the app sends (for Google's reference app, its
+    /// `healthAuthorityId` build setting; commonly the app's package name).
+    pub id: String,
+    /// The certificate issuers (`iss`) accepted for it; each must be a trusted issuer (or
+    /// this server's own verification service).
+    pub issuers: Vec<String>,
+    /// Regions its keys are stored and exported under (default: `default_region`).
+    #[serde(default)]
+    pub regions: Vec<String>,
 }
 
 /// A verification server whose certificates the key server accepts.
@@ -144,6 +162,7 @@ impl Default for Config {
             default_symptom_onset_days_ago: 4,
             retention_days: 14,
             issuers: Vec::new(),
+            health_authorities: Vec::new(),
             revision_token_secret: None,
             publish_writers: 2,
             publish_group_max: 64,
@@ -186,6 +205,27 @@ impl Config {
             &self.cocoa.exposure_preset,
             &self.cocoa.legacy_preset,
         )?;
+        let mut ids = std::collections::HashSet::new();
+        for authority in &self.health_authorities {
+            if authority.id.trim().is_empty() || !ids.insert(authority.id.as_str()) {
+                return Err(format!(
+                    "key_server.health_authorities: id '{}' is empty or given twice",
+                    authority.id
+                ));
+            }
+            if authority.issuers.is_empty() {
+                return Err(format!(
+                    "key_server.health_authorities '{}': list the certificate issuers it accepts",
+                    authority.id
+                ));
+            }
+            if let Some(region) = authority.regions.iter().find(|r| !self.regions.contains(r)) {
+                return Err(format!(
+                    "key_server.health_authorities '{}': region '{region}' is not in key_server.regions",
+                    authority.id
+                ));
+            }
+        }
         if self.retention_days < 10 {
             return Err(format!(
                 "key_server.retention_days = {} is below the minimum of 10 days (devices look back 14 days)",

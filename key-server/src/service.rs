@@ -7,7 +7,6 @@ use std::sync::Arc;
 use base64::Engine as _;
 use mimamori_crypto::export::{DiagnosisKey, ReportType};
 use mimamori_crypto::interval::EnIntervalNumber;
-use mimamori_crypto::keys::Tek;
 use mimamori_storage::{SharedClock, StorageError};
 use serde::Deserialize;
 
@@ -139,9 +138,12 @@ pub enum PublishError {
     /// The certificate was refused.
     #[error(transparent)]
     Certificate(#[from] CertificateError),
-    /// `healthAuthorityID` does not match the certificate.
-    #[error("healthAuthorityID does not match the certificate issuer")]
-    HealthAuthorityMismatch,
+    /// `healthAuthorityID` names no configured health authority.
+    #[error("healthAuthorityID names no health authority of this server")]
+    UnknownHealthAuthority,
+    /// The certificate's issuer is not accepted for the named health authority.
+    #[error("the certificate's issuer is not accepted for this healthAuthorityID")]
+    IssuerNotAllowed,
     /// The revision token was refused or a transition is not allowed.
     #[error(transparent)]
     Revision(#[from] RevisionError),
@@ -168,7 +170,9 @@ impl PublishError {
         match self {
             PublishError::MissingCertificate
             | PublishError::Certificate(_)
-            | PublishError::HealthAuthorityMismatch => 401,
+            | PublishError::InvalidHmacKey
+            | PublishError::UnknownHealthAuthority
+            | PublishError::IssuerNotAllowed => 401,
             // COCOA's app shows its "incorrect processing number" dialog only for 406
             // (NotifyOtherPageViewModel.ShowResult); the body's code tells operators why.
             PublishError::ProcessingNumber(
@@ -189,11 +193,14 @@ impl PublishError {
             PublishError::Rules(PublishRuleError::TooManyKeys { .. }) => "too_many_keys",
             PublishError::Rules(PublishRuleError::Overlap(_)) => "keys_overlap",
             PublishError::Rules(PublishRuleError::NoValidKeys(_)) => "no_valid_keys",
-            PublishError::MissingCertificate => "health_authority_verification_certificate_invalid",
-            PublishError::InvalidHmacKey => "hmac_key_invalid",
-            PublishError::Certificate(e) => e.code(),
-            PublishError::HealthAuthorityMismatch => "unknown_health_authority_id",
-            PublishError::Revision(RevisionError::TokenRequired) => "invalid_revision_token",
+            // The reference server answers every certificate failure with one code
+            // (`ErrorVerificationCertificateInvalid`); `reason` keeps the cause.
+            PublishError::MissingCertificate
+            | PublishError::InvalidHmacKey
+            | PublishError::Certificate(_) => "health_authority_verification_certificate_invalid",
+            PublishError::UnknownHealthAuthority => "unknown_health_authority_id",
+            PublishError::IssuerNotAllowed => "health_authority_verification_certificate_invalid",
+            PublishError::Revision(RevisionError::TokenRequired) => "missing_revision_token",
             PublishError::Revision(RevisionError::AlreadyRevised) => "key_already_revised",
             PublishError::Revision(RevisionError::InvalidTransition { .. }) => {
                 "invalid_report_type_transition"
@@ -214,6 +221,18 @@ impl PublishError {
             PublishError::UnknownRegion => "unknown_region",
             PublishError::InvalidOnsetDate => "invalid_onset_date",
             PublishError::Unavailable => "unavailable",
+        }
+    }
+}
+
+impl PublishError {
+    /// The precise cause where [`PublishError::code`] folds several into one.
+    pub fn reason(&self) -> Option<&'static str> {
+        match self {
+            PublishError::MissingCertificate => Some("certificate_missing"),
+            PublishError::InvalidHmacKey => Some("hmac_key_invalid"),
+            PublishError::Certificate(e) => Some(e.code()),
+            _ => None,
         }
     }
 }
@@ -267,21 +286,18 @@ impl std::fmt::Debug for KeyServer {
     }
 }
 
-/// Keys as the app's tekmac saw them: every key whose bytes decode, with the request's values.
-fn tekmac_keys(keys: &[ExposureKeyJson]) -> Vec<DiagnosisKey> {
+/// Keys as the app's tekmac saw them: every key of the request as sent, malformed ones
+/// included (the reference server MACs the request before dropping invalid keys, so one bad
+/// key gives a partial success rather than a refused certificate).
+fn tekmac_key_strings(keys: &[ExposureKeyJson]) -> Vec<String> {
     keys.iter()
-        .filter_map(|k| {
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(k.key.as_bytes())
-                .ok()?;
-            Some(DiagnosisKey {
-                key_data: Tek::from_slice(&bytes).ok()?,
-                rolling_start_interval_number: u32::try_from(k.rolling_start_number).ok()?,
-                rolling_period: u32::try_from(k.rolling_period).ok()?,
-                transmission_risk_level: i32::try_from(k.transmission_risk).ok()?,
-                report_type: ReportType::Unknown,
-                days_since_onset_of_symptoms: None,
-            })
+        .map(|k| {
+            mimamori_crypto::tekmac::key_string_as_sent(
+                &k.key,
+                k.rolling_start_number,
+                k.rolling_period,
+                k.transmission_risk,
+            )
         })
         .collect()
 }
@@ -295,6 +311,33 @@ impl KeyServer {
             max_symptom_onset_days: self.config.max_symptom_onset_days,
             max_days_since_onset: self.config.max_days_since_onset,
             default_onset_days_ago: self.config.default_symptom_onset_days_ago,
+        }
+    }
+
+    /// The regions of a publish by `health_authority_id` with a certificate from `issuer`:
+    /// a configured health authority that accepts the issuer gives its regions; with none
+    /// configured under that id, the id may be the issuer's own name (or absent), and the
+    /// keys go to the default region.
+    fn regions_for(
+        &self,
+        health_authority_id: Option<&str>,
+        issuer: &str,
+    ) -> Result<Vec<String>, PublishError> {
+        let id = health_authority_id.map(str::trim).unwrap_or_default();
+        if let Some(authority) = self.config.health_authorities.iter().find(|a| a.id == id) {
+            if !authority.issuers.iter().any(|i| i == issuer) {
+                return Err(PublishError::IssuerNotAllowed);
+            }
+            return Ok(if authority.regions.is_empty() {
+                vec![self.config.default_region.clone()]
+            } else {
+                authority.regions.clone()
+            });
+        }
+        if id.is_empty() || id == issuer {
+            Ok(vec![self.config.default_region.clone()])
+        } else {
+            Err(PublishError::UnknownHealthAuthority)
         }
     }
 
@@ -327,22 +370,17 @@ impl KeyServer {
             }
             None => self.certificates.verify(token, now_ms / 1000)?,
         };
-        if request
-            .health_authority_id
-            .as_deref()
-            .is_some_and(|id| !id.is_empty() && id != certificate.issuer)
-        {
-            return Err(PublishError::HealthAuthorityMismatch);
-        }
+        let regions =
+            self.regions_for(request.health_authority_id.as_deref(), &certificate.issuer)?;
         let hmac_key = request
             .hmac_key
             .as_deref()
             .and_then(|k| base64::engine::general_purpose::STANDARD.decode(k).ok())
             .filter(|k| !k.is_empty())
             .ok_or(PublishError::InvalidHmacKey)?;
-        if !mimamori_crypto::tekmac::verify(
+        if !mimamori_crypto::tekmac::verify_strings(
             &hmac_key,
-            &tekmac_keys(&request.temporary_exposure_keys),
+            tekmac_key_strings(&request.temporary_exposure_keys),
             &certificate.tekmac,
         ) {
             return Err(CertificateError::HmacMismatch.into());
@@ -364,12 +402,11 @@ impl KeyServer {
             &policy,
         );
         warnings.extend(onset_warning);
-        let region = self.config.default_region.clone();
         self.store_keys(
             &valid,
             report_type,
             onset,
-            &[region],
+            &regions,
             StoreContext {
                 certificate_id: certificate.certificate_id,
                 health_authority: Some(certificate.issuer),

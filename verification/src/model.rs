@@ -182,12 +182,12 @@ impl VerifyError {
         }
     }
 
-    /// The HTTP status: 412 for a code the client does not accept (as upstream), else 400.
+    /// The HTTP status: 400 for every protocol error. Upstream's server answers a code the
+    /// client does not accept with 412, but Google's Android app reads `errorCode` only from
+    /// a 400 (`UploadError.fromVolleyError` at e44603b3) and shows a generic error for a 412;
+    /// 400 makes it show "unsupported test type".
     pub fn status(&self) -> u16 {
-        match self {
-            VerifyError::UnsupportedTestType => 412,
-            _ => 400,
-        }
+        400
     }
 
     /// Whether this failure is a guess at a code or token (counted by the failure limits);
