@@ -152,6 +152,11 @@ pub fn configure(config: &mut web::ServiceConfig, api: KeyServerApi) {
                 .route(web::put().to(cocoa_diagnosis)),
         )
         .service(
+            web::resource("/api/v1/event_log")
+                .app_data(web::PayloadConfig::new(EVENT_LOG_MAX_BYTES))
+                .route(web::put().to(cocoa_event_log)),
+        )
+        .service(
             web::resource("/c19r/exposure_configuration/configuration.json")
                 .route(web::get().to(cocoa_exposure_configuration)),
         )
@@ -192,6 +197,7 @@ fn padded(status: StatusCode, mut body: Value) -> HttpResponse {
     }
     HttpResponse::build(status)
         .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header(("x-api-version", "v1"))
         .json(body)
 }
 
@@ -305,8 +311,18 @@ pub async fn publish(
             });
             if !outcome.warnings.is_empty() {
                 body["warnings"] = json!(outcome.warnings);
+            }
+            if !outcome.invalid_keys.is_empty() {
+                // As the reference server: 200, `partial_failure`, and go-multierror's text.
+                let count = outcome.invalid_keys.len();
+                let plural = if count == 1 { "error" } else { "errors" };
+                let mut message = format!("{count} {plural} occurred:");
+                for reason in &outcome.invalid_keys {
+                    message.push_str(&format!("\n\t* {reason}"));
+                }
+                message.push_str("\n\n");
                 body["code"] = json!("partial_failure");
-                body["error"] = json!("some keys were not accepted; see warnings");
+                body["error"] = json!(message);
             }
             padded(StatusCode::OK, body)
         }
@@ -386,6 +402,68 @@ fn cacheable(
         .insert_header((header::ETAG, etag))
         .insert_header((header::CACHE_CONTROL, cache_control))
         .body(body)
+}
+
+/// Largest `PUT /api/v1/event_log` body (COCOA allowed 10 MiB; its events are a few
+/// hundred bytes each).
+pub const EVENT_LOG_MAX_BYTES: usize = 64 * 1024;
+
+/// `PUT /api/v1/event_log` (COCOA's opt-in operational log): 201 when stored (resends with
+/// the same idempotency key are no-ops), 400 with a code for anything else; entries without
+/// consent are dropped. Entries older than `event_log_retention_days` are deleted here.
+pub async fn cocoa_event_log(body: web::Bytes, api: web::Data<KeyServerApi>) -> HttpResponse {
+    use crate::cocoa::event_log::{EventLogRequest, validate};
+    let counter = |result: &str, n: u64| {
+        api.key_server
+            .metrics
+            .event_logs
+            .with_label_values(&[result])
+            .inc_by(n);
+    };
+    let request: EventLogRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(error) => {
+            counter("rejected", 1);
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                &format!("the body is not an event log: {error}"),
+            );
+        }
+    };
+    let now_ms = api.key_server.clock.now_ms();
+    let config = &api.key_server.config.cocoa;
+    let records = match validate(&request, now_ms, config.max_event_logs_per_request) {
+        Ok(records) => records,
+        Err(error) => {
+            counter("rejected", request.event_logs.len() as u64);
+            return json_error(StatusCode::BAD_REQUEST, "bad_request", &error.to_string());
+        }
+    };
+    let store = &api.key_server.store;
+    let retention_ms = i64::from(config.event_log_retention_days.max(1)) * 86_400_000;
+    if let Err(error) = store.purge_event_logs(now_ms - retention_ms).await {
+        tracing::warn!(error = %error, "could not delete expired event logs");
+    }
+    match store.insert_event_logs(&records).await {
+        Ok(inserted) => {
+            counter("stored", inserted);
+            counter("duplicate", records.len() as u64 - inserted);
+            counter(
+                "no_consent",
+                (request.event_logs.len() - records.len()) as u64,
+            );
+            HttpResponse::Created().finish()
+        }
+        Err(error) => {
+            tracing::warn!(error = %error, "event log store unavailable");
+            json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_unavailable",
+                "the event log could not be stored; retry later",
+            )
+        }
+    }
 }
 
 fn cocoa_configuration_file(

@@ -170,3 +170,163 @@ mod tests {
         assert!(CocoaPresets::from_names("nope", "cocoa-v1").is_err());
     }
 }
+
+/// COCOA's operational event log (`PUT /api/v1/event_log`, the opt-in log the ministry
+/// planned): the request as the app sends it (`Model/V1EventLogRequest.cs`), validated so
+/// that nothing but the known event types with numeric content is kept.
+pub mod event_log {
+    use serde::Deserialize;
+    use serde_json::Value;
+
+    use crate::store::EventLogRecord;
+
+    /// The request body.
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct EventLogRequest {
+        /// One GUID per submission; resends with it are no-ops.
+        pub idempotency_key: String,
+        /// `android` or `ios`.
+        pub platform: String,
+        /// The app's package name (checked, not stored).
+        #[serde(default)]
+        pub app_package_name: String,
+        /// Device attestation (not checked, not stored).
+        #[serde(default)]
+        pub device_verification_payload: String,
+        /// The entries.
+        pub event_logs: Vec<EventLogEntry>,
+    }
+
+    /// One entry.
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct EventLogEntry {
+        /// Whether the user agreed to send it; entries without consent are dropped.
+        pub has_consent: bool,
+        /// The device's time of the event, Unix seconds.
+        pub epoch: i64,
+        /// Event type.
+        #[serde(rename = "type")]
+        pub event_type: String,
+        /// Event subtype.
+        pub subtype: String,
+        /// Content (a JSON object).
+        pub content: Value,
+    }
+
+    /// The (type, subtype) pairs COCOA sends (`Repository/SendEventLogStateRepository.cs`)
+    /// and the content keys each may carry.
+    const KNOWN: [(&str, &str, &[&str]); 2] = [
+        (
+            "ExposureNotification",
+            "ExposureNotified",
+            &["notifiedTimeInMillis"],
+        ),
+        (
+            "survey",
+            "survey",
+            &["q1", "q2", "start_date", "exposure_data"],
+        ),
+    ];
+
+    /// Largest content of one entry, compact JSON bytes.
+    pub const MAX_CONTENT_BYTES: usize = 4096;
+
+    /// Why a request was refused (400 with `code`).
+    #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+    pub enum EventLogError {
+        /// A field is missing, malformed or out of range.
+        #[error("{0}")]
+        Invalid(String),
+    }
+
+    /// No strings anywhere: free text could carry personal data, and COCOA's events have
+    /// none (numbers, booleans, arrays and objects of them).
+    fn numeric_only(value: &Value, depth: usize) -> bool {
+        depth < 6
+            && match value {
+                Value::String(_) => false,
+                Value::Array(items) => items.iter().all(|v| numeric_only(v, depth + 1)),
+                Value::Object(map) => map.values().all(|v| numeric_only(v, depth + 1)),
+                _ => true,
+            }
+    }
+
+    /// The entries to store: consented, validated, with their ids.
+    pub fn validate(
+        request: &EventLogRequest,
+        now_ms: i64,
+        max_entries: usize,
+    ) -> Result<Vec<EventLogRecord>, EventLogError> {
+        let invalid = |m: String| Err(EventLogError::Invalid(m));
+        let key = request.idempotency_key.trim();
+        if key.is_empty() || key.len() > 128 {
+            return invalid("idempotencyKey must have 1 to 128 characters".into());
+        }
+        let platform = request.platform.to_ascii_lowercase();
+        if platform != "android" && platform != "ios" {
+            return invalid("platform must be android or ios".into());
+        }
+        if request.app_package_name.len() > 256 {
+            return invalid("appPackageName is too long".into());
+        }
+        if request.event_logs.is_empty() || request.event_logs.len() > max_entries {
+            return invalid(format!("send 1 to {max_entries} eventLogs"));
+        }
+        let now_s = now_ms.div_euclid(1000);
+        let mut records = Vec::new();
+        for (index, entry) in request.event_logs.iter().enumerate() {
+            let Some((_, _, keys)) = KNOWN
+                .iter()
+                .find(|(t, s, _)| *t == entry.event_type && *s == entry.subtype)
+            else {
+                return invalid(format!("eventLogs[{index}]: unknown type/subtype"));
+            };
+            if !(now_s - 30 * 86_400..=now_s + 86_400).contains(&entry.epoch) {
+                return invalid(format!(
+                    "eventLogs[{index}]: epoch is not within the last 30 days"
+                ));
+            }
+            let Value::Object(content) = &entry.content else {
+                return invalid(format!("eventLogs[{index}]: content must be an object"));
+            };
+            if let Some(unknown) = content.keys().find(|k| !keys.contains(&k.as_str())) {
+                return invalid(format!(
+                    "eventLogs[{index}]: content field '{unknown}' is not allowed"
+                ));
+            }
+            if !numeric_only(&entry.content, 0) {
+                return invalid(format!(
+                    "eventLogs[{index}]: content may hold only numbers (no text)"
+                ));
+            }
+            let compact = serde_json::to_string(&entry.content).unwrap_or_default();
+            if compact.len() > MAX_CONTENT_BYTES {
+                return invalid(format!("eventLogs[{index}]: content is too large"));
+            }
+            if !entry.has_consent {
+                continue;
+            }
+            // COCOA's id: SHA-256 of the idempotency key and the entry's clear text
+            // (`HasConsent.Epoch.Type.Subtype.content`).
+            let clear = format!(
+                "{key}True.{}.{}.{}.{compact}",
+                entry.epoch, entry.event_type, entry.subtype
+            );
+            let digest = ring::digest::digest(&ring::digest::SHA256, clear.as_bytes());
+            let mut id = [0u8; 32];
+            id.copy_from_slice(digest.as_ref());
+            records.push(EventLogRecord {
+                id,
+                received_at_ms: now_ms,
+                platform: platform.clone(),
+                event_type: entry.event_type.clone(),
+                subtype: entry.subtype.clone(),
+                epoch_s: entry.epoch,
+                content: compact,
+            });
+        }
+        Ok(records)
+    }
+}

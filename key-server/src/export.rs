@@ -400,7 +400,7 @@ pub fn build_and_write(
     let region_dir = directory.join(region);
     std::fs::create_dir_all(&region_dir).map_err(io_error(&region_dir))?;
     let mut files = Vec::with_capacity(plan.exports.len());
-    for export in &plan.exports {
+    for (index, export) in plan.exports.iter().enumerate() {
         let zip = write_archive(export, signers).map_err(|e| self_check(e.to_string()))?;
         // Self-check: parse back, verify every signature, compare the content.
         let archive = read_archive(&zip).map_err(|e| self_check(e.to_string()))?;
@@ -425,7 +425,8 @@ pub fn build_and_write(
             ));
         }
         let end_s = i64::try_from(export.end_timestamp).unwrap_or(end);
-        let relative = file_path(region, start, end_s, export.batch_num);
+        // As the reference server names files: the window's real end and the file number.
+        let relative = file_path(region, start, end, i32::try_from(index + 1).unwrap_or(1));
         let path = directory.join(&relative);
         write_atomically(&path, &zip)?;
         let digest = ring::digest::digest(&ring::digest::SHA256, &zip);

@@ -26,6 +26,8 @@ pub struct KeyServerMetrics {
     pub download_bytes: IntCounterVec,
     /// 1 when the last canary run found its key in a verified download, else 0.
     pub canary_ok: IntGauge,
+    /// COCOA event-log entries by result (`stored`, `duplicate`, `no_consent`, `rejected`).
+    pub event_logs: IntCounterVec,
 }
 
 impl std::fmt::Debug for KeyServerMetrics {
@@ -100,7 +102,15 @@ impl KeyServerMetrics {
         registry.register(Box::new(seconds_since_export.clone()))?;
         registry.register(Box::new(downloads.clone()))?;
         registry.register(Box::new(download_bytes.clone()))?;
+        let event_logs = IntCounterVec::new(
+            Opts::new(
+                "mimamori_cocoa_event_logs_total",
+                "COCOA operational event-log entries by result.",
+            ),
+            &["result"],
+        )?;
         registry.register(Box::new(canary_ok.clone()))?;
+        registry.register(Box::new(event_logs.clone()))?;
         Ok(KeyServerMetrics {
             publishes,
             keys,
@@ -112,6 +122,7 @@ impl KeyServerMetrics {
             downloads,
             download_bytes,
             canary_ok,
+            event_logs,
         })
     }
 

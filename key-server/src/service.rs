@@ -119,8 +119,21 @@ pub struct PublishOutcome {
     pub accepted: usize,
     /// A token for a later revision of these keys.
     pub revision_token: Option<String>,
-    /// Dropped keys and other notes (no key material).
+    /// Notes such as keys dropped for their distance from onset (no key material).
     pub warnings: Vec<String>,
+    /// Keys refused by a per-key rule; when any, the reference server answers
+    /// `partial_failure` (no key material).
+    pub invalid_keys: Vec<String>,
+}
+
+/// base64 as the reference server's `base64util.DecodeString` reads it: standard or URL
+/// alphabet, padded or not.
+pub fn decode_base64_any(text: &str) -> Option<Vec<u8>> {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    let text = text.trim();
+    [STANDARD, URL_SAFE, STANDARD_NO_PAD, URL_SAFE_NO_PAD]
+        .iter()
+        .find_map(|engine| engine.decode(text).ok())
 }
 
 /// Why a publish failed; each variant has a status and a stable code.
@@ -189,10 +202,8 @@ impl PublishError {
     /// Stable machine-readable code.
     pub fn code(&self) -> &'static str {
         match self {
-            PublishError::Rules(PublishRuleError::NoKeys) => "no_keys",
-            PublishError::Rules(PublishRuleError::TooManyKeys { .. }) => "too_many_keys",
-            PublishError::Rules(PublishRuleError::Overlap(_)) => "keys_overlap",
-            PublishError::Rules(PublishRuleError::NoValidKeys(_)) => "no_valid_keys",
+            // The reference server answers every request-wide rule with `bad_request`.
+            PublishError::Rules(_) => "bad_request",
             // The reference server answers every certificate failure with one code
             // (`ErrorVerificationCertificateInvalid`); `reason` keeps the cause.
             PublishError::MissingCertificate
@@ -232,6 +243,10 @@ impl PublishError {
             PublishError::MissingCertificate => Some("certificate_missing"),
             PublishError::InvalidHmacKey => Some("hmac_key_invalid"),
             PublishError::Certificate(e) => Some(e.code()),
+            PublishError::Rules(PublishRuleError::NoKeys) => Some("no_keys"),
+            PublishError::Rules(PublishRuleError::TooManyKeys { .. }) => Some("too_many_keys"),
+            PublishError::Rules(PublishRuleError::Overlap(_)) => Some("keys_overlap"),
+            PublishError::Rules(PublishRuleError::NoValidKeys(_)) => Some("no_valid_keys"),
             _ => None,
         }
     }
@@ -289,15 +304,19 @@ impl std::fmt::Debug for KeyServer {
 /// Keys as the app's tekmac saw them: every key of the request as sent, malformed ones
 /// included (the reference server MACs the request before dropping invalid keys, so one bad
 /// key gives a partial success rather than a refused certificate).
-fn tekmac_key_strings(keys: &[ExposureKeyJson]) -> Vec<String> {
+fn tekmac_key_strings(keys: &[ExposureKeyJson], with_risk: bool) -> Vec<String> {
     keys.iter()
         .map(|k| {
-            mimamori_crypto::tekmac::key_string_as_sent(
-                &k.key,
-                k.rolling_start_number,
-                k.rolling_period,
-                k.transmission_risk,
-            )
+            if with_risk {
+                mimamori_crypto::tekmac::key_string_as_sent(
+                    &k.key,
+                    k.rolling_start_number,
+                    k.rolling_period,
+                    k.transmission_risk,
+                )
+            } else {
+                format!("{}.{}.{}", k.key, k.rolling_start_number, k.rolling_period)
+            }
         })
         .collect()
 }
@@ -324,7 +343,13 @@ impl KeyServer {
         issuer: &str,
     ) -> Result<Vec<String>, PublishError> {
         let id = health_authority_id.map(str::trim).unwrap_or_default();
-        if let Some(authority) = self.config.health_authorities.iter().find(|a| a.id == id) {
+        // Matched without regard to case, as the reference server's AuthorizedApp lookup.
+        if let Some(authority) = self
+            .config
+            .health_authorities
+            .iter()
+            .find(|a| a.id.eq_ignore_ascii_case(id))
+        {
             if !authority.issuers.iter().any(|i| i == issuer) {
                 return Err(PublishError::IssuerNotAllowed);
             }
@@ -353,8 +378,9 @@ impl KeyServer {
     pub async fn publish(&self, request: &PublishRequest) -> Result<PublishOutcome, PublishError> {
         let (now_ms, now) = self.now();
         let policy = self.policy();
-        let (valid, mut warnings) =
+        let (valid, invalid_keys) =
             publish::validate_keys(&request.temporary_exposure_keys, now, &policy)?;
+        let mut warnings = Vec::new();
 
         let token = request
             .verification_payload
@@ -375,14 +401,23 @@ impl KeyServer {
         let hmac_key = request
             .hmac_key
             .as_deref()
-            .and_then(|k| base64::engine::general_purpose::STANDARD.decode(k).ok())
+            .and_then(decode_base64_any)
             .filter(|k| !k.is_empty())
             .ok_or(PublishError::InvalidHmacKey)?;
-        if !mimamori_crypto::tekmac::verify_strings(
+        let keys = &request.temporary_exposure_keys;
+        // As `CalculateAllAllowedExposureKeyHMAC`: when every risk is 0, the form without it
+        // is accepted too.
+        let matches = mimamori_crypto::tekmac::verify_strings(
             &hmac_key,
-            tekmac_key_strings(&request.temporary_exposure_keys),
+            tekmac_key_strings(keys, true),
             &certificate.tekmac,
-        ) {
+        ) || (keys.iter().all(|k| k.transmission_risk == 0)
+            && mimamori_crypto::tekmac::verify_strings(
+                &hmac_key,
+                tekmac_key_strings(keys, false),
+                &certificate.tekmac,
+            ));
+        if !matches {
             return Err(CertificateError::HmacMismatch.into());
         }
         let Some(report_type) = certificate.report_type else {
@@ -391,6 +426,7 @@ impl KeyServer {
                 accepted: 0,
                 revision_token: None,
                 warnings,
+                invalid_keys,
             });
         };
         let (onset, onset_warning) = publish::effective_onset(
@@ -418,6 +454,10 @@ impl KeyServer {
             warnings,
         )
         .await
+        .map(|outcome| PublishOutcome {
+            invalid_keys,
+            ..outcome
+        })
     }
 
     /// COCOA v3 diagnosis: validate, claim the processing number, store.
@@ -491,6 +531,7 @@ impl KeyServer {
                     accepted: 0,
                     revision_token: None,
                     warnings,
+                    invalid_keys: Vec::new(),
                 });
             }
         };
@@ -602,6 +643,7 @@ impl KeyServer {
                     accepted: keys.len(),
                     revision_token: self.revision_tokens.seal(&revisable).ok(),
                     warnings,
+                    invalid_keys: Vec::new(),
                 });
             }
         }
@@ -654,6 +696,7 @@ impl KeyServer {
             accepted: accepted / regions.len().max(1),
             revision_token,
             warnings,
+            invalid_keys: Vec::new(),
         })
     }
 }

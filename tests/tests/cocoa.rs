@@ -246,6 +246,68 @@ flow_tests! {
         assert!(low_risk >= 2, "the test covers both risk levels");
     }
 
+    async fn event_log_is_validated_consented_and_bounded(app, clock) {
+        use mimamori_key_server::store::KeyServerStore as _;
+        let store = mimamori_key_server::store::DatabaseKeyServerStore::new(app.database.database.clone());
+        let now_s = support::T0_MS / 1000;
+        // As `HttpDataService.PutEventLog` sends `V1EventLogRequest` (cocoa-mhlw/cocoa 19bb840).
+        let body = |key: &str, logs: Value| json!({
+            "idempotencyKey": key,
+            "platform": "android",
+            "appPackageName": "jp.go.mhlw.cocoa",
+            "deviceVerificationPayload": "eyJhbGciOiJSUzI1NiJ9.e30.c2lnbmF0dXJl",
+            "eventLogs": logs,
+        });
+        let notified = json!({"hasConsent": true, "epoch": now_s - 60, "type": "ExposureNotification",
+            "subtype": "ExposureNotified", "content": {"notifiedTimeInMillis": (now_s - 60) * 1000}});
+        let survey_without_consent = json!({"hasConsent": false, "epoch": now_s, "type": "survey", "subtype": "survey",
+            "content": {"q1": 1, "q2": 0, "start_date": now_s - 86_400,
+                "exposure_data": {"daily_summaries": [{"DateMillisSinceEpoch": (now_s - 86_400) * 1000, "ExposureDetected": 1}]}}});
+        let send = |value: Value| {
+            let app = &app;
+            async move {
+                app.client.put(app.url("/api/v1/event_log"))
+                    .header("Accept", "application/json")
+                    .header("x-api-key", "api-key-of-the-app")
+                    .header("x-functions-key", "functions-key-of-the-app")
+                    .json(&value).send().await.unwrap().status()
+            }
+        };
+        let first = body("0b3c6d4e-1111-4222-8333-944455556666", json!([notified, survey_without_consent]));
+        assert_eq!(send(first.clone()).await, StatusCode::CREATED);
+        assert_eq!(send(first).await, StatusCode::CREATED, "a resend is a no-op");
+        assert_eq!(store.event_log_counts(0).await.unwrap(), [("ExposureNotification".to_string(), "ExposureNotified".to_string(), 1)]);
+
+        // Text could carry personal data; unknown events, fields and old epochs are refused.
+        let mut with_text = notified.clone();
+        with_text["content"] = json!({"notifiedTimeInMillis": "Yamada Taro, 090-0000-0000"});
+        let mut unknown_field = notified.clone();
+        unknown_field["content"]["name"] = json!(1);
+        let mut unknown_type = notified.clone();
+        unknown_type["type"] = json!("location");
+        let mut old = notified.clone();
+        old["epoch"] = json!(now_s - 40 * 86_400);
+        for bad in [with_text, unknown_field, unknown_type, old] {
+            assert_eq!(send(body("k2", json!([bad]))).await, StatusCode::BAD_REQUEST);
+        }
+        assert_eq!(send(body("k3", json!([]))).await, StatusCode::BAD_REQUEST);
+        assert_eq!(send(json!({"eventLogs": "nope"})).await, StatusCode::BAD_REQUEST);
+        let huge: Vec<Value> = (0..101).map(|_| notified.clone()).collect();
+        assert_eq!(send(body("k4", json!(huge))).await, StatusCode::BAD_REQUEST);
+        let oversize = "A".repeat(70_000);
+        assert_eq!(send(json!({"padding": oversize})).await, StatusCode::PAYLOAD_TOO_LARGE);
+
+        // Retention: entries older than 14 days are deleted.
+        clock.advance_ms(15 * 86_400_000);
+        let mut later = notified.clone();
+        later["epoch"] = json!(now_s + 15 * 86_400);
+        assert_eq!(send(body("k5", json!([later]))).await, StatusCode::CREATED);
+        assert_eq!(store.event_log_counts(0).await.unwrap()[0].2, 1, "the first entry is gone");
+        let metrics = app.get("/metrics").await.text().await.unwrap();
+        assert!(metrics.contains("mimamori_cocoa_event_logs_total{result=\"stored\"} 2"), "{metrics}");
+        assert!(metrics.contains("mimamori_cocoa_event_logs_total{result=\"duplicate\"} 1"), "{metrics}");
+    }
+
     async fn failed_key_store_gives_the_processing_number_back(app, clock) {
         let world = support::world(&app, &clock).await;
         let (case_id, number) = accepted_case_with_number(&app, &world, "Suzuki Jiro").await;

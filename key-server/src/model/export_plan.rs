@@ -102,20 +102,22 @@ pub fn plan_window(
     let max = policy.max_keys.max(1);
     let files = keys.len().div_ceil(max).max(1);
     let per_file = keys.len().div_ceil(files).max(1);
-    let batch_size = i32::try_from(files).unwrap_or(i32::MAX);
     let mut exports = Vec::with_capacity(files);
     let mut remaining = keys.into_iter();
     let mut revised = Some(revised_keys);
+    let split = files > 1;
     for index in 0..files {
         let chunk: Vec<DiagnosisKey> = remaining.by_ref().take(per_file).collect();
         exports.push(Export {
             start_timestamp: start,
-            // Android de-duplicates on (start, end, batch): bump the end per extra file, as
-            // the reference server does, on top of distinct batch numbers.
-            end_timestamp: end + index as u64,
+            // Each file stands alone as batch 1 of 1; in a split window file k ends k
+            // seconds after the window, as the reference server writes them
+            // (`internal/export/exportfile.go`): devices that de-duplicate on (start, end,
+            // batch) keep every file, and none waits for the rest of a batch.
+            end_timestamp: if split { end + index as u64 + 1 } else { end },
             region: region.to_string(),
-            batch_num: i32::try_from(index + 1).unwrap_or(i32::MAX),
-            batch_size,
+            batch_num: 1,
+            batch_size: 1,
             signature_infos: Vec::new(),
             keys: chunk,
             revised_keys: revised.take().unwrap_or_default(),
@@ -241,6 +243,17 @@ mod tests {
         assert_eq!(tuples.len(), 3);
         assert_eq!(plan.exports[0].revised_keys, revised);
         assert!(plan.exports[1].revised_keys.is_empty());
-        assert!(plan.exports.iter().all(|e| e.batch_size == 3));
+        assert!(
+            plan.exports
+                .iter()
+                .all(|e| (e.batch_num, e.batch_size) == (1, 1)),
+            "each file is batch 1 of 1"
+        );
+        let ends: Vec<u64> = plan.exports.iter().map(|e| e.end_timestamp).collect();
+        assert_eq!(
+            ends,
+            [10_801, 10_802, 10_803],
+            "file k ends k seconds later"
+        );
     }
 }

@@ -130,7 +130,7 @@ pub fn validate_keys(
     for (index, key) in keys.iter().enumerate() {
         match validate_key(key, now, oldest) {
             Ok(key) => valid.push(key),
-            Err(reason) => warnings.push(format!("key {index}: {reason}")),
+            Err(reason) => warnings.push(format!("key {index} cannot be imported: {reason}")),
         }
     }
     check_overlap(&valid)?;

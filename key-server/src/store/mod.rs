@@ -13,12 +13,20 @@ use mimamori_storage::{Database, Migration, MigrationSet, StorageError};
 /// The key server's migrations.
 pub const MIGRATIONS: MigrationSet = MigrationSet {
     component: "key_server",
-    migrations: &[Migration {
-        version: 1,
-        name: "keys_exports_signing",
-        sqlite: include_str!("sql/sqlite_v1.sql"),
-        postgres: include_str!("sql/postgres_v1.sql"),
-    }],
+    migrations: &[
+        Migration {
+            version: 1,
+            name: "keys_exports_signing",
+            sqlite: include_str!("sql/sqlite_v1.sql"),
+            postgres: include_str!("sql/postgres_v1.sql"),
+        },
+        Migration {
+            version: 2,
+            name: "cocoa_event_logs",
+            sqlite: include_str!("sql/event_log_v2.sql"),
+            postgres: include_str!("sql/event_log_v2.sql"),
+        },
+    ],
 };
 
 /// A key to store with its provenance.
@@ -94,6 +102,26 @@ pub struct ExportFileRecord {
     pub key_count: i64,
     /// When it was written, Unix ms.
     pub created_at_ms: i64,
+}
+
+/// One consented entry of COCOA's operational event log (no personal data: the type, the
+/// device's timestamp and the validated content; no address, device or key material).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventLogRecord {
+    /// SHA-256 of the idempotency key and the entry's clear text (a resend is a no-op).
+    pub id: [u8; 32],
+    /// When the server received it, Unix ms.
+    pub received_at_ms: i64,
+    /// `android` or `ios`.
+    pub platform: String,
+    /// Event type (`ExposureNotification`, `survey`).
+    pub event_type: String,
+    /// Event subtype (`ExposureNotified`, `survey`).
+    pub subtype: String,
+    /// The device's time of the event, Unix seconds.
+    pub epoch_s: i64,
+    /// The validated content, compact JSON.
+    pub content: String,
 }
 
 /// A stored export-signing key.
@@ -251,6 +279,18 @@ pub trait KeyServerStore: Send + Sync {
 
     /// Number of stored keys (operations and tests).
     async fn count_keys(&self) -> Result<i64, StorageError>;
+
+    /// Stores event-log entries, skipping ids already stored; returns how many were new.
+    async fn insert_event_logs(&self, entries: &[EventLogRecord]) -> Result<u64, StorageError>;
+
+    /// Deletes event-log entries received before `before_ms`; returns how many.
+    async fn purge_event_logs(&self, before_ms: i64) -> Result<u64, StorageError>;
+
+    /// Entries received at or after `since_ms` by (type, subtype), for operators.
+    async fn event_log_counts(
+        &self,
+        since_ms: i64,
+    ) -> Result<Vec<(String, String, i64)>, StorageError>;
 }
 
 /// [`KeyServerStore`] over either backend.
@@ -476,6 +516,30 @@ impl KeyServerStore for DatabaseKeyServerStore {
         match &self.database {
             Database::Sqlite(pool) => sqlite::count_keys(pool).await,
             Database::Postgres(pool) => postgres::count_keys(pool).await,
+        }
+    }
+
+    async fn insert_event_logs(&self, entries: &[EventLogRecord]) -> Result<u64, StorageError> {
+        match &self.database {
+            Database::Sqlite(pool) => sqlite::insert_event_logs(pool, entries).await,
+            Database::Postgres(pool) => postgres::insert_event_logs(pool, entries).await,
+        }
+    }
+
+    async fn purge_event_logs(&self, before_ms: i64) -> Result<u64, StorageError> {
+        match &self.database {
+            Database::Sqlite(pool) => sqlite::purge_event_logs(pool, before_ms).await,
+            Database::Postgres(pool) => postgres::purge_event_logs(pool, before_ms).await,
+        }
+    }
+
+    async fn event_log_counts(
+        &self,
+        since_ms: i64,
+    ) -> Result<Vec<(String, String, i64)>, StorageError> {
+        match &self.database {
+            Database::Sqlite(pool) => sqlite::event_log_counts(pool, since_ms).await,
+            Database::Postgres(pool) => postgres::event_log_counts(pool, since_ms).await,
         }
     }
 }

@@ -527,3 +527,63 @@ pub(super) async fn count_keys(pool: &PgPool) -> Result<i64, StorageError> {
         .await?
         .get(0))
 }
+
+pub(super) async fn insert_event_logs(
+    pool: &PgPool,
+    entries: &[super::EventLogRecord],
+) -> Result<u64, StorageError> {
+    let mut client = pool.get().await?;
+    let transaction = client.transaction().await?;
+    let statement = transaction
+        .prepare(
+            "INSERT INTO ks_event_logs (id, received_at_ms, platform, event_type, subtype, epoch_s, content)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+        )
+        .await?;
+    let mut inserted = 0;
+    for e in entries {
+        inserted += transaction
+            .execute(
+                &statement,
+                &[
+                    &e.id.as_slice(),
+                    &e.received_at_ms,
+                    &e.platform,
+                    &e.event_type,
+                    &e.subtype,
+                    &e.epoch_s,
+                    &e.content,
+                ],
+            )
+            .await?;
+    }
+    transaction.commit().await?;
+    Ok(inserted)
+}
+
+pub(super) async fn purge_event_logs(pool: &PgPool, before_ms: i64) -> Result<u64, StorageError> {
+    let client = pool.get().await?;
+    Ok(client
+        .execute(
+            "DELETE FROM ks_event_logs WHERE received_at_ms < $1",
+            &[&before_ms],
+        )
+        .await?)
+}
+
+pub(super) async fn event_log_counts(
+    pool: &PgPool,
+    since_ms: i64,
+) -> Result<Vec<(String, String, i64)>, StorageError> {
+    let client = pool.get().await?;
+    Ok(client
+        .query(
+            "SELECT event_type, subtype, COUNT(*) FROM ks_event_logs WHERE received_at_ms >= $1
+             GROUP BY event_type, subtype ORDER BY event_type, subtype",
+            &[&since_ms],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect())
+}

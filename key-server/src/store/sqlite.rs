@@ -466,3 +466,63 @@ pub(super) async fn count_keys(pool: &SqlitePool) -> Result<i64, StorageError> {
     pool.call(|c| Ok(c.query_row("SELECT COUNT(*) FROM ks_keys", [], |r| r.get(0))?))
         .await
 }
+
+pub(super) async fn insert_event_logs(
+    pool: &SqlitePool,
+    entries: &[super::EventLogRecord],
+) -> Result<u64, StorageError> {
+    let entries = entries.to_vec();
+    pool.call(move |c| {
+        let transaction = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut inserted = 0u64;
+        {
+            let mut statement = transaction.prepare_cached(
+                "INSERT INTO ks_event_logs (id, received_at_ms, platform, event_type, subtype, epoch_s, content)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING",
+            )?;
+            for e in &entries {
+                inserted += statement.execute(params![
+                    e.id.as_slice(),
+                    e.received_at_ms,
+                    e.platform,
+                    e.event_type,
+                    e.subtype,
+                    e.epoch_s,
+                    e.content
+                ])? as u64;
+            }
+        }
+        transaction.commit()?;
+        Ok(inserted)
+    })
+    .await
+}
+
+pub(super) async fn purge_event_logs(
+    pool: &SqlitePool,
+    before_ms: i64,
+) -> Result<u64, StorageError> {
+    pool.call(move |c| {
+        Ok(c.execute(
+            "DELETE FROM ks_event_logs WHERE received_at_ms < ?1",
+            params![before_ms],
+        )? as u64)
+    })
+    .await
+}
+
+pub(super) async fn event_log_counts(
+    pool: &SqlitePool,
+    since_ms: i64,
+) -> Result<Vec<(String, String, i64)>, StorageError> {
+    pool.call(move |c| {
+        let mut statement = c.prepare_cached(
+            "SELECT event_type, subtype, COUNT(*) FROM ks_event_logs WHERE received_at_ms >= ?1
+             GROUP BY event_type, subtype ORDER BY event_type, subtype",
+        )?;
+        let rows =
+            statement.query_map(params![since_ms], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    })
+    .await
+}
