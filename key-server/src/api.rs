@@ -151,6 +151,7 @@ pub fn configure(config: &mut web::ServiceConfig, api: KeyServerApi) {
                 .app_data(web::PayloadConfig::new(max))
                 .route(web::put().to(cocoa_diagnosis)),
         )
+        .service(web::resource("/api/inquirylog").route(web::get().to(cocoa_inquiry_log)))
         .service(
             web::resource("/api/v1/event_log")
                 .app_data(web::PayloadConfig::new(EVENT_LOG_MAX_BYTES))
@@ -461,6 +462,55 @@ pub async fn cocoa_event_log(body: web::Bytes, api: web::Data<KeyServerApi>) -> 
                 StatusCode::SERVICE_UNAVAILABLE,
                 "database_unavailable",
                 "the event log could not be stored; retry later",
+            )
+        }
+    }
+}
+
+/// `GET /api/inquirylog` (COCOA): `{"sas_token"}` for a holder of the inquiry-log key, 400
+/// otherwise (as COCOA's `ValidationInquiryLogService`), 404 when not configured.
+pub async fn cocoa_inquiry_log(request: HttpRequest, api: web::Data<KeyServerApi>) -> HttpResponse {
+    let Some(config) = &api.key_server.config.cocoa.inquiry_log else {
+        return json_error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "inquiry-log uploads are not configured on this server",
+        );
+    };
+    let presented = request
+        .headers()
+        .get("x-api-key")
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    let expected = config.api_key.as_bytes();
+    // Compared as digests, so the comparison's time says nothing about the key.
+    let digest = |bytes: &[u8]| ring::digest::digest(&ring::digest::SHA256, bytes);
+    let same = digest(presented).as_ref() == digest(expected).as_ref();
+    if expected.is_empty() || !same {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "missing or wrong x-api-key",
+        );
+    }
+    let now_s = api.key_server.clock.now_ms().div_euclid(1000);
+    let grant = crate::cocoa::inquiry_log::SasGrant {
+        account: &config.storage_account,
+        account_key: &config.account_key,
+        container: &config.container,
+        expires_at_s: now_s + config.sas_ttl_seconds.max(1),
+        protocol: &config.sas_protocol,
+    };
+    match crate::cocoa::inquiry_log::container_sas(&grant) {
+        Some(token) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(json!({ "sas_token": token })),
+        None => {
+            tracing::error!("key_server.cocoa.inquiry_log.account_key is not base64");
+            json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_configured",
+                "inquiry-log uploads are misconfigured",
             )
         }
     }

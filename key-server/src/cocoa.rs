@@ -330,3 +330,80 @@ pub mod event_log {
         Ok(records)
     }
 }
+
+/// COCOA's `GET /api/inquirylog` (`InquiryLogApi.cs`): the app, holding the inquiry-log API
+/// key, asks for a short-lived grant to upload its zipped diagnostic log to Azure Blob
+/// Storage, and gets `{"sas_token": …}`, a service SAS for the container with create-only
+/// permission.
+pub mod inquiry_log {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+
+    /// The SAS version the token is signed for.
+    pub const SAS_VERSION: &str = "2020-10-02";
+
+    /// What a grant is made for.
+    #[derive(Debug, Clone)]
+    pub struct SasGrant<'a> {
+        /// Storage account name.
+        pub account: &'a str,
+        /// The account key (base64, as Azure shows it).
+        pub account_key: &'a str,
+        /// The container the app uploads into.
+        pub container: &'a str,
+        /// Expiry, Unix seconds.
+        pub expires_at_s: i64,
+        /// `https` or `https,http`.
+        pub protocol: &'a str,
+    }
+
+    fn iso8601(seconds: i64) -> String {
+        time::OffsetDateTime::from_unix_timestamp(seconds)
+            .ok()
+            .and_then(|t| {
+                t.format(time::macros::format_description!(
+                    "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+                ))
+                .ok()
+            })
+            .unwrap_or_default()
+    }
+
+    fn query_escape(value: &str) -> String {
+        let mut out = String::with_capacity(value.len() * 3);
+        for byte in value.bytes() {
+            match byte {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    out.push(char::from(byte));
+                }
+                other => out.push_str(&format!("%{other:02X}")),
+            }
+        }
+        out
+    }
+
+    /// A service SAS for the container (`sr=c`) with create permission only (`sp=c`): the
+    /// string to sign of SAS version 2020-10-02 (permissions, start, expiry, canonical
+    /// resource, identifier, IP, protocol, version, resource, snapshot time and the five
+    /// response headers), HMAC-SHA256 under the account key. `None` when the key is not
+    /// base64.
+    pub fn container_sas(grant: &SasGrant<'_>) -> Option<String> {
+        let key = STANDARD.decode(grant.account_key.trim()).ok()?;
+        let expiry = iso8601(grant.expires_at_s);
+        let resource = format!("/blob/{}/{}", grant.account, grant.container);
+        let string_to_sign = format!(
+            "c\n\n{expiry}\n{resource}\n\n\n{}\n{SAS_VERSION}\nc\n\n\n\n\n\n",
+            grant.protocol
+        );
+        let tag = ring::hmac::sign(
+            &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &key),
+            string_to_sign.as_bytes(),
+        );
+        Some(format!(
+            "sv={SAS_VERSION}&se={}&sr=c&sp=c&spr={}&sig={}",
+            query_escape(&expiry),
+            query_escape(grant.protocol),
+            query_escape(&STANDARD.encode(tag.as_ref()))
+        ))
+    }
+}

@@ -60,6 +60,48 @@ pub struct CocoaConfig {
     pub event_log_retention_days: u32,
     /// Most event-log entries in one request.
     pub max_event_logs_per_request: usize,
+    /// `GET /api/inquirylog`: upload grants for the app's diagnostic logs (off when unset).
+    pub inquiry_log: Option<InquiryLogConfig>,
+}
+
+/// `[key_server.cocoa.inquiry_log]`: the Azure Blob container COCOA's app uploads its
+/// zipped diagnostic log into, and the key the app must present.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct InquiryLogConfig {
+    /// The `x-api-key` the app sends (its `InquiryLogApiKey`; masked when printed).
+    #[serde(serialize_with = "redact_str")]
+    pub api_key: String,
+    /// Storage account name.
+    pub storage_account: String,
+    /// Storage account key, base64 (masked when printed).
+    #[serde(serialize_with = "redact_str")]
+    pub account_key: String,
+    /// Container (COCOA: its `InquiryLogBlobStorageContainerPrefix`, lower case).
+    #[serde(default = "default_inquiry_container")]
+    pub container: String,
+    /// Lifetime of a grant in seconds (COCOA: 10 minutes).
+    #[serde(default = "default_inquiry_ttl")]
+    pub sas_ttl_seconds: i64,
+    /// Protocols the grant allows: `https` (default) or `https,http` (emulators).
+    #[serde(default = "default_inquiry_protocol")]
+    pub sas_protocol: String,
+}
+
+fn default_inquiry_container() -> String {
+    "inquirylog".into()
+}
+
+fn default_inquiry_ttl() -> i64 {
+    600
+}
+
+fn default_inquiry_protocol() -> String {
+    "https".into()
+}
+
+fn redact_str<S: Serializer>(_: &str, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str("***")
 }
 
 impl Default for CocoaConfig {
@@ -70,6 +112,7 @@ impl Default for CocoaConfig {
             configuration_max_age_seconds: 3600,
             event_log_retention_days: 14,
             max_event_logs_per_request: 100,
+            inquiry_log: None,
         }
     }
 }

@@ -401,3 +401,185 @@ async fn exposure_configuration_files_are_cocoas_own() {
         assert_eq!(ours.len(), theirs.len(), "{path}: same fields");
     }
 }
+
+/// Azurite's well-known development account (public; `devstoreaccount1`).
+const AZURITE_ACCOUNT: &str = "devstoreaccount1";
+const AZURITE_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+/// The `azurite-blob` program: `AZURITE_BLOB`, else what `.ci/run` installs under
+/// `target/azurite`, else `PATH`.
+fn azurite_blob() -> Option<std::path::PathBuf> {
+    if let Ok(path) = std::env::var("AZURITE_BLOB") {
+        return Some(path.into());
+    }
+    let installed = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/azurite/node_modules/.bin/azurite-blob");
+    if installed.exists() {
+        return Some(installed);
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("azurite-blob"))
+            .find(|p| p.exists())
+    })
+}
+
+/// An account SAS (the test's own, to create the container as an operator would).
+fn account_sas() -> String {
+    let string_to_sign = format!(
+        "{AZURITE_ACCOUNT}\nrwdlac\nb\nsco\n\n2099-01-01T00:00:00Z\n\nhttps,http\n2020-10-02\n"
+    );
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(AZURITE_KEY)
+        .unwrap();
+    let tag = ring::hmac::sign(
+        &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &key),
+        string_to_sign.as_bytes(),
+    );
+    let sig = base64::engine::general_purpose::STANDARD.encode(tag.as_ref());
+    format!(
+        "sv=2020-10-02&ss=b&srt=sco&sp=rwdlac&se=2099-01-01T00%3A00%3A00Z&spr=https%2Chttp&sig={}",
+        url::form_urlencoded::byte_serialize(sig.as_bytes()).collect::<String>()
+    )
+}
+
+/// `GET /api/inquirylog` grants an upload that a real Azure Blob service (Azurite) accepts
+/// with 201, as COCOA's app expects; the grant cannot read, and a wrong key gets 400.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inquiry_log_grant_uploads_to_azure_blob() {
+    let Some(program) = azurite_blob() else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI installs Azurite (.ci/run)"
+        );
+        eprintln!("skipped: azurite-blob not found (npm install --prefix target/azurite azurite)");
+        return;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _azurite = Kill(
+        std::process::Command::new(program)
+            .args([
+                "--blobHost",
+                "127.0.0.1",
+                "--blobPort",
+                &port.to_string(),
+                "--inMemoryPersistence",
+                "--skipApiVersionCheck",
+                "--silent",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{port}/{AZURITE_ACCOUNT}");
+    let client = reqwest::Client::new();
+    let mut created = None;
+    for _ in 0..100 {
+        if let Ok(response) = client
+            .put(format!(
+                "{base}/inquirylog?restype=container&{}",
+                account_sas()
+            ))
+            .header("x-ms-version", "2020-10-02")
+            .send()
+            .await
+        {
+            created = Some(response.status());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        created,
+        Some(StatusCode::CREATED),
+        "Azurite created the container"
+    );
+
+    let (app, clock) = support::start(mimamori_tests::Backend::Sqlite, |s| {
+        s.key_server.cocoa.inquiry_log = Some(mimamori_key_server::config::InquiryLogConfig {
+            api_key: "inquiry-log-key-of-the-app".into(),
+            storage_account: AZURITE_ACCOUNT.into(),
+            account_key: AZURITE_KEY.into(),
+            container: "inquirylog".into(),
+            sas_ttl_seconds: 600,
+            sas_protocol: "https,http".into(),
+        });
+    })
+    .await
+    .unwrap();
+    // Azurite checks the grant's expiry against the real clock.
+    let real_now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    clock.advance_ms(real_now_ms - support::T0_MS);
+    let ask = |key: &'static str| {
+        let app = &app;
+        async move {
+            let response = app
+                .client
+                .get(app.url("/api/inquirylog"))
+                .header("x-api-key", key)
+                .header("x-functions-key", "functions-key")
+                .send()
+                .await
+                .unwrap();
+            (
+                response.status(),
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    assert_eq!(ask("wrong").await.0, StatusCode::BAD_REQUEST);
+    let (status, body) = ask("inquiry-log-key-of-the-app").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let sas = body["sas_token"].as_str().unwrap().to_string();
+    // The upload as the app's BlobClient makes it.
+    let upload = client
+        .put(format!("{base}/inquirylog/cocoa_log_20261120.zip?{sas}"))
+        .header("x-ms-blob-type", "BlockBlob")
+        .header("x-ms-version", "2020-10-02")
+        .body(vec![
+            0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        upload.status(),
+        StatusCode::CREATED,
+        "{}",
+        upload.text().await.unwrap()
+    );
+    // Create-only: the grant reads nothing; a tampered signature is refused.
+    let read = client
+        .get(format!("{base}/inquirylog/cocoa_log_20261120.zip?{sas}"))
+        .header("x-ms-version", "2020-10-02")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), StatusCode::FORBIDDEN);
+    let tampered = sas.replace("sp=c", "sp=r");
+    let read = client
+        .get(format!(
+            "{base}/inquirylog/cocoa_log_20261120.zip?{tampered}"
+        ))
+        .header("x-ms-version", "2020-10-02")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), StatusCode::FORBIDDEN);
+}
