@@ -25,7 +25,8 @@ pub struct ExposureKey {
 pub struct PublishRequestSchema {
     /// The keys (at most `key_server.max_keys_on_publish`).
     temporary_exposure_keys: Vec<ExposureKey>,
-    /// Must match the certificate's issuer when given.
+    /// A configured health authority (`key_server.health_authorities`, matched without
+    /// regard to case) whose issuers include the certificate's; or the issuer's own name.
     #[serde(rename = "healthAuthorityID")]
     health_authority_id: Option<String>,
     /// The verification certificate (ES256 JWT).
@@ -52,12 +53,17 @@ pub struct PublishResponseSchema {
     revision_token: Option<String>,
     /// Keys accepted.
     inserted_exposures: Option<u32>,
-    /// Per-key notes when some keys were dropped (`code` is then `partial_failure`).
+    /// Notes, e.g. keys dropped for their distance from onset.
     warnings: Option<Vec<String>>,
-    /// Human-readable error.
+    /// Human-readable error (for `partial_failure`: the refused keys, go-multierror style).
     error: Option<String>,
-    /// Stable error code.
+    /// Upstream's code: `partial_failure`, `bad_request`, `unknown_health_authority_id`,
+    /// `health_authority_verification_certificate_invalid`, `missing_revision_token`,
+    /// `invalid_revision_token`, `key_already_revised`, `invalid_report_type_transition`;
+    /// COCOA: `processing_number_unknown`, `_expired`, `_already_used`, `_check_unavailable`.
     code: Option<String>,
+    /// The precise cause where `code` covers several.
+    reason: Option<String>,
     /// Random filler.
     padding: String,
 }
@@ -75,9 +81,9 @@ pub struct CocoaKeySchema {
     rolling_period: Option<u32>,
     /// Ignored (recomputed).
     transmission_risk: Option<u8>,
-    /// Ignored (from the case).
+    /// Ignored (from the processing number's case).
     report_type: Option<u8>,
-    /// Ignored (recomputed from the case's onset).
+    /// Ignored (recomputed from the submitted onset date).
     days_since_onset_of_symptoms: Option<i32>,
 }
 
@@ -88,7 +94,7 @@ pub struct CocoaKeySchema {
 pub struct CocoaDiagnosisSchema {
     /// Whether the user had symptoms.
     has_symptom: Option<bool>,
-    /// Onset or test date, RFC 3339.
+    /// Onset or test date, RFC 3339 with the device's offset (decides days since onset).
     onset_of_symptom_or_test_date: Option<String>,
     /// The keys.
     keys: Vec<CocoaKeySchema>,
@@ -96,6 +102,9 @@ pub struct CocoaDiagnosisSchema {
     regions: Option<Vec<String>>,
     /// The processing number issued by the health center.
     verification_payload: String,
+    /// One per submission; a retry with it succeeds again.
+    #[serde(rename = "idempotency_key")]
+    idempotency_key: Option<String>,
     /// Ignored.
     padding: Option<String>,
 }
@@ -137,9 +146,9 @@ fn publish() {}
 #[utoipa::path(put, path = "/api/v3/diagnosis", tag = "key-server",
     request_body = CocoaDiagnosisSchema,
     responses(
-        (status = 204, description = "Stored"),
-        (status = 400, description = "Validation failed, unknown or expired processing number", body = PublishResponseSchema),
-        (status = 409, description = "Processing number already used", body = PublishResponseSchema),
+        (status = 204, description = "Stored (also for a retry with the same idempotency_key)"),
+        (status = 400, description = "Validation failed", body = PublishResponseSchema),
+        (status = 406, description = "Processing number unknown, expired, replaced or already used (code says which)", body = PublishResponseSchema),
         (status = 413, description = "Body too large", body = ErrorSchema),
         (status = 503, description = "Processing-number check or key store unavailable", body = PublishResponseSchema)))]
 #[allow(dead_code)]
@@ -167,9 +176,65 @@ fn download() {}
 #[allow(dead_code)]
 fn cocoa_list() {}
 
+/// `PUT /api/v1/event_log` request body (COCOA `V1EventLogRequest`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct EventLogSchema {
+    /// One per submission; resends are no-ops.
+    idempotency_key: String,
+    /// `android` or `ios`.
+    platform: String,
+    /// The app's package.
+    app_package_name: Option<String>,
+    /// Attestation (not checked, not stored).
+    device_verification_payload: Option<String>,
+    /// `[{hasConsent, epoch, type, subtype, content}]`: `ExposureNotification`/`ExposureNotified`
+    /// or `survey`/`survey`, content numbers only.
+    event_logs: Vec<serde_json::Value>,
+}
+
+#[utoipa::path(put, path = "/api/v1/event_log", tag = "key-server", request_body = EventLogSchema,
+    responses(
+        (status = 201, description = "Stored (entries without consent dropped)"),
+        (status = 400, description = "Not a valid event log", body = ErrorSchema),
+        (status = 413, description = "Body over 64 KiB", body = ErrorSchema),
+        (status = 503, description = "Store unavailable", body = ErrorSchema)))]
+#[allow(dead_code)]
+fn cocoa_event_log() {}
+
+#[utoipa::path(get, path = "/api/inquirylog", tag = "key-server",
+    params(("x-api-key" = String, Header, description = "The app's inquiry-log key")),
+    responses(
+        (status = 200, description = "`{sas_token}`: create-only Azure Blob SAS for the container, 10 minutes"),
+        (status = 400, description = "Missing or wrong key", body = ErrorSchema),
+        (status = 404, description = "Not configured", body = ErrorSchema)))]
+#[allow(dead_code)]
+fn cocoa_inquiry_log() {}
+
+#[utoipa::path(get, path = "/c19r/exposure_configuration/configuration.json", tag = "key-server",
+    responses((status = 200, description = "COCOA's exposure configuration, rendered from `key_server.cocoa.exposure_preset` and `legacy_preset`")))]
+#[allow(dead_code)]
+fn cocoa_exposure_configuration() {}
+
+#[utoipa::path(get, path = "/c19r/exposure_configuration/risk_calculation_configuration.json", tag = "key-server",
+    responses((status = 200, description = "COCOA's risk calculation configuration (the daily threshold rule)")))]
+#[allow(dead_code)]
+fn cocoa_risk_calculation_configuration() {}
+
 /// The key server's OpenAPI document.
 #[derive(OpenApi)]
-#[openapi(paths(publish, cocoa_diagnosis, index_txt, download, cocoa_list))]
+#[openapi(paths(
+    publish,
+    cocoa_diagnosis,
+    cocoa_event_log,
+    cocoa_inquiry_log,
+    cocoa_exposure_configuration,
+    cocoa_risk_calculation_configuration,
+    index_txt,
+    download,
+    cocoa_list
+))]
 pub struct KeyServerDoc;
 
 /// The key server's part of the OpenAPI document.

@@ -4,10 +4,12 @@
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
-/// Error body: `{error, code, errorCode}` (codes: `code_invalid`, `code_not_found`,
-/// `code_expired`, `code_already_used`, `unsupported_test_type`, `token_invalid`,
-/// `token_algorithm_unsupported`, `token_kid_unknown`, `token_not_yet_valid`, `token_expired`,
-/// `token_already_used`, `hmac_invalid`, `invalid_date`, `rate_limited`, …).
+/// Error body: `{error, code, errorCode, reason?}` with upstream's codes
+/// (`unparsable_request`, `code_invalid`, `code_expired`, `unsupported_test_type`,
+/// `invalid_test_type`, `token_invalid`, `token_expired`, `hmac_invalid`, `invalid_date`,
+/// `missing_nonce`, `missing_phone`, `phone_number_invalid`, `sms_failure`,
+/// `code_not_found`, `rate_limited`, …); `reason` is the finer cause where one code covers
+/// several (`code_not_found`, `code_already_used`, `token_already_used`, …).
 #[derive(Serialize, ToSchema)]
 #[allow(dead_code)]
 pub struct VerificationErrorSchema {
@@ -18,6 +20,67 @@ pub struct VerificationErrorSchema {
     /// The same code (Google's field name).
     #[serde(rename = "errorCode")]
     error_code: String,
+    /// The precise cause, when `code` covers several.
+    reason: Option<String>,
+}
+
+/// `POST /api/user-report` request (Google's Android app: `DiagnosisAttestor`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct UserReportSchema {
+    /// Where the code is sent (E.164, or national digits).
+    phone: String,
+    /// `YYYY-MM-DD`.
+    test_date: Option<String>,
+    /// `YYYY-MM-DD`.
+    symptom_date: Option<String>,
+    /// Minutes east of UTC (accepted, unused).
+    tz_offset: Option<i64>,
+    /// base64 of 256 random bytes; verify must send it again.
+    nonce: String,
+}
+
+/// `POST /api/user-report` response (empty values when the phone reported recently).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct UserReportedSchema {
+    /// RFC 1123 in UTC.
+    expires_at: String,
+    /// Unix seconds.
+    expires_at_timestamp: i64,
+    /// 1–2 KiB of random base64.
+    padding: String,
+}
+
+/// `{uuid}` of an issued number.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub struct UuidSchema {
+    /// The `uuid` the issue API returned.
+    uuid: String,
+}
+
+/// State of an issued number.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct CodeStatusSchema {
+    /// Whether the app used it (absent on `/api/expirecode`).
+    claimed: Option<bool>,
+    /// Unix seconds.
+    expires_at_timestamp: i64,
+    /// Unix seconds.
+    long_expires_at_timestamp: i64,
+}
+
+/// `POST /api/batch-issue` request.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub struct BatchIssueSchema {
+    /// 1 to 10 issue requests.
+    codes: Vec<IssueSchema>,
 }
 
 /// Issue request (Google `/api/issue` plus `caseId`).
@@ -46,14 +109,18 @@ pub struct IssuedSchema {
     case_id: String,
     /// The number (8 digits by default; shown once).
     code: String,
-    /// RFC 3339.
+    /// RFC 1123 in UTC (`Sat, 21 Nov 2026 00:00:00 UTC`), as upstream.
     expires_at: String,
+    /// RFC 3339.
+    expires_at_rfc3339: String,
     /// Unix seconds.
     expires_at_timestamp: i64,
     /// Long code for SMS links.
     long_code: Option<String>,
-    /// RFC 3339.
+    /// RFC 1123 in UTC.
     long_expires_at: String,
+    /// RFC 3339.
+    long_expires_at_rfc3339: String,
     /// Unix seconds.
     long_expires_at_timestamp: i64,
     /// Test type.
@@ -70,8 +137,10 @@ pub struct IssuedSchema {
 pub struct VerifySchema {
     /// The processing number or long code.
     code: String,
-    /// Test types the app accepts.
+    /// Test types the app accepts (each implies the stronger ones; empty = all).
     accept: Option<Vec<String>>,
+    /// The self-report nonce (base64), for a `user-report` code.
+    nonce: Option<String>,
 }
 
 /// `POST /api/verify` response.
@@ -151,6 +220,31 @@ fn verify() {}
 #[allow(dead_code)]
 fn certificate() {}
 
+#[utoipa::path(post, path = "/api/user-report", tag = "verification", request_body = UserReportSchema,
+    params(("X-API-Key" = String, Header, description = "Device API key"), ("X-Chaff" = Option<String>, Header, description = "Cover traffic: 200, nothing done")),
+    responses((status = 200, body = UserReportedSchema), (status = 400, body = VerificationErrorSchema),
+              (status = 401, body = VerificationErrorSchema), (status = 429, body = VerificationErrorSchema)))]
+#[allow(dead_code)]
+fn user_report() {}
+
+#[utoipa::path(post, path = "/api/batch-issue", tag = "verification", request_body = BatchIssueSchema,
+    params(("X-API-Key" = String, Header, description = "Admin API key")),
+    responses((status = 200, description = "`{codes: [issued]}`"), (status = 400, description = "`{codes: [issued or {error, errorCode}], error, errorCode}` (first failure)", body = VerificationErrorSchema), (status = 401, body = VerificationErrorSchema)))]
+#[allow(dead_code)]
+fn batch_issue() {}
+
+#[utoipa::path(post, path = "/api/checkcodestatus", tag = "verification", request_body = UuidSchema,
+    params(("X-API-Key" = String, Header, description = "Admin API key")),
+    responses((status = 200, body = CodeStatusSchema), (status = 401, body = VerificationErrorSchema), (status = 404, description = "code_not_found (also outside the key's jurisdiction)", body = VerificationErrorSchema)))]
+#[allow(dead_code)]
+fn check_code_status() {}
+
+#[utoipa::path(post, path = "/api/expirecode", tag = "verification", request_body = UuidSchema,
+    params(("X-API-Key" = String, Header, description = "Admin API key")),
+    responses((status = 200, body = CodeStatusSchema), (status = 401, body = VerificationErrorSchema), (status = 404, body = VerificationErrorSchema), (status = 409, description = "Already claimed", body = VerificationErrorSchema)))]
+#[allow(dead_code)]
+fn expire_code() {}
+
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "verification",
     responses((status = 200, description = "`{keys: [{kty, crv, x, y, kid, alg, use}]}` of every signing key")))]
 #[allow(dead_code)]
@@ -158,7 +252,18 @@ fn jwks() {}
 
 /// The verification service's OpenAPI document.
 #[derive(OpenApi)]
-#[openapi(paths(issue_for_case, revoke, issue, verify, certificate, jwks))]
+#[openapi(paths(
+    issue_for_case,
+    revoke,
+    issue,
+    batch_issue,
+    check_code_status,
+    expire_code,
+    verify,
+    certificate,
+    user_report,
+    jwks
+))]
 pub struct VerificationDoc;
 
 /// The verification service's part of the OpenAPI document.
@@ -175,6 +280,10 @@ mod tests {
             "/api/cases/{id}/processing-number",
             "/api/cases/{id}/revoke",
             "/api/issue",
+            "/api/batch-issue",
+            "/api/checkcodestatus",
+            "/api/expirecode",
+            "/api/user-report",
             "/api/verify",
             "/api/certificate",
             "/.well-known/jwks.json",
