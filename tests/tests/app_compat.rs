@@ -266,37 +266,7 @@ fn with_app_authority(s: &mut mimamori::config::Settings) {
     }];
 }
 
-/// Runs `body` on SQLite and PostgreSQL with the app's health authority configured.
-macro_rules! app_tests {
-    ( $( async fn $name:ident($app:ident, $clock:ident) $body:block )* ) => {
-        $(
-            mod $name {
-                #[allow(unused_imports)]
-                use super::*;
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    let ($app, $clock) = support::start(mimamori_tests::Backend::Sqlite, with_app_authority)
-                        .await
-                        .expect("SQLite is always available");
-                    $body
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    let Some(($app, $clock)) =
-                        support::start(mimamori_tests::Backend::Postgres, with_app_authority).await
-                    else {
-                        return;
-                    };
-                    $body
-                }
-            }
-        )*
-    };
-}
-
-app_tests! {
+flow_tests_with! { with_app_authority;
     async fn the_app_shares_a_diagnosis_end_to_end(app, clock) {
         let w = app_world(&app, &clock).await;
         let issued = issue(&app, &w, "confirmed").await;

@@ -108,41 +108,12 @@ async fn svg(app: &TestApp, token: &str, case_id: &str) -> (StatusCode, String, 
     (status, content_type, response.text().await.unwrap())
 }
 
-/// Like `flow_tests!`, with sessions that outlive the follow-up days the clock jumps over.
-macro_rules! followup_tests {
-    ( $( async fn $name:ident($app:ident, $clock:ident) $body:block )* ) => {
-        $(
-            mod $name {
-                #[allow(unused_imports)]
-                use super::*;
-
-                fn long_sessions(settings: &mut mimamori::config::Settings) {
-                    settings.cases.session_ttl_seconds = 60 * 86_400;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    let ($app, $clock) = support::start(mimamori_tests::Backend::Sqlite, long_sessions)
-                        .await
-                        .expect("SQLite is always available");
-                    $body
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    let Some(($app, $clock)) =
-                        support::start(mimamori_tests::Backend::Postgres, long_sessions).await
-                    else {
-                        return;
-                    };
-                    $body
-                }
-            }
-        )*
-    };
+/// Sessions that outlive the follow-up days the clock jumps over.
+fn long_sessions(settings: &mut mimamori::config::Settings) {
+    settings.cases.session_ttl_seconds = 60 * 86_400;
 }
 
-followup_tests! {
+flow_tests_with! { long_sessions;
     async fn ten_days_of_reports_a_falling_spo2_alert_and_the_end_of_the_plan(app, clock) {
         let world = support::world(&app, &clock).await;
         let nurse = &world.hc_worker[0];
@@ -473,7 +444,7 @@ async fn cases_first_alert(app: &TestApp, token: &str) -> String {
     worklist[0]["id"].as_str().unwrap().to_string()
 }
 
-followup_tests! {
+flow_tests_with! { long_sessions;
     async fn statistics_tables_are_scoped_suppressed_exportable_and_free_of_personal_data(app, clock) {
         let world = support::world(&app, &clock).await;
         let pref_stats = support::user(&app, &clock, &world.national_admin, &world.prefecture[0], "p1.stats", &["statistics_viewer"]).await;

@@ -278,14 +278,24 @@ struct UuidBody {
     uuid: String,
 }
 
+/// The admin principal and the `uuid` of a code-status request.
+async fn uuid_request(
+    state: &Verification,
+    request: &HttpRequest,
+    body: &[u8],
+) -> Result<(Principal, String), ApiError> {
+    let principal = api_key_principal(request, state.cases(), ApiKeyKind::Admin).await?;
+    let body: UuidBody = parse_body(body)?;
+    Ok((principal, body.uuid.trim().to_string()))
+}
+
 async fn check_code_status(
     state: State,
     request: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = api_key_principal(&request, state.cases(), ApiKeyKind::Admin).await?;
-    let body: UuidBody = parse_body(&body)?;
-    let status = state.code_status(&principal, body.uuid.trim()).await?;
+    let (principal, uuid) = uuid_request(&state, &request, &body).await?;
+    let status = state.code_status(&principal, &uuid).await?;
     Ok(padded(
         StatusCode::OK,
         serde_json::to_value(status).map_err(|_| ApiError::internal())?,
@@ -297,9 +307,8 @@ async fn expire_code(
     request: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = api_key_principal(&request, state.cases(), ApiKeyKind::Admin).await?;
-    let body: UuidBody = parse_body(&body)?;
-    let status = state.expire_code(&principal, body.uuid.trim()).await?;
+    let (principal, uuid) = uuid_request(&state, &request, &body).await?;
+    let status = state.expire_code(&principal, &uuid).await?;
     Ok(padded(
         StatusCode::OK,
         json!({

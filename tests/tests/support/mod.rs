@@ -45,6 +45,14 @@ pub async fn start(
 #[macro_export]
 macro_rules! flow_tests {
     ( $( async fn $name:ident($app:ident, $clock:ident) $body:block )* ) => {
+        flow_tests_with! { |_| {}; $( async fn $name($app, $clock) $body )* }
+    };
+}
+
+/// [`flow_tests!`] with the settings adjusted by `$adjust` (an `FnOnce(&mut Settings)`).
+#[macro_export]
+macro_rules! flow_tests_with {
+    ( $adjust:expr; $( async fn $name:ident($app:ident, $clock:ident) $body:block )* ) => {
         $(
             mod $name {
                 #[allow(unused_imports)]
@@ -52,7 +60,7 @@ macro_rules! flow_tests {
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
-                    let ($app, $clock) = support::start(mimamori_tests::Backend::Sqlite, |_| {})
+                    let ($app, $clock) = support::start(mimamori_tests::Backend::Sqlite, $adjust)
                         .await
                         .expect("SQLite is always available");
                     $body
@@ -61,7 +69,7 @@ macro_rules! flow_tests {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
                     let Some(($app, $clock)) =
-                        support::start(mimamori_tests::Backend::Postgres, |_| {}).await
+                        support::start(mimamori_tests::Backend::Postgres, $adjust).await
                     else {
                         return;
                     };
