@@ -208,7 +208,11 @@ fn is_chaff(request: &HttpRequest) -> bool {
 
 fn publish_error_response(error: &PublishError) -> HttpResponse {
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
-    let mut body = json!({ "error": error.to_string(), "code": error.code() });
+    let mut body = json!({
+        "error": error.to_string(),
+        "code": error.code(),
+        "errorCode": error.code(),
+    });
     if let Some(reason) = error.reason() {
         body["reason"] = json!(reason);
     }
@@ -277,7 +281,11 @@ fn malformed_body(api: &KeyServerApi, error: &serde_json::Error) -> HttpResponse
         .inc();
     padded(
         StatusCode::BAD_REQUEST,
-        json!({ "error": format!("invalid JSON body: {error}"), "code": "bad_request" }),
+        json!({
+            "error": format!("invalid JSON body: {error}"),
+            "code": "bad_request",
+            "errorCode": "bad_request",
+        }),
     )
 }
 

@@ -144,7 +144,8 @@ impl RunArgs {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs());
             let horizon = u64::from(scenario.days + scenario.pipeline.follow_up_days);
-            let start = (now / DAY_SECONDS).saturating_sub(horizon) * DAY_SECONDS;
+            let latest = (now / DAY_SECONDS).saturating_sub(horizon) * DAY_SECONDS;
+            let start = same_weekday_start(scenario.start_unix(), latest, horizon);
             scenario.start = format!("{}T00:00:00Z", civil_date(start));
         }
         let radio_file = self.radio.clone().or_else(|| scenario.radio.file.clone());
@@ -864,5 +865,41 @@ impl Backend for Remote {
 
     fn export_public_key(&mut self) -> Result<Option<String>, BackendError> {
         Ok(self.public_key.clone())
+    }
+}
+
+/// The start of a scenario shifted to a real clock: the latest start no later than `latest`
+/// that falls on the scenario's own weekday (a weekday office day stays a weekday), as long
+/// as its keys stay within 14 days; otherwise `latest` itself.
+fn same_weekday_start(original: u64, latest: u64, horizon_days: u64) -> u64 {
+    const WEEK: i64 = 7 * DAY_SECONDS as i64;
+    if horizon_days + 6 > 14 {
+        return latest;
+    }
+    let (Ok(original), Ok(latest_signed)) = (i64::try_from(original), i64::try_from(latest)) else {
+        return latest;
+    };
+    let weeks = (latest_signed - original).div_euclid(WEEK);
+    u64::try_from(original + weeks * WEEK).unwrap_or(latest)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn server_runs_keep_the_scenarios_weekday() {
+        // Scenario on Monday 2026-11-02; a server run on Wednesday 2026-12-02 with a 4-day
+        // horizon: the latest Monday on or before Saturday 2026-11-28 is 2026-11-23.
+        let day = super::DAY_SECONDS;
+        let monday = 1_793_577_600; // 2026-11-02T00:00:00Z
+        let latest = 1_795_824_000; // 2026-11-28T00:00:00Z
+        let start = super::same_weekday_start(monday, latest, 4);
+        assert_eq!(start, monday + 21 * day);
+        assert_eq!(
+            (start / day + 3) % 7,
+            0,
+            "a Monday (day 0 of 1970 was a Thursday)"
+        );
+        assert_eq!(super::same_weekday_start(monday, latest, 14), latest);
+        assert_eq!(super::same_weekday_start(latest, latest, 4), latest);
     }
 }
