@@ -583,3 +583,39 @@ async fn inquiry_log_grant_uploads_to_azure_blob() {
         .unwrap();
     assert_eq!(read.status(), StatusCode::FORBIDDEN);
 }
+
+fn split_exports(settings: &mut mimamori::config::Settings) {
+    settings.key_server.export.min_keys_per_file = 2;
+    settings.key_server.export.padding_jitter = 0;
+    settings.key_server.export.max_keys_per_file = 3;
+}
+
+flow_tests_with! { split_exports;
+    async fn a_split_window_is_batch_one_of_one_per_file(app, clock) {
+        let world = support::world(&app, &clock).await;
+        let (_, number) = accepted_case_with_number(&app, &world, "Ito Ken").await;
+        let (status, body) = put(&app, &cocoa_body(today(), 150, &number)).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        clock.advance_ms(25 * 3_600_000);
+        let report = app.exporter().run_once().await.unwrap();
+        // The upload's seven keys share one window, split into files of at most three.
+        let mut by_window: std::collections::BTreeMap<i64, Vec<_>> = Default::default();
+        for file in &report.files {
+            by_window.entry(file.start_s).or_default().push(file.clone());
+        }
+        let (start, files) = by_window.iter().find(|(_, f)| f.len() == 3).expect("a window in three files");
+        let window_end = start + app.settings.key_server.export.window_seconds as i64;
+        let index = app.get("/v1/exports/index.txt").await.text().await.unwrap();
+        for (k, file) in files.iter().enumerate() {
+            // As the reference server: the name keeps the window's end and numbers the file;
+            // the file itself is batch 1 of 1 and ends k seconds after the window.
+            assert_eq!(file.path, format!("440/{start}-{window_end}-{:05}.zip", k + 1));
+            assert!(index.lines().any(|l| l == file.path), "listed: {}", file.path);
+            let zip = app.get(&format!("/v1/exports/{}", file.path)).await.bytes().await.unwrap();
+            let archive = read_archive(&zip).unwrap();
+            assert_eq!((archive.export.batch_num, archive.export.batch_size), (1, 1));
+            assert_eq!(archive.export.end_timestamp, (window_end + k as i64 + 1) as u64);
+            assert!(archive.export.keys.len() <= 3);
+        }
+    }
+}
