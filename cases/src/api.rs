@@ -194,6 +194,11 @@ impl From<CaseError> for ApiError {
             CaseError::Conflict { code, message } => {
                 ApiError::new(StatusCode::CONFLICT, code, message)
             }
+            CaseError::Store(e) if e.is_invalid_input() => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_character",
+                "the input contains a NUL character (U+0000); remove it",
+            ),
             CaseError::Store(e) if e.is_unavailable() => {
                 tracing::warn!(error = %e, "database unavailable");
                 ApiError::unavailable()

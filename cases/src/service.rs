@@ -172,6 +172,10 @@ pub struct CaseSummary {
     pub created_at_ms: i64,
 }
 
+/// The highest page number of a case list (with the largest page size, far more cases than
+/// any health center has; keeps the offset far from overflowing).
+pub const MAX_PAGE: i64 = 1_000_000;
+
 /// A page of a case list.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -1000,8 +1004,13 @@ impl CaseRegistry {
                 message: "unknown status".into(),
             });
         }
-        let page = page.max(1);
-        let per_page = per_page.clamp(1, self.config.max_page_size);
+        if !(1..=MAX_PAGE).contains(&page) || per_page < 1 {
+            return Err(CaseError::BadRequest {
+                code: "invalid_page",
+                message: format!("page must be 1 to {MAX_PAGE} and perPage at least 1"),
+            });
+        }
+        let per_page = per_page.min(self.config.max_page_size);
         let result = self
             .store
             .list_cases(&scope, status, name_prefix, per_page, (page - 1) * per_page)

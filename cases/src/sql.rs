@@ -255,12 +255,24 @@ fn postgres_params(params: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
     params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
 }
 
+/// Refuses text parameters with U+0000 on both backends alike (PostgreSQL cannot store it).
+fn reject_nul(params: &[Value]) -> Result<(), StorageError> {
+    if params
+        .iter()
+        .any(|p| matches!(p, Value::Text(text) if text.contains('\0')))
+    {
+        return Err(StorageError::NulInText);
+    }
+    Ok(())
+}
+
 /// Runs one statement and returns its rows (use `RETURNING` for writes that report back).
 pub async fn query(
     database: &Database,
     sql: &str,
     params: Vec<Value>,
 ) -> Result<Vec<Row>, StorageError> {
+    reject_nul(&params)?;
     match database {
         Database::Sqlite(pool) => {
             let sql = sql.to_string();
@@ -290,6 +302,7 @@ pub async fn execute(
     sql: &str,
     params: Vec<Value>,
 ) -> Result<u64, StorageError> {
+    reject_nul(&params)?;
     match database {
         Database::Sqlite(pool) => {
             let sql = sqlite_sql(sql);
@@ -314,6 +327,9 @@ pub async fn transaction(
     database: &Database,
     statements: Vec<Statement>,
 ) -> Result<Vec<Vec<Row>>, StorageError> {
+    for statement in &statements {
+        reject_nul(&statement.params)?;
+    }
     match database {
         Database::Sqlite(pool) => {
             pool.call(move |c| -> Result<Vec<Vec<Row>>, StorageError> {
@@ -376,6 +392,11 @@ impl StoreError {
     /// True for database outages (answer 503, not 500).
     pub fn is_unavailable(&self) -> bool {
         matches!(self, StoreError::Storage(e) if e.is_unavailable())
+    }
+
+    /// True when the client's input cannot be stored (a NUL character): 400, not 500.
+    pub fn is_invalid_input(&self) -> bool {
+        matches!(self, StoreError::Storage(e) if e.is_invalid_input())
     }
 
     /// True for a unique-constraint violation.

@@ -124,6 +124,9 @@ impl PageError {
             }
             CaseError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "error.invalid"),
             CaseError::Conflict { .. } => (StatusCode::CONFLICT, "error.conflict"),
+            CaseError::Store(e) if e.is_invalid_input() => {
+                (StatusCode::BAD_REQUEST, "error.bad_request")
+            }
             CaseError::Store(_) | CaseError::Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "error.internal")
             }

@@ -32,6 +32,10 @@ pub enum StorageError {
     /// A blocking database task was cancelled or panicked.
     #[error("database task failed: {0}")]
     Task(String),
+    /// A text value the database cannot hold (U+0000: PostgreSQL text refuses it, so both
+    /// backends refuse it before the query runs); the client's input, answered 400.
+    #[error("text contains a NUL character (U+0000), which cannot be stored")]
+    NulInText,
     /// A migration could not be applied or the stored history disagrees with the binary.
     #[error("migration {component} v{version}: {reason}")]
     Migration {
@@ -72,6 +76,12 @@ fn postgres_message(error: &tokio_postgres::Error) -> String {
 impl StorageError {
     /// True when the error means "the database is not reachable right now" rather than
     /// "the request or the data is wrong"; callers answer 503 for these.
+    /// True when the client's input itself cannot be stored (answer 400, not 500).
+    pub fn is_invalid_input(&self) -> bool {
+        matches!(self, StorageError::NulInText)
+    }
+
+    /// True for database outages (answer 503, not 500).
     pub fn is_unavailable(&self) -> bool {
         match self {
             StorageError::Pool(_) | StorageError::Task(_) => true,

@@ -27,6 +27,32 @@ fn registry(app: &TestApp, clock: &ManualClock) -> CaseRegistry {
 }
 
 flow_tests! {
+    async fn nul_characters_and_absurd_pages_are_refused_alike_on_both_backends(app, clock) {
+        // PostgreSQL text cannot hold U+0000; it used to be a 500 there and stored on SQLite.
+        let (status, body) = call(&app, "POST", "/api/auth/login", None, None,
+            Some(json!({"username": "admin\u{0}", "password": "x", "totp": "000000"}))).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_character")), "{body}");
+        let world = support::world(&app, &clock).await;
+        let case = notification(&world.health_center[0], "Yamada\u{0}Taro");
+        let (status, body) = call(&app, "POST", "/api/cases", Some(&world.doctor[0]), None, Some(case)).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_character")), "{body}");
+        let (status, body) = call(&app, "GET", "/api/cases?q=Ya%00", Some(&world.hc_worker[0]), None, None).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_character")), "{body}");
+        let (status, _) = call(&app, "GET", "/api/cases/abc%00def", Some(&world.hc_worker[0]), None, None).await;
+        assert!(status == StatusCode::BAD_REQUEST || status == StatusCode::NOT_FOUND, "{status}");
+        let admin_key = support::api_key(&app, &world.hc_admin, &world.health_center[0], "admin").await;
+        let (status, body) = call(&app, "POST", "/api/issue", None, Some(&admin_key),
+            Some(json!({"testType": "confirmed", "caseId": "x\u{0}"}))).await;
+        assert_eq!((status, body["errorCode"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_character")), "{body}");
+        // Paging is bounded, never an overflowing offset.
+        for query in ["page=9223372036854775807", "page=0", "page=-1", "perPage=0"] {
+            let (status, body) = call(&app, "GET", &format!("/api/cases?{query}"), Some(&world.hc_worker[0]), None, None).await;
+            assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_page")), "{query}: {body}");
+        }
+        let (status, body) = call(&app, "GET", "/api/cases?page=1000000&perPage=100", Some(&world.hc_worker[0]), None, None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
     async fn sign_in_needs_password_and_a_fresh_totp(app, clock) {
         use mimamori_storage::Clock as _;
         let credentials = support::admin_init(&app, &clock).await;

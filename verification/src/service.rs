@@ -112,6 +112,9 @@ pub enum ServiceError {
 
 impl From<StoreError> for ServiceError {
     fn from(error: StoreError) -> Self {
+        if error.is_invalid_input() {
+            return ServiceError::Verify(VerifyError::Unparsable(error.to_string()));
+        }
         if error.is_unavailable() {
             ServiceError::Unavailable(error.to_string())
         } else {

@@ -158,7 +158,7 @@ async fn list(console: Data, request: HttpRequest) -> Page {
         .find(|(k, _)| k == "page")
         .and_then(|(_, v)| v.parse().ok())
         .unwrap_or(1)
-        .max(1);
+        .clamp(1, mimamori_cases::service::MAX_PAGE);
     let (name, status) = console.filter(&staff.token);
     let result = console
         .cases()
