@@ -114,6 +114,20 @@ fn long_sessions(settings: &mut mimamori::config::Settings) {
 }
 
 flow_tests_with! { long_sessions;
+    async fn plans_refuse_absurd_dates(app, clock) {
+        let world = support::world(&app, &clock).await;
+        let id = support::file_case(&app, &world.hc_worker[0], &world.health_center[0], "Date Check").await;
+        for start in ["1899-12-31", "9999-01-01", "2024-11-20", "2026-02-30"] {
+            let (status, body) = call(&app, "PUT", &format!("/api/cases/{id}/followup"), Some(&world.hc_worker[0]), None,
+                Some(json!({"startDate": start}))).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{start}: {body}");
+            assert_eq!(body["details"][0]["field"], "startDate", "{body}");
+        }
+        let (status, body) = call(&app, "PUT", &format!("/api/cases/{id}/followup"), Some(&world.hc_worker[0]), None,
+            Some(json!({"startDate": "2026-11-20"}))).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
     async fn ten_days_of_reports_a_falling_spo2_alert_and_the_end_of_the_plan(app, clock) {
         let world = support::world(&app, &clock).await;
         let nurse = &world.hc_worker[0];

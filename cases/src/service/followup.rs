@@ -73,6 +73,9 @@ impl FollowUpMetrics {
 /// The longest plan, in days.
 pub const MAX_PLAN_DAYS: i64 = 60;
 
+/// A plan's start lies at most this many days before or after today.
+pub const MAX_PLAN_START_DISTANCE_DAYS: i64 = 366;
+
 /// The missed-report check looks at every day of the plans that ended less than this many
 /// days ago (a stopped job catches up for that long after a plan ends).
 pub const MISSED_REPORT_LOOKBACK_DAYS: i64 = 14;
@@ -268,7 +271,9 @@ fn observation_view(o: ObservationRecord) -> ObservationView {
 fn bad_date(field: &'static str) -> CaseError {
     CaseError::Invalid(vec![FieldError {
         field,
-        message: "not a date (YYYY-MM-DD)".into(),
+        message: format!(
+            "not a date (YYYY-MM-DD) within {MAX_PLAN_START_DISTANCE_DAYS} days of today"
+        ),
     }])
 }
 
@@ -381,8 +386,12 @@ impl CaseRegistry {
                 message: "the case was revoked".into(),
             });
         }
+        let today = Date::from_unix_ms(self.now_ms());
         let start = match &input.start_date {
-            Some(s) => Date::parse(s).ok_or_else(|| bad_date("startDate"))?,
+            // A plan starts within a year of today: no year 1899 or 9999 in a plan.
+            Some(s) => Date::parse(s)
+                .filter(|d| (d.days - today.days).abs() <= MAX_PLAN_START_DISTANCE_DAYS)
+                .ok_or_else(|| bad_date("startDate"))?,
             None => {
                 let result_date = serde_json::from_str::<serde_json::Value>(&record.data)
                     .ok()

@@ -31,11 +31,19 @@ pub struct StatisticsTableView {
     pub rows: Vec<serde_json::Map<String, serde_json::Value>>,
 }
 
+/// One CSV cell: a text starting with `=`, `+`, `-`, `@`, a tab or a carriage return gets a
+/// leading `'` so a spreadsheet shows it instead of running it as a formula (a health-center
+/// name is chosen by people); quoted when it holds a comma, quote or line break.
 fn csv_field(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    };
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
-        text.to_string()
+        text
     }
 }
 
@@ -155,6 +163,19 @@ impl CaseRegistry {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn csv_cells_cannot_be_formulas() {
+        assert_eq!(
+            super::csv_field("=HYPERLINK(\"x\")"),
+            "\"'=HYPERLINK(\"\"x\"\")\""
+        );
+        assert_eq!(super::csv_field("+1"), "'+1");
+        assert_eq!(super::csv_field("-1"), "'-1");
+        assert_eq!(super::csv_field("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(super::csv_field("Minato HC"), "Minato HC");
+        assert_eq!(super::csv_field("<5"), "<5");
+    }
+
     #[test]
     fn csv_quotes_only_when_needed() {
         let mut row = serde_json::Map::new();

@@ -127,8 +127,11 @@ pub fn validate_keys(
     let oldest = i64::from(now.0) - i64::from(policy.max_interval_age);
     let mut valid = Vec::with_capacity(keys.len());
     let mut warnings = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for (index, key) in keys.iter().enumerate() {
         match validate_key(key, now, oldest) {
+            // The same key twice in one publish is one key (stored and counted once).
+            Ok(key) if !seen.insert(*key.key.as_bytes()) => {}
             Ok(key) => valid.push(key),
             Err(reason) => warnings.push(format!("key {index} cannot be imported: {reason}")),
         }
@@ -335,6 +338,18 @@ mod tests {
         let (valid, warnings) = validate_keys(&keys, EnIntervalNumber(NOW), &policy()).unwrap();
         assert_eq!(valid.len(), 14);
         assert!(warnings.is_empty());
+    }
+
+    #[test]
+    fn a_key_repeated_in_one_publish_counts_once() {
+        let keys = vec![
+            key(1, day(1), 144, 0),
+            key(2, day(2), 144, 0),
+            key(1, day(1), 144, 0),
+        ];
+        let (valid, warnings) = validate_keys(&keys, EnIntervalNumber(NOW), &policy()).unwrap();
+        assert_eq!(valid.len(), 2);
+        assert!(warnings.is_empty(), "a repeat is not an error");
     }
 
     #[test]
