@@ -118,6 +118,20 @@ fn chaff_response() -> HttpResponse {
     padded(StatusCode::OK, json!({}))
 }
 
+/// A device request's body after the device-key check; `None` for cover traffic (`X-Chaff`),
+/// which is answered before any parsing or limit.
+async fn device_request<T: DeserializeOwned>(
+    state: &Verification,
+    request: &HttpRequest,
+    body: &[u8],
+) -> Result<Option<T>, ApiError> {
+    api_key_principal(request, state.cases(), ApiKeyKind::Device).await?;
+    if is_chaff(request) {
+        return Ok(None);
+    }
+    parse_body(body).map(Some)
+}
+
 fn client_address(request: &HttpRequest) -> Option<std::net::IpAddr> {
     request.peer_addr().map(|a| a.ip())
 }
@@ -345,11 +359,9 @@ async fn verify(
     request: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    api_key_principal(&request, state.cases(), ApiKeyKind::Device).await?;
-    if is_chaff(&request) {
+    let Some(body) = device_request::<VerifyBody>(&state, &request, &body).await? else {
         return Ok(chaff_response());
-    }
-    let body: VerifyBody = parse_body(&body)?;
+    };
     let nonce = match body.nonce.as_deref() {
         Some(text) if !text.trim().is_empty() => Some(decode_nonce(text)?),
         _ => None,
@@ -379,11 +391,9 @@ async fn certificate(
     request: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    api_key_principal(&request, state.cases(), ApiKeyKind::Device).await?;
-    if is_chaff(&request) {
+    let Some(body) = device_request::<CertificateBody>(&state, &request, &body).await? else {
         return Ok(chaff_response());
-    }
-    let body: CertificateBody = parse_body(&body)?;
+    };
     let certificate = state
         .certificate(
             client_address(&request),
@@ -415,11 +425,9 @@ async fn user_report(
     request: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    api_key_principal(&request, state.cases(), ApiKeyKind::Device).await?;
-    if is_chaff(&request) {
+    let Some(body) = device_request::<UserReportBody>(&state, &request, &body).await? else {
         return Ok(chaff_response());
-    }
-    let body: UserReportBody = parse_body(&body)?;
+    };
     let nonce = decode_nonce(&body.nonce)?;
     let reported = state
         .user_report(
