@@ -57,14 +57,26 @@ mimamori_tests::e2e_tests! {
         let next = app.get("/healthz").await.headers()["x-request-id"].to_str().unwrap().to_string();
         assert_ne!(id, next, "ids are unique");
 
-        let echoed = app
+        // A server-made id (passed on by a proxy or another replica) is kept; anything a
+        // caller chose is replaced, so it never reaches the log verbatim.
+        let passed_on = app
+            .client
+            .get(app.url("/healthz"))
+            .header("x-request-id", &id)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(passed_on.headers()["x-request-id"], id.as_str());
+        let chosen = app
             .client
             .get(app.url("/healthz"))
             .header("x-request-id", "lb-1234.abc")
             .send()
             .await
             .unwrap();
-        assert_eq!(echoed.headers()["x-request-id"], "lb-1234.abc");
+        let replaced = chosen.headers()["x-request-id"].to_str().unwrap();
+        assert_ne!(replaced, "lb-1234.abc");
+        assert_eq!(replaced.len(), 29, "{replaced}");
 
         let hostile = app
             .client

@@ -30,19 +30,33 @@ pub struct RequestId(pub String);
 pub struct BodyLimit(pub usize);
 
 /// Accepts a caller's id when it is short and plain (a proxy's id), else makes a new one.
-fn request_id_for(request: &ServiceRequest) -> String {
-    request
+/// The request's id: the caller's `X-Request-Id` only when it is one a Mimamori server made
+/// (16 hex digits, `-`, 12 hex digits: a proxy or another replica passing ours on), else a new
+/// one, so nothing a caller chose is logged verbatim. A caller's own id is logged only as
+/// the first 16 hex digits of its SHA-256 (`caller_request_id_sha256`), which an operator
+/// can compute from the id they hold.
+fn request_id_for(request: &ServiceRequest) -> (String, Option<String>) {
+    let Some(caller) = request
         .headers()
         .get(&REQUEST_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| {
-            !v.is_empty()
-                && v.len() <= 64
-                && v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
-        })
-        .map(str::to_owned)
-        .unwrap_or_else(new_request_id)
+        .map(|v| v.as_bytes())
+        .filter(|v| !v.is_empty())
+    else {
+        return (new_request_id(), None);
+    };
+    if is_server_made_id(caller) {
+        return (String::from_utf8_lossy(caller).into_owned(), None);
+    }
+    let digest = ring::digest::digest(&ring::digest::SHA256, caller);
+    (
+        new_request_id(),
+        Some(mimamori_crypto::hex::encode(&digest.as_ref()[..8])),
+    )
+}
+
+fn is_server_made_id(id: &[u8]) -> bool {
+    let hex = |b: &u8| b.is_ascii_digit() || (b'a'..=b'f').contains(b);
+    id.len() == 29 && id[16] == b'-' && id[..16].iter().all(hex) && id[17..].iter().all(hex)
 }
 
 /// A new id: a random per-process prefix and a counter (unique without a system call per
@@ -115,14 +129,19 @@ pub async fn observe(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let started = Instant::now();
-    let request_id = request_id_for(&request);
+    let (request_id, caller_request_id) = request_id_for(&request);
     let method = method_label(request.method());
     let metrics = request.app_data::<web::Data<HttpMetrics>>().cloned();
     let limit = request.app_data::<web::Data<BodyLimit>>().map(|l| l.0);
     request
         .extensions_mut()
         .insert(RequestId(request_id.clone()));
-    let span = tracing::info_span!("http_request", request_id = %request_id, method);
+    let span = tracing::info_span!(
+        "http_request",
+        request_id = %request_id,
+        method,
+        caller_request_id_sha256 = caller_request_id.as_deref().unwrap_or_default()
+    );
 
     let mut response = match (limit, declared_length(&request)) {
         (Some(limit), Some(length)) if length > limit as u64 => {
