@@ -419,7 +419,8 @@ pub const EVENT_LOG_MAX_BYTES: usize = 64 * 1024;
 
 /// `PUT /api/v1/event_log` (COCOA's opt-in operational log): 201 when stored (resends with
 /// the same idempotency key are no-ops), 400 with a code for anything else; entries without
-/// consent are dropped. Entries older than `event_log_retention_days` are deleted here.
+/// consent are dropped. The export worker's retention deletes entries older than
+/// `event_log_retention_days`.
 pub async fn cocoa_event_log(body: web::Bytes, api: web::Data<KeyServerApi>) -> HttpResponse {
     use crate::cocoa::event_log::{EventLogRequest, validate};
     let counter = |result: &str, n: u64| {
@@ -449,12 +450,7 @@ pub async fn cocoa_event_log(body: web::Bytes, api: web::Data<KeyServerApi>) -> 
             return json_error(StatusCode::BAD_REQUEST, "bad_request", &error.to_string());
         }
     };
-    let store = &api.key_server.store;
-    let retention_ms = i64::from(config.event_log_retention_days.max(1)) * 86_400_000;
-    if let Err(error) = store.purge_event_logs(now_ms - retention_ms).await {
-        tracing::warn!(error = %error, "could not delete expired event logs");
-    }
-    match store.insert_event_logs(&records).await {
+    match api.key_server.store.insert_event_logs(&records).await {
         Ok(inserted) => {
             counter("stored", inserted);
             counter("duplicate", records.len() as u64 - inserted);

@@ -337,10 +337,17 @@ impl Exporter {
         Ok((files, real_keys))
     }
 
-    /// Deletes keys and unlists then removes export files older than the retention.
+    /// Deletes keys and unlists then removes export files older than the retention, and
+    /// COCOA event logs older than theirs.
     pub async fn retention(&self) -> Result<(u64, usize), ExportError> {
         let now = self.clock.now_ms();
         let cutoff = now - i64::from(self.config.retention_days.max(10)) * 86_400_000;
+        let event_log_cutoff =
+            now - i64::from(self.config.cocoa.event_log_retention_days.max(1)) * 86_400_000;
+        let event_logs = self.store.purge_event_logs(event_log_cutoff).await?;
+        if event_logs > 0 {
+            tracing::info!(event_logs, "retention removed expired COCOA event logs");
+        }
         let keys = self.store.delete_keys_created_before(cutoff).await?;
         let files = self
             .store

@@ -297,8 +297,10 @@ flow_tests! {
         let oversize = "A".repeat(70_000);
         assert_eq!(send(json!({"padding": oversize})).await, StatusCode::PAYLOAD_TOO_LARGE);
 
-        // Retention: entries older than 14 days are deleted.
+        // Retention (the export worker's): entries older than 14 days are deleted.
         clock.advance_ms(15 * 86_400_000);
+        app.exporter().retention().await.unwrap();
+        assert!(store.event_log_counts(0).await.unwrap().is_empty(), "the first entry is gone");
         let mut later = notified.clone();
         later["epoch"] = json!(now_s + 15 * 86_400);
         assert_eq!(send(body("k5", json!([later]))).await, StatusCode::CREATED);
