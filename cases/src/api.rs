@@ -200,11 +200,11 @@ impl From<CaseError> for ApiError {
                 "the input contains a NUL character (U+0000); remove it",
             ),
             CaseError::Store(e) if e.is_unavailable() => {
-                tracing::warn!(error = %e, "database unavailable");
+                tracing::warn!(error = %e, storage_error_kind = %e.kind(), "database unavailable");
                 ApiError::unavailable()
             }
             CaseError::Store(e) => {
-                tracing::error!(error = %e, "case store failed");
+                tracing::error!(error = %e, storage_error_kind = %e.kind(), "case store failed");
                 ApiError::internal()
             }
             CaseError::Internal(e) => {

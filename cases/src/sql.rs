@@ -389,6 +389,17 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The kind of failure for the log: the storage error's, or `fault` for rows of an
+    /// unexpected shape.
+    pub fn kind(&self) -> mimamori_storage::StorageErrorKind {
+        match self {
+            StoreError::Storage(e) => e.kind(),
+            StoreError::Column(_) | StoreError::Corrupt(_) => {
+                mimamori_storage::StorageErrorKind::Fault
+            }
+        }
+    }
+
     /// True for database outages (answer 503, not 500).
     pub fn is_unavailable(&self) -> bool {
         matches!(self, StoreError::Storage(e) if e.is_unavailable())

@@ -141,6 +141,10 @@ fn entry(key: &str) -> Option<(&'static str, &'static str)> {
             "エラーが発生しました。しばらくしてからやり直してください。",
             "Something went wrong. Please try again later.",
         ),
+        "error.unavailable" => (
+            "データベースに接続できません。しばらくしてから再度お試しください（入力内容は保存されていません）。",
+            "The database cannot be reached. Please try again in a moment (nothing was saved).",
+        ),
         "error.invalid" => ("入力内容に誤りがあります。", "Some fields need attention."),
         "back" => ("戻る", "Back"),
         // case list

@@ -127,6 +127,9 @@ impl PageError {
             CaseError::Store(e) if e.is_invalid_input() => {
                 (StatusCode::BAD_REQUEST, "error.bad_request")
             }
+            CaseError::Store(e) if e.is_unavailable() => {
+                (StatusCode::SERVICE_UNAVAILABLE, "error.unavailable")
+            }
             CaseError::Store(_) | CaseError::Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "error.internal")
             }
@@ -145,9 +148,10 @@ impl PageError {
                 ServiceError::RateLimited { .. } => {
                     (StatusCode::TOO_MANY_REQUESTS, "error.internal")
                 }
-                ServiceError::Unavailable(_) | ServiceError::Internal(_) => {
-                    (StatusCode::INTERNAL_SERVER_ERROR, "error.internal")
+                ServiceError::Unavailable(_) => {
+                    (StatusCode::SERVICE_UNAVAILABLE, "error.unavailable")
                 }
+                ServiceError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "error.internal"),
             },
         }
     }

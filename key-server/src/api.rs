@@ -124,7 +124,7 @@ impl KeyServerApi {
                 tracing::error!(error = %error, "cannot read the export listing");
                 Err(json_error(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
+                    "database_unavailable",
                     "the export listing is unavailable; retry later",
                 ))
             }

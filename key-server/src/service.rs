@@ -227,11 +227,11 @@ impl PublishError {
                 "processing_number_already_used"
             }
             PublishError::ProcessingNumber(ProcessingNumberError::Unavailable(_)) => {
-                "processing_number_check_unavailable"
+                "database_unavailable"
             }
             PublishError::UnknownRegion => "unknown_region",
             PublishError::InvalidOnsetDate => "invalid_onset_date",
-            PublishError::Unavailable => "unavailable",
+            PublishError::Unavailable => "database_unavailable",
         }
     }
 }
@@ -254,7 +254,7 @@ impl PublishError {
 
 impl From<StorageError> for PublishError {
     fn from(error: StorageError) -> Self {
-        tracing::error!(error = %error, "key store failed during publish");
+        tracing::error!(error = %error, storage_error_kind = %error.kind(), "key store failed during publish");
         PublishError::Unavailable
     }
 }

@@ -176,3 +176,52 @@ fn unwritable_data_directory_is_a_clear_error() {
         "{error}"
     );
 }
+
+/// Storage errors say what kind they are (for the log and the answer) and name schema
+/// objects, never the values: a unique violation is a `constraint` error naming the
+/// constraint, without the duplicated value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storage_errors_say_their_kind_without_row_data() {
+    use mimamori_storage::StorageErrorKind;
+    let Some(test) = mimamori_storage::testing::TestDatabase::postgres_unmigrated().await else {
+        return;
+    };
+    let Database::Postgres(pool) = &test.database else {
+        unreachable!()
+    };
+    let client = pool.get().await.unwrap();
+    client
+        .batch_execute("CREATE TABLE people (email TEXT CONSTRAINT people_email_key UNIQUE)")
+        .await
+        .unwrap();
+    let insert = "INSERT INTO people VALUES ('secret.person@example.org')";
+    client.batch_execute(insert).await.unwrap();
+    let error = StorageError::from(client.batch_execute(insert).await.unwrap_err());
+    assert_eq!(error.kind(), StorageErrorKind::Constraint);
+    assert_eq!(error.sqlstate(), Some("23505"));
+    let shown = error.to_string();
+    assert!(
+        shown.contains("SQLSTATE 23505") && shown.contains("people_email_key"),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("secret.person"),
+        "row data in the error text: {shown}"
+    );
+    assert!(!error.is_unavailable());
+
+    // A terminated session is an outage (503), not a fault (500).
+    let victim = pool.get().await.unwrap();
+    let pid: i32 = victim
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    client
+        .execute("SELECT pg_terminate_backend($1)", &[&pid])
+        .await
+        .unwrap();
+    let error = StorageError::from(victim.batch_execute("SELECT 1").await.unwrap_err());
+    assert_eq!(error.kind(), StorageErrorKind::Outage, "{error}");
+    assert!(error.is_unavailable());
+}

@@ -2,6 +2,7 @@
 //! port against a fresh database of either backend, and talk to it with a real HTTP client.
 
 pub mod certs;
+pub mod outage;
 
 use std::net::SocketAddr;
 
@@ -50,6 +51,9 @@ pub struct TestApp {
     pub settings: Settings,
     /// The clock, when the test controls time.
     pub clock: Option<ManualClock>,
+    /// The relay between the server and PostgreSQL, for outage tests
+    /// ([`spawn_app_behind_relay`]).
+    pub relay: Option<outage::PostgresRelay>,
     _export_directory: tempfile::TempDir,
     handle: ServerHandle,
 }
@@ -104,7 +108,16 @@ pub async fn spawn_app_with_clock(
     clock: ManualClock,
     adjust: impl FnOnce(&mut Settings),
 ) -> Option<TestApp> {
-    spawn(backend, Some(clock), adjust).await
+    spawn(backend, Some(clock), false, adjust).await
+}
+
+/// A PostgreSQL server whose database connections pass through a [`outage::PostgresRelay`]
+/// (`TestApp::relay`), so a test can cut the database away and bring it back.
+pub async fn spawn_app_behind_relay(
+    clock: ManualClock,
+    adjust: impl FnOnce(&mut Settings),
+) -> Option<TestApp> {
+    spawn(Backend::Postgres, Some(clock), true, adjust).await
 }
 
 /// Like [`spawn_app`] with a chance to adjust the settings first.
@@ -112,12 +125,13 @@ pub async fn spawn_app_with(
     backend: Backend,
     adjust: impl FnOnce(&mut Settings),
 ) -> Option<TestApp> {
-    spawn(backend, None, adjust).await
+    spawn(backend, None, false, adjust).await
 }
 
 async fn spawn(
     backend: Backend,
     clock: Option<ManualClock>,
+    behind_relay: bool,
     adjust: impl FnOnce(&mut Settings),
 ) -> Option<TestApp> {
     if std::env::var("TEST_LOG").is_ok() {
@@ -144,10 +158,32 @@ async fn spawn(
         Some(clock) => std::sync::Arc::new(clock),
         None => std::sync::Arc::new(mimamori_storage::SystemClock),
     };
-    let application =
-        Application::build_with_database(settings.clone(), database.database.clone(), clock)
-            .await
-            .expect("build application");
+    let (served_database, relay) = if behind_relay {
+        let mut url = url::Url::parse(&database.url).expect("PostgreSQL URL");
+        let upstream = format!(
+            "{}:{}",
+            url.host_str().unwrap_or("127.0.0.1"),
+            url.port().unwrap_or(5432)
+        );
+        let relay = outage::PostgresRelay::start(upstream).await;
+        url.set_host(Some("127.0.0.1")).expect("relay host");
+        url.set_port(Some(relay.address.port()))
+            .expect("relay port");
+        let target = mimamori_storage::DatabaseTarget::Postgres {
+            url: url.to_string(),
+        };
+        let options = mimamori_storage::PoolOptions {
+            max_connections: 8,
+            timeout: std::time::Duration::from_secs(2),
+        };
+        let served = mimamori_storage::Database::open(&target, &options).expect("open via relay");
+        (served, Some(relay))
+    } else {
+        (database.database.clone(), None)
+    };
+    let application = Application::build_with_database(settings.clone(), served_database, clock)
+        .await
+        .expect("build application");
     let address = application.address();
     let handle = application.handle();
     tokio::spawn(application.run_until_stopped());
@@ -161,6 +197,7 @@ async fn spawn(
         database,
         settings,
         clock: manual_clock,
+        relay,
         _export_directory: export_directory,
         handle,
     })

@@ -12,14 +12,12 @@
 
 mod support;
 
-use std::collections::HashMap;
-
 use mimamori::config::Settings;
-use mimamori::services::cases::mimamori_cases::model::secrets;
-use mimamori_storage::{Clock as _, ManualClock};
+use mimamori_storage::ManualClock;
 use mimamori_tests::{Backend, TestApp};
 use reqwest::StatusCode;
 use serde_json::json;
+use support::visitor::{Visitor, totp};
 use support::{Credentials, call, organization};
 
 /// Runs `$name(backend)` as a test on SQLite and on PostgreSQL (skipped outside CI when
@@ -122,132 +120,6 @@ async fn setup(backend: Backend) -> Option<Setup> {
         doctor,
         nurse,
     })
-}
-
-fn totp(clock: &ManualClock, credentials: &Credentials) -> String {
-    let secret = secrets::base32_decode(&credentials.totp_secret).unwrap();
-    secrets::totp(&secret, clock.now_seconds())
-}
-
-/// A cookie-keeping HTTP client of the console (no redirects followed).
-struct Visitor<'a> {
-    app: &'a TestApp,
-    cookies: HashMap<String, String>,
-    headers: Vec<(&'static str, String)>,
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: reqwest::header::HeaderMap,
-    body: String,
-}
-
-impl Answer {
-    fn location(&self) -> &str {
-        self.headers
-            .get("location")
-            .map_or("", |v| v.to_str().unwrap())
-    }
-
-    fn set_cookies(&self) -> Vec<String> {
-        self.headers
-            .get_all("set-cookie")
-            .iter()
-            .map(|v| v.to_str().unwrap().to_string())
-            .collect()
-    }
-
-    /// The first CSRF token on the page.
-    fn csrf(&self) -> String {
-        let start = self
-            .body
-            .find("name=\"csrf\" value=\"")
-            .expect("a CSRF field")
-            + 19;
-        self.body[start..].split('"').next().unwrap().to_string()
-    }
-}
-
-impl<'a> Visitor<'a> {
-    fn new(app: &'a TestApp) -> Self {
-        Visitor {
-            app,
-            cookies: HashMap::new(),
-            headers: Vec::new(),
-        }
-    }
-
-    async fn send(&mut self, request: reqwest::RequestBuilder) -> Answer {
-        let mut request = request;
-        if !self.cookies.is_empty() {
-            let cookie = self
-                .cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ");
-            request = request.header("cookie", cookie);
-        }
-        for (name, value) in &self.headers {
-            request = request.header(*name, value);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response.text().await.unwrap();
-        let answer = Answer {
-            status,
-            headers,
-            body,
-        };
-        for cookie in answer.set_cookies() {
-            let pair = cookie.split(';').next().unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            if value.is_empty() || cookie.contains("Max-Age=0") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.into(), value.into());
-            }
-        }
-        answer
-    }
-
-    async fn get(&mut self, path: &str) -> Answer {
-        let request = self.app.client.get(self.app.url(path));
-        self.send(request).await
-    }
-
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Answer {
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(fields)
-            .finish();
-        let request = self
-            .app
-            .client
-            .post(self.app.url(path))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body);
-        self.send(request).await
-    }
-
-    async fn sign_in(&mut self, clock: &ManualClock, credentials: &Credentials) -> Answer {
-        let form = self.get("/console/login").await;
-        assert_eq!(form.status, StatusCode::OK);
-        let code = totp(clock, credentials);
-        let answer = self
-            .post(
-                "/console/login",
-                &[
-                    ("csrf", &form.csrf()),
-                    ("username", &credentials.username),
-                    ("password", &credentials.password),
-                    ("totp", &code),
-                ],
-            )
-            .await;
-        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
-        answer
-    }
 }
 
 both_backends!(pages_carry_security_headers_and_cookies_are_http_only_and_strict);

@@ -209,6 +209,15 @@ pub async fn observe(
         response = ServiceResponse::new(http_request, replacement);
     }
 
+    // Every 503 says when to come back, whichever layer answered it.
+    if status == actix_web::http::StatusCode::SERVICE_UNAVAILABLE
+        && !response.headers().contains_key(header::RETRY_AFTER)
+    {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(mimamori_storage::OUTAGE_RETRY_AFTER_SECONDS),
+        );
+    }
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }

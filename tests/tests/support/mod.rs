@@ -3,6 +3,9 @@
 //! signed in over HTTP.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod app;
+pub mod visitor;
+
 use std::sync::Arc;
 
 use mimamori::config::Settings;
@@ -89,7 +92,7 @@ pub struct Credentials {
 }
 
 impl Credentials {
-    fn from_json(value: &Value) -> Credentials {
+    pub fn from_json(value: &Value) -> Credentials {
         Credentials {
             username: value["username"].as_str().unwrap().into(),
             password: value["password"].as_str().unwrap().into(),
