@@ -327,18 +327,23 @@ async fn terminate_connections(app: &TestApp) {
         .unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_endpoint_answers_503_while_postgres_is_unreachable_and_recovers() {
+/// A server behind a relay (PostgreSQL; `None` when skipped) and its probes.
+async fn start_with_probes() -> Option<(TestApp, Vec<Probe>)> {
     let clock = ManualClock::new(support::T0_MS);
-    let Some(app) = mimamori_tests::spawn_app_behind_relay(clock.clone(), |s| {
+    let app = mimamori_tests::spawn_app_behind_relay(clock.clone(), |s| {
         support::settings(s);
         with_app_authority(s);
     })
-    .await
-    else {
+    .await?;
+    let probes = probes(&app, &clock).await;
+    Some((app, probes))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_endpoint_answers_503_while_postgres_is_unreachable_and_recovers() {
+    let Some((app, probes)) = start_with_probes().await else {
         return;
     };
-    let probes = probes(&app, &clock).await;
     let relay = app.relay.as_ref().unwrap();
 
     relay.cut();
@@ -350,16 +355,9 @@ async fn every_endpoint_answers_503_while_postgres_is_unreachable_and_recovers()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn terminated_connections_give_503_or_success_never_500() {
-    let clock = ManualClock::new(support::T0_MS);
-    let Some(app) = mimamori_tests::spawn_app_behind_relay(clock.clone(), |s| {
-        support::settings(s);
-        with_app_authority(s);
-    })
-    .await
-    else {
+    let Some((app, probes)) = start_with_probes().await else {
         return;
     };
-    let probes = probes(&app, &clock).await;
     // Every pooled connection is killed by the server; the next request of each probe may
     // meet a dead connection (503) or a fresh one (success), never a 500.
     for round in 0..3 {
