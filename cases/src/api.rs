@@ -170,6 +170,9 @@ impl From<CaseError> for ApiError {
                 "invalid_credentials",
                 "wrong user name, password or one-time code",
             ),
+            CaseError::SignInLocked {
+                retry_after_seconds,
+            } => ApiError::too_many_requests(retry_after_seconds),
             CaseError::Forbidden => ApiError::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",
@@ -281,10 +284,12 @@ struct LoginRequest {
 
 async fn login(
     registry: Registry,
+    request: HttpRequest,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let client = request.peer_addr().map(|address| address.ip());
     let session = registry
-        .login(&body.username, &body.password, &body.totp)
+        .login(&body.username, &body.password, &body.totp, client)
         .await?;
     Ok(HttpResponse::Ok().json(session))
 }

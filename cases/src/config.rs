@@ -13,6 +13,13 @@ pub struct Config {
     pub argon2_iterations: u32,
     /// Session lifetime in seconds.
     pub session_ttl_seconds: i64,
+    /// Failed sign-ins allowed per user name (as typed, known or not) per window; past it
+    /// the account is locked until the window ends (the lockout is audited).
+    pub max_sign_in_failures_per_account: u32,
+    /// Failed sign-ins allowed per client (keyed hash of the address) per window.
+    pub max_sign_in_failures_per_client: u32,
+    /// The sign-in failure window (and so the longest lockout) in seconds.
+    pub sign_in_failure_window_seconds: i64,
     /// How many days the onset date may lie after the diagnosis date.
     pub max_onset_after_diagnosis_days: i64,
     /// Largest page of a case list.
@@ -43,6 +50,9 @@ impl Default for Config {
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
             session_ttl_seconds: 8 * 3600,
+            max_sign_in_failures_per_account: 10,
+            max_sign_in_failures_per_client: 30,
+            sign_in_failure_window_seconds: 900,
             max_onset_after_diagnosis_days: 3,
             max_page_size: 100,
             max_import_rows: 10_000,

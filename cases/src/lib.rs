@@ -8,6 +8,7 @@
 pub mod api;
 pub mod config;
 pub mod csv;
+pub mod limits;
 pub mod model;
 pub mod openapi;
 pub mod service;

@@ -32,6 +32,13 @@ pub enum CaseError {
     /// Wrong user name, password or one-time code (deliberately not saying which).
     #[error("invalid credentials")]
     InvalidCredentials,
+    /// Too many failed sign-ins for this account or from this client: refused unchecked
+    /// until the window ends.
+    #[error("too many failed sign-ins; retry after {retry_after_seconds} s")]
+    SignInLocked {
+        /// When the limit ends.
+        retry_after_seconds: u64,
+    },
     /// Authenticated, but the role does not allow this.
     #[error("not permitted")]
     Forbidden,
@@ -226,6 +233,49 @@ pub struct CaseRegistry {
     config: Config,
     clock: SharedClock,
     api_keys: Arc<Mutex<HashMap<Vec<u8>, CachedKey>>>,
+    sign_in: Arc<SignInLimits>,
+}
+
+/// What sign-in failures are counted on: keyed hashes only (no names, no addresses).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum SignInKey {
+    /// A user name as typed (lower-cased), known or not, so that a lockout does not reveal
+    /// which names exist.
+    Account([u8; 16]),
+    /// A client address.
+    Client([u8; 16]),
+}
+
+/// Sign-in failure limits with the process's key for hashing names and addresses.
+struct SignInLimits {
+    limiter: crate::limits::FailureLimiter<SignInKey>,
+    key: ring::hmac::Key,
+}
+
+impl SignInLimits {
+    fn new(window_seconds: i64) -> Self {
+        let secret = secrets::random_bytes(32).unwrap_or_else(|_| {
+            // ring's system randomness does not fail on supported systems; a process-unique
+            // fallback still keeps the keys unguessable from outside.
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            ring::digest::digest(&ring::digest::SHA256, &nanos.to_le_bytes())
+                .as_ref()
+                .to_vec()
+        });
+        SignInLimits {
+            limiter: crate::limits::FailureLimiter::new(window_seconds, u32::MAX),
+            key: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &secret),
+        }
+    }
+
+    fn account(&self, username: &str) -> SignInKey {
+        let tag = ring::hmac::sign(&self.key, username.trim().to_lowercase().as_bytes());
+        let mut hashed = [0u8; 16];
+        hashed.copy_from_slice(&tag.as_ref()[..16]);
+        SignInKey::Account(hashed)
+    }
 }
 
 impl std::fmt::Debug for CaseRegistry {
@@ -273,9 +323,10 @@ impl CaseRegistry {
             statistics: store.clone(),
             metrics: None,
             store,
-            config,
             clock,
             api_keys: Arc::new(Mutex::new(HashMap::new())),
+            sign_in: Arc::new(SignInLimits::new(config.sign_in_failure_window_seconds)),
+            config,
         }
     }
 
@@ -528,13 +579,79 @@ impl CaseRegistry {
         })
     }
 
-    /// Signs in with password and TOTP; each TOTP code works once.
+    /// Signs in with password and TOTP; each TOTP code works once. Failures (wrong name,
+    /// password or code) count against the name typed and against `client`; past either
+    /// limit every attempt is refused unchecked with [`CaseError::SignInLocked`] until the
+    /// window ends, and an account's lockout is audited.
     pub async fn login(
         &self,
         username: &str,
         password: &str,
         totp: &str,
+        client: Option<std::net::IpAddr>,
     ) -> Result<Session, CaseError> {
+        let now = self.now_ms();
+        let account = self.sign_in.account(username);
+        let mut limits = vec![(
+            account.clone(),
+            self.config.max_sign_in_failures_per_account,
+        )];
+        if let Some(ip) = client {
+            limits.push((
+                SignInKey::Client(crate::limits::client_hash(&self.sign_in.key, ip)),
+                self.config.max_sign_in_failures_per_client,
+            ));
+        }
+        if let Err(retry_after_seconds) = self.sign_in.limiter.check(&limits, now) {
+            return Err(CaseError::SignInLocked {
+                retry_after_seconds,
+            });
+        }
+        match self.check_credentials(username, password, totp, now).await {
+            Ok(user) => self.open_session(&user, now).await,
+            Err(CaseError::InvalidCredentials) => {
+                let keys: Vec<SignInKey> = limits.iter().map(|(k, _)| k.clone()).collect();
+                self.sign_in.limiter.record_failure(&keys, now);
+                let failures = self.sign_in.limiter.failures(&account, now);
+                if failures == self.config.max_sign_in_failures_per_account {
+                    self.audit_lockout(username).await;
+                }
+                Err(CaseError::InvalidCredentials)
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Records that an account reached its sign-in failure limit (for a name that exists;
+    /// the audit trail never holds names that were only typed).
+    async fn audit_lockout(&self, username: &str) {
+        let user = match self.store.user_by_username(username).await {
+            Ok(Some(user)) => user,
+            Ok(None) => return,
+            Err(error) => {
+                tracing::warn!(error = %error, storage_error_kind = %error.kind(), "could not look up a locked account");
+                return;
+            }
+        };
+        tracing::warn!(
+            alert = "sign_in_lockout",
+            window_seconds = self.config.sign_in_failure_window_seconds,
+            "an account reached its sign-in failure limit"
+        );
+        let target = format!("user:{}", user.id);
+        if let Err(error) = self.audit("system", "session.locked", &target).await {
+            tracing::error!(error = %error, "could not audit a sign-in lockout");
+        }
+    }
+
+    /// The user whose password and TOTP code these are (the code then spent).
+    async fn check_credentials(
+        &self,
+        username: &str,
+        password: &str,
+        totp: &str,
+        now: i64,
+    ) -> Result<UserRecord, CaseError> {
         let user = self.store.user_by_username(username).await?;
         // Spend the same Argon2 work for unknown users so timing does not reveal names.
         let phc = user.as_ref().map(|u| u.password_hash.clone());
@@ -552,12 +669,15 @@ impl CaseRegistry {
         let Some(user) = user.filter(|_| password_ok) else {
             return Err(CaseError::InvalidCredentials);
         };
-        let now = self.now_ms();
         let step = secrets::totp_match(&user.totp_secret, totp, now.div_euclid(1000))
             .ok_or(CaseError::InvalidCredentials)?;
         if !self.store.advance_totp_step(&user.id, step).await? {
             return Err(CaseError::InvalidCredentials);
         }
+        Ok(user)
+    }
+
+    async fn open_session(&self, user: &UserRecord, now: i64) -> Result<Session, CaseError> {
         let token = secrets::new_token("mms_").map_err(|_| internal("random"))?;
         let expires_at_ms = now + self.config.session_ttl_seconds * 1000;
         self.store

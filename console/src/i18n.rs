@@ -94,6 +94,14 @@ fn entry(key: &str) -> Option<(&'static str, &'static str)> {
             "ユーザー名、パスワードまたは確認コードが正しくありません。",
             "The user name, password or one-time code is not correct.",
         ),
+        "login.locked" => (
+            "サインインの失敗が続いたため、しばらくサインインできません。15分ほど待ってから再度お試しください。",
+            "Too many failed sign-ins. Please wait about 15 minutes and try again.",
+        ),
+        "error.rate_limited" => (
+            "試行回数が上限に達しました。しばらくしてから再度お試しください。",
+            "Too many attempts. Please try again later.",
+        ),
         "login.expired" => (
             "セッションの有効期限が切れました。再度ログインしてください。",
             "Your session has expired. Please sign in again.",

@@ -117,6 +117,7 @@ impl PageError {
             CaseError::Unauthenticated | CaseError::InvalidCredentials => {
                 (StatusCode::UNAUTHORIZED, "login.expired")
             }
+            CaseError::SignInLocked { .. } => (StatusCode::TOO_MANY_REQUESTS, "login.locked"),
             CaseError::Forbidden => (StatusCode::FORBIDDEN, "error.forbidden"),
             CaseError::NotFound => (StatusCode::NOT_FOUND, "error.not_found"),
             CaseError::BadRequest { .. } | CaseError::ImportRejected(_) => {
@@ -146,7 +147,7 @@ impl PageError {
                 }
                 ServiceError::CodeNotFound => (StatusCode::NOT_FOUND, "error.not_found"),
                 ServiceError::RateLimited { .. } => {
-                    (StatusCode::TOO_MANY_REQUESTS, "error.internal")
+                    (StatusCode::TOO_MANY_REQUESTS, "error.rate_limited")
                 }
                 ServiceError::Unavailable(_) => {
                     (StatusCode::SERVICE_UNAVAILABLE, "error.unavailable")

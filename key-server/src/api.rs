@@ -216,7 +216,13 @@ fn publish_error_response(error: &PublishError) -> HttpResponse {
     if let Some(reason) = error.reason() {
         body["reason"] = json!(reason);
     }
-    padded(status, body)
+    let mut response = padded(status, body);
+    if let Some(seconds) = error.retry_after_seconds()
+        && let Ok(value) = header::HeaderValue::from_str(&seconds.to_string())
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 fn reason_label(error: &PublishError) -> &'static str {
@@ -357,7 +363,8 @@ pub async fn cocoa_diagnosis(
         Ok(parsed) => parsed,
         Err(error) => return malformed_body(&api, &error),
     };
-    let result = api.key_server.publish_cocoa(&parsed).await;
+    let client = request.peer_addr().map(|address| address.ip());
+    let result = api.key_server.publish_cocoa(&parsed, client).await;
     record_outcome(&api, &result, parsed.keys.len());
     match result {
         Ok(_) => HttpResponse::NoContent().finish(),

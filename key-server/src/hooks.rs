@@ -40,6 +40,12 @@ pub enum ProcessingNumberError {
     /// The number was already used.
     #[error("processing number already used")]
     AlreadyUsed,
+    /// Too many failed numbers from this client or from everyone: refused unchecked.
+    #[error("too many failed processing numbers; retry after {retry_after_seconds} s")]
+    RateLimited {
+        /// When the limit that refused it ends.
+        retry_after_seconds: u64,
+    },
     /// The check could not be made (database down); the app should retry.
     #[error("processing number check unavailable: {0}")]
     Unavailable(String),
@@ -52,10 +58,13 @@ pub trait ProcessingNumberVerifier: Send + Sync {
     /// released with [`ProcessingNumberVerifier::release`]. A retry of the same upload
     /// (same `idempotency_key`, as COCOA's app sends on every retry of one submission) of a
     /// number this upload already claimed succeeds again with the same certificate id.
+    /// `client` is the uploader's address, for the per-client failure limit (the verifier
+    /// keys it with a secret and never stores it).
     async fn claim(
         &self,
         number: &str,
         idempotency_key: Option<&str>,
+        client: Option<std::net::IpAddr>,
     ) -> Result<VerifiedUpload, ProcessingNumberError>;
 
     /// Undoes the claim behind `certificate_id` because the upload it was made for could not

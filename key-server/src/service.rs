@@ -193,9 +193,20 @@ impl PublishError {
                 | ProcessingNumberError::Expired
                 | ProcessingNumberError::AlreadyUsed,
             ) => 406,
+            PublishError::ProcessingNumber(ProcessingNumberError::RateLimited { .. }) => 429,
             PublishError::ProcessingNumber(ProcessingNumberError::Unavailable(_))
             | PublishError::Unavailable => 503,
             _ => 400,
+        }
+    }
+
+    /// Seconds for `Retry-After` when the request was refused by a limit.
+    pub fn retry_after_seconds(&self) -> Option<u64> {
+        match self {
+            PublishError::ProcessingNumber(ProcessingNumberError::RateLimited {
+                retry_after_seconds,
+            }) => Some((*retry_after_seconds).max(1)),
+            _ => None,
         }
     }
 
@@ -225,6 +236,9 @@ impl PublishError {
             }
             PublishError::ProcessingNumber(ProcessingNumberError::AlreadyUsed) => {
                 "processing_number_already_used"
+            }
+            PublishError::ProcessingNumber(ProcessingNumberError::RateLimited { .. }) => {
+                "rate_limited"
             }
             PublishError::ProcessingNumber(ProcessingNumberError::Unavailable(_)) => {
                 "database_unavailable"
@@ -460,10 +474,12 @@ impl KeyServer {
         })
     }
 
-    /// COCOA v3 diagnosis: validate, claim the processing number, store.
+    /// COCOA v3 diagnosis: validate, claim the processing number (failures limited per
+    /// `client` and globally), store.
     pub async fn publish_cocoa(
         &self,
         request: &CocoaDiagnosisRequest,
+        client: Option<std::net::IpAddr>,
     ) -> Result<PublishOutcome, PublishError> {
         let (now_ms, now) = self.now();
         let policy = self.policy();
@@ -520,7 +536,7 @@ impl KeyServer {
             .map(str::trim)
             .filter(|k| !k.is_empty());
         let claim = verifier
-            .claim(request.verification_payload.trim(), idempotency_key)
+            .claim(request.verification_payload.trim(), idempotency_key, client)
             .await?;
         let report_type = match claim.report_type {
             UploadReportType::Confirmed => ReportType::ConfirmedTest,

@@ -93,6 +93,76 @@ flow_tests! {
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
 
+    async fn failed_sign_ins_lock_the_account_and_the_client_and_are_audited(app, clock) {
+        use mimamori_storage::Clock as _;
+        let world = support::world(&app, &clock).await;
+        let credentials = world.admin_credentials.clone();
+        let secret = mimamori::services::cases::mimamori_cases::model::secrets::base32_decode(&credentials.totp_secret).unwrap();
+        let login = |username: String, password: String, totp: String| {
+            let app = &app;
+            async move {
+                let response = app.client.post(app.url("/api/auth/login"))
+                    .json(&json!({"username": username, "password": password, "totp": totp}))
+                    .send().await.unwrap();
+                let status = response.status();
+                let retry_after = response.headers().get("retry-after")
+                    .map(|v| v.to_str().unwrap().parse::<u64>().unwrap());
+                let body: serde_json::Value = response.json().await.unwrap();
+                (status, body["code"].as_str().unwrap_or_default().to_string(), retry_after)
+            }
+        };
+        clock.advance_ms(30_000);
+        // Ten failures on one account (wrong passwords, then wrong one-time codes with the
+        // right password: TOTP guessing counts too) lock it, even for the right credentials.
+        for attempt in 0..10 {
+            let (password, totp) = if attempt < 7 {
+                (format!("wrong-{attempt}"), "000000".to_string())
+            } else {
+                // A code that is valid at no step around now (the server accepts ±1 step).
+                let valid: Vec<String> = [-30, 0, 30].iter()
+                    .map(|d| secrets_totp(&secret, clock.now_seconds() + d)).collect();
+                let wrong = (100_000 + attempt..).map(|n| format!("{n:06}"))
+                    .find(|c| !valid.contains(c)).unwrap();
+                (credentials.password.clone(), wrong)
+            };
+            let (status, code, _) = login(credentials.username.clone(), password, totp).await;
+            assert_eq!((status, code.as_str()), (StatusCode::UNAUTHORIZED, "invalid_credentials"), "attempt {attempt}");
+        }
+        let right_totp = secrets_totp(&secret, clock.now_seconds());
+        let (status, code, retry_after) = login(credentials.username.clone(), credentials.password.clone(), right_totp).await;
+        assert_eq!((status, code.as_str()), (StatusCode::TOO_MANY_REQUESTS, "rate_limited"));
+        assert!(retry_after.is_some_and(|s| (1..=900).contains(&s)), "{retry_after:?}");
+        // The name is what is locked, with any capitalisation; a name that does not exist
+        // locks the same way, so a lockout says nothing about which names exist.
+        let (status, _, _) = login(credentials.username.to_uppercase(), "x".into(), "000000".into()).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        for _ in 0..10 {
+            let (status, _, _) = login("nobody-at-all".into(), "x".into(), "000000".into()).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+        }
+        let (status, _, _) = login("nobody-at-all".into(), "x".into(), "000000".into()).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        // The lockout of the real account is in the audit trail; the typed name is not.
+        let registry = CaseRegistry::new(app.database.database.clone(), Default::default(), Arc::new(clock.clone()));
+        let entries = registry.store().audit_entries(0, 10_000).await.unwrap();
+        let locked: Vec<_> = entries.iter().filter(|e| e.action == "session.locked").collect();
+        assert_eq!(locked.len(), 1, "{locked:?}");
+        assert!(locked[0].target.starts_with("user:"), "{:?}", locked[0]);
+        assert!(!entries.iter().any(|e| e.target.contains("nobody")));
+        // Twenty failures so far from this client; ten more on other names lock the client:
+        // then even another user's right credentials wait.
+        for attempt in 0..10 {
+            let (status, _, _) = login(format!("someone-{attempt}"), "x".into(), "000000".into()).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+        }
+        let (status, code, _) = login(credentials.username.clone(), credentials.password.clone(), "000000".into()).await;
+        assert_eq!((status, code.as_str()), (StatusCode::TOO_MANY_REQUESTS, "rate_limited"));
+        // When the window ends, the right credentials work again.
+        clock.advance_ms(901_000);
+        let token = support::login(&app, &clock, &credentials).await;
+        assert!(!token.is_empty());
+    }
+
     async fn access_matrix_of_roles_and_organizations(app, clock) {
         let world = support::world(&app, &clock).await;
         let case_id = support::file_case(&app, &world.doctor[0], &world.health_center[0], "Secret Patient").await;
@@ -339,4 +409,9 @@ flow_tests! {
             assert_eq!(status, StatusCode::FORBIDDEN);
         }
     }
+}
+
+/// The current TOTP code of `secret`.
+fn secrets_totp(secret: &[u8], now_seconds: i64) -> String {
+    mimamori::services::cases::mimamori_cases::model::secrets::totp(secret, now_seconds)
 }

@@ -621,3 +621,101 @@ flow_tests_with! { split_exports;
         }
     }
 }
+
+/// Guessing limits small enough to reach in a test: 5 failures per client per window, 8 a day.
+fn small_guess_limits(settings: &mut mimamori::config::Settings) {
+    settings.verification.max_failures_per_client = 5;
+    settings.verification.max_failures_per_client_per_day = 8;
+    // The number outlives the daily window, so the same one is tried at the end.
+    settings.verification.code_ttl_seconds = 3 * 86_400;
+}
+
+/// The `Retry-After` of a refused upload, checked to be padded like every publish answer.
+async fn put_refused_with_retry_after(
+    app: &mimamori_tests::TestApp,
+    body: &Value,
+) -> (String, u64) {
+    let response = app
+        .client
+        .put(app.url("/api/v3/diagnosis"))
+        .header("x-functions-key", "functions-key-of-the-app")
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let text = response.text().await.unwrap();
+    assert_eq!(text.len(), 2048, "padded like every publish answer");
+    let body: Value = serde_json::from_str(&text).unwrap();
+    (
+        body["code"].as_str().unwrap_or_default().to_string(),
+        retry_after,
+    )
+}
+
+flow_tests_with! { small_guess_limits;
+    async fn cocoa_upload_guesses_are_limited_per_client(app, clock) {
+        let world = support::world(&app, &clock).await;
+        let (_, number) = accepted_case_with_number(&app, &world, "Kato Jun").await;
+        let today = today();
+        for attempt in 0..5u8 {
+            let guess = format!("{:08}", 10_000_000 + u32::from(attempt));
+            assert_refused(&put(&app, &cocoa_body(today, 100 + attempt, &guess)).await, StatusCode::NOT_ACCEPTABLE, "processing_number_unknown");
+        }
+        // The sixth guess is refused unchecked, and so is the right number until the window ends.
+        let (code, retry_after) = put_refused_with_retry_after(&app, &cocoa_body(today, 110, "10000099")).await;
+        assert_eq!(code, "rate_limited");
+        assert!((1..=600).contains(&retry_after), "{retry_after}");
+        let (code, _) = put_refused_with_retry_after(&app, &cocoa_body(today, 111, &number)).await;
+        assert_eq!(code, "rate_limited");
+        clock.advance_ms(601_000);
+        // Three more failures reach the daily limit of 8: refused for the rest of the day.
+        for attempt in 0..3u8 {
+            let guess = format!("{:08}", 20_000_000 + u32::from(attempt));
+            assert_refused(&put(&app, &cocoa_body(today, 120 + attempt, &guess)).await, StatusCode::NOT_ACCEPTABLE, "processing_number_unknown");
+        }
+        let (code, retry_after) = put_refused_with_retry_after(&app, &cocoa_body(today, 130, &number)).await;
+        assert_eq!(code, "rate_limited");
+        assert!(retry_after > 600, "the daily window: {retry_after}");
+        clock.advance_ms(i64::try_from(retry_after).unwrap() * 1000);
+        let (status, body) = put(&app, &cocoa_body(today, 131, &number)).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        let metrics = app.get("/metrics").await.text().await.unwrap();
+        assert!(metrics.contains("mimamori_verification_rate_limited_total{scope=\"client\"} 2"), "{metrics}");
+        assert!(metrics.contains("mimamori_verification_rate_limited_total{scope=\"client_daily\"} 1"), "{metrics}");
+        assert!(!metrics.contains("127.0.0.1"));
+    }
+}
+
+/// A guessing budget that binds before the per-client limit: 10^8 / (365.25 * 100,000 years *
+/// live numbers) is below 1, so the floor of 3 failures a day from everyone holds.
+fn tiny_guess_budget(settings: &mut mimamori::config::Settings) {
+    settings.verification.years_to_guess_a_short_code = 100_000.0;
+    settings
+        .verification
+        .min_failures_per_short_code_space_per_day = 3;
+}
+
+flow_tests_with! { tiny_guess_budget;
+    async fn cocoa_upload_guesses_share_a_daily_budget_sized_on_live_numbers(app, clock) {
+        let world = support::world(&app, &clock).await;
+        let (_, number) = accepted_case_with_number(&app, &world, "Kimura Aoi").await;
+        let today = today();
+        for attempt in 0..3u8 {
+            let guess = format!("{:08}", 30_000_000 + u32::from(attempt));
+            assert_refused(&put(&app, &cocoa_body(today, 140 + attempt, &guess)).await, StatusCode::NOT_ACCEPTABLE, "processing_number_unknown");
+        }
+        let (code, retry_after) = put_refused_with_retry_after(&app, &cocoa_body(today, 150, &number)).await;
+        assert_eq!(code, "rate_limited");
+        assert!(retry_after > 600, "the daily window: {retry_after}");
+        let metrics = app.get("/metrics").await.text().await.unwrap();
+        assert!(metrics.contains("mimamori_verification_rate_limited_total{scope=\"short_code_space_daily\"} 1"), "{metrics}");
+        assert!(metrics.contains("mimamori_verification_short_code_daily_budget 3"), "{metrics}");
+        assert!(metrics.contains("mimamori_verification_live_codes 1"), "{metrics}");
+    }
+}

@@ -404,10 +404,10 @@ flow_tests! {
         let code = second["code"].as_str().unwrap();
         // Only the new secret: the number issued under the old one is unknown.
         let only_new = with_secrets(vec!["a-brand-new-hmac-secret-2026"]);
-        assert_eq!(ProcessingNumberVerifier::claim(&only_new, code, None).await, Err(ProcessingNumberError::Unknown));
+        assert_eq!(ProcessingNumberVerifier::claim(&only_new, code, None, None).await, Err(ProcessingNumberError::Unknown));
         // New secret first, old one kept: the live number still works.
         let rotated = with_secrets(vec!["a-brand-new-hmac-secret-2026", "test-hmac-secret-0123456789"]);
-        assert!(ProcessingNumberVerifier::claim(&rotated, code, None).await.is_ok());
+        assert!(ProcessingNumberVerifier::claim(&rotated, code, None, None).await.is_ok());
     }
 
     async fn revoked_device_keys_are_refused(app, clock) {
@@ -445,14 +445,14 @@ flow_tests! {
         let issued = issue(&app, &flow).await;
         let code = issued["code"].as_str().unwrap();
         let verification = in_process_verification(&app, &clock);
-        let upload = ProcessingNumberVerifier::claim(&verification, code, None).await.unwrap();
+        let upload = ProcessingNumberVerifier::claim(&verification, code, None, None).await.unwrap();
         assert_eq!(upload.symptom_onset_interval, Some(((support::T0_MS / 1000 - 4 * 86_400) / 600) as u32));
-        assert_eq!(ProcessingNumberVerifier::claim(&verification, code, None).await, Err(ProcessingNumberError::AlreadyUsed));
-        assert_eq!(ProcessingNumberVerifier::claim(&verification, "99999999", None).await, Err(ProcessingNumberError::Unknown));
+        assert_eq!(ProcessingNumberVerifier::claim(&verification, code, None, None).await, Err(ProcessingNumberError::AlreadyUsed));
+        assert_eq!(ProcessingNumberVerifier::claim(&verification, "99999999", None, None).await, Err(ProcessingNumberError::Unknown));
         let expiring = issue(&app, &flow).await;
         clock.advance_ms(25 * 3600 * 1000);
         assert_eq!(
-            ProcessingNumberVerifier::claim(&verification, expiring["code"].as_str().unwrap(), None).await,
+            ProcessingNumberVerifier::claim(&verification, expiring["code"].as_str().unwrap(), None, None).await,
             Err(ProcessingNumberError::Expired)
         );
     }

@@ -6,10 +6,7 @@
 //!
 //! The counters live in the process: with several replicas each enforces its own share.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
-use prometheus::{IntCounter, IntCounterVec, Opts, Registry};
+use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
 /// A kind of code whose guesses share one budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -43,125 +40,41 @@ pub enum LimitKey {
     UserReports,
 }
 
-/// The client key of an IP address: HMAC-SHA256 under a server secret, truncated to 16
-/// bytes (the address itself is never kept).
-pub fn client_hash(key: &ring::hmac::Key, ip: std::net::IpAddr) -> [u8; 16] {
-    let tag = ring::hmac::sign(key, ip.to_string().as_bytes());
-    let mut hashed = [0u8; 16];
-    hashed.copy_from_slice(&tag.as_ref()[..16]);
-    hashed
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Window {
-    start_ms: i64,
-    failures: u32,
-}
-
-#[derive(Debug, Default)]
-struct Spike {
-    minute: i64,
-    failures: u32,
-    alerted: bool,
-}
-
-/// Failure counters with fixed windows.
-#[derive(Debug)]
-pub struct FailureLimiter {
-    window_ms: i64,
-    alert_per_minute: u32,
-    windows: Mutex<HashMap<LimitKey, Window>>,
-    spike: Mutex<Spike>,
-}
-
-impl FailureLimiter {
-    /// A limiter with windows of `window_seconds`.
-    pub fn new(window_seconds: i64, alert_per_minute: u32) -> Self {
-        FailureLimiter {
-            window_ms: window_seconds.max(1) * 1000,
-            alert_per_minute,
-            windows: Mutex::new(HashMap::new()),
-            spike: Mutex::new(Spike::default()),
-        }
+/// The daily budget of failed guesses at short codes (all clients together) that keeps the
+/// expected time to a first hit at `years` or more while `live` codes of `code_length`
+/// digits can be hit: each guess hits with probability live / 10^digits, so
+/// budget = 10^digits / (365.25 * years * live), clamped to `min..=max` (`years` 0: `max`).
+pub fn daily_short_code_budget(
+    code_length: usize,
+    live: u64,
+    years: f64,
+    min: u32,
+    max: u32,
+) -> u32 {
+    if years <= 0.0 {
+        return max;
     }
-
-    /// `Err(retry_after_seconds)` when any key has used up its failures in the current window.
-    pub fn check(&self, keys: &[(LimitKey, u32)], now_ms: i64) -> Result<(), u64> {
-        let Ok(windows) = self.windows.lock() else {
-            return Ok(());
-        };
-        for (key, max) in keys {
-            if let Some(window) = windows.get(key)
-                && now_ms - window.start_ms < self.window_ms
-                && window.failures >= *max
-            {
-                let remaining_ms = window.start_ms + self.window_ms - now_ms;
-                return Err(u64::try_from((remaining_ms + 999) / 1000)
-                    .unwrap_or(1)
-                    .max(1));
-            }
-        }
-        Ok(())
-    }
-
-    /// Checks every limit and, when none is used up, counts one event against each key
-    /// (for limits on attempts rather than failures).
-    pub fn check_and_count(&self, keys: &[(LimitKey, u32)], now_ms: i64) -> Result<(), u64> {
-        self.check(keys, now_ms)?;
-        let keys: Vec<LimitKey> = keys.iter().map(|(k, _)| k.clone()).collect();
-        self.count(&keys, now_ms);
-        Ok(())
-    }
-
-    /// Counts a failure against every key; returns true when this failure starts a spike
-    /// (the per-minute total reached the alert threshold for the first time this minute).
-    pub fn record_failure(&self, keys: &[LimitKey], now_ms: i64) -> bool {
-        self.count(keys, now_ms);
-        self.spike(now_ms)
-    }
-
-    fn count(&self, keys: &[LimitKey], now_ms: i64) {
-        if let Ok(mut windows) = self.windows.lock() {
-            if windows.len() > 100_000 {
-                let window_ms = self.window_ms;
-                windows.retain(|_, w| now_ms - w.start_ms < window_ms);
-            }
-            for key in keys {
-                let window = windows.entry(key.clone()).or_insert(Window {
-                    start_ms: now_ms,
-                    failures: 0,
-                });
-                if now_ms - window.start_ms >= self.window_ms || now_ms < window.start_ms {
-                    *window = Window {
-                        start_ms: now_ms,
-                        failures: 0,
-                    };
-                }
-                window.failures = window.failures.saturating_add(1);
-            }
-        }
-    }
-
-    fn spike(&self, now_ms: i64) -> bool {
-        let Ok(mut spike) = self.spike.lock() else {
-            return false;
-        };
-        let minute = now_ms.div_euclid(60_000);
-        if spike.minute != minute {
-            *spike = Spike {
-                minute,
-                failures: 0,
-                alerted: false,
-            };
-        }
-        spike.failures = spike.failures.saturating_add(1);
-        if spike.failures >= self.alert_per_minute && !spike.alerted {
-            spike.alerted = true;
-            return true;
-        }
-        false
+    let space = 10f64.powi(i32::try_from(code_length).unwrap_or(i32::MAX));
+    let budget = space / (365.25 * years * live.max(1) as f64);
+    if budget >= f64::from(max) {
+        max
+    } else {
+        // In range 0..max, so the cast cannot truncate.
+        (budget.floor() as u32).max(min).min(max)
     }
 }
+
+/// Expected days until all guessers together hit one of `live` codes of `code_length` digits,
+/// guessing at `failures_per_day` (the arithmetic the README states).
+pub fn expected_days_to_hit(code_length: usize, live: u64, failures_per_day: u32) -> f64 {
+    let space = 10f64.powi(i32::try_from(code_length).unwrap_or(i32::MAX));
+    space / (live.max(1) as f64 * f64::from(failures_per_day.max(1)))
+}
+
+/// Failure counters with fixed windows, keyed by [`LimitKey`].
+pub type FailureLimiter = mimamori_cases::limits::FailureLimiter<LimitKey>;
+
+pub use mimamori_cases::limits::client_hash;
 
 /// The service's Prometheus metrics (labels are fixed code names, never data).
 #[derive(Debug, Clone)]
@@ -178,6 +91,10 @@ pub struct Metrics {
     pub certificates: IntCounter,
     /// Failure spikes detected.
     pub spikes: IntCounter,
+    /// Today's budget of failed short-code guesses (all clients), sized on the live codes.
+    pub short_code_daily_budget: IntGauge,
+    /// Codes a guess could hit now (unclaimed, unrevoked, unexpired), as last counted.
+    pub live_codes: IntGauge,
 }
 
 impl Metrics {
@@ -214,6 +131,14 @@ impl Metrics {
                 "mimamori_verification_failure_spikes_total",
                 "Minutes in which failed verifications reached the alert threshold",
             )?,
+            short_code_daily_budget: IntGauge::new(
+                "mimamori_verification_short_code_daily_budget",
+                "Failed short-code guesses allowed per 24 hours from all clients, sized on the live codes",
+            )?,
+            live_codes: IntGauge::new(
+                "mimamori_verification_live_codes",
+                "Processing numbers a guess could hit now (unclaimed, unrevoked, unexpired)",
+            )?,
         };
         for collector in [
             Box::new(metrics.failures.clone()) as Box<dyn prometheus::core::Collector>,
@@ -222,6 +147,8 @@ impl Metrics {
             Box::new(metrics.claimed.clone()),
             Box::new(metrics.certificates.clone()),
             Box::new(metrics.spikes.clone()),
+            Box::new(metrics.short_code_daily_budget.clone()),
+            Box::new(metrics.live_codes.clone()),
         ] {
             match registry.register(collector) {
                 Ok(()) | Err(prometheus::Error::AlreadyReg) => {}
@@ -235,6 +162,28 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn daily_budget_keeps_a_hit_years_away() {
+        // 8 digits, 100 live numbers, 1 year: 10^8 / (365.25 * 100) = 2,737 > max 1,000.
+        assert_eq!(daily_short_code_budget(8, 100, 1.0, 20, 1_000), 1_000);
+        // 1,000 live: 273 a day; the expected time at that budget is a year or more.
+        let budget = daily_short_code_budget(8, 1_000, 1.0, 20, 1_000);
+        assert_eq!(budget, 273);
+        assert!(expected_days_to_hit(8, 1_000, budget) >= 365.25);
+        // 100,000 live: the formula says 2, the floor keeps 20 (and the time drops to 50 days).
+        assert_eq!(daily_short_code_budget(8, 100_000, 1.0, 20, 1_000), 20);
+        assert_eq!(expected_days_to_hit(8, 100_000, 20), 50.0);
+        // 12 digits: the cap binds even at a million live numbers, and a hit is 2.7 years away.
+        assert_eq!(
+            daily_short_code_budget(12, 1_000_000, 1.0, 20, 1_000),
+            1_000
+        );
+        assert!(expected_days_to_hit(12, 1_000_000, 1_000) / 365.25 > 2.7);
+        // Off, and no live numbers.
+        assert_eq!(daily_short_code_budget(8, 1_000_000, 0.0, 20, 1_000), 1_000);
+        assert_eq!(daily_short_code_budget(8, 0, 1.0, 20, 1_000), 1_000);
+    }
 
     #[test]
     fn limits_per_window_and_spikes() {

@@ -72,6 +72,19 @@ pub struct Config {
     pub max_failures_per_long_code_space: u32,
     /// The rate-limit window in seconds.
     pub failure_window_seconds: i64,
+    /// Failed verifications allowed per client per 24-hour window (on top of the
+    /// per-window limit: a patient attacker on one address gets this many a day).
+    pub max_failures_per_client_per_day: u32,
+    /// Most failed guesses at short codes allowed per 24-hour window from all clients
+    /// together (the daily guessing budget, before the floor below).
+    pub max_failures_per_short_code_space_per_day: u32,
+    /// Fewest failed short-code guesses allowed per 24 hours, whatever the budget computes
+    /// (so that a few typos cannot close uploads for the whole country at once).
+    pub min_failures_per_short_code_space_per_day: u32,
+    /// The daily short-code budget shrinks with the number of live codes so that the
+    /// expected time for all guessers together to hit one is at least this many years:
+    /// budget = 10^code_length / (365.25 * years * live codes). 0 turns this off.
+    pub years_to_guess_a_short_code: f64,
     /// Failures per minute (all clients) that raise a spike alert (log event and metric).
     pub failure_alert_per_minute: u32,
     /// Days after their validity ends that numbers and tokens are deleted (certificate ids
@@ -140,9 +153,13 @@ impl Default for Config {
             hmac_secrets: Vec::new(),
             master_key: None,
             max_failures_per_client: 30,
-            max_failures_per_short_code_space: 2_000,
+            max_failures_per_short_code_space: 200,
             max_failures_per_long_code_space: 20_000,
             failure_window_seconds: 600,
+            max_failures_per_client_per_day: 100,
+            max_failures_per_short_code_space_per_day: 1_000,
+            min_failures_per_short_code_space_per_day: 20,
+            years_to_guess_a_short_code: 1.0,
             failure_alert_per_minute: 100,
             retention_days: 14,
             user_report: UserReportConfig::default(),
@@ -178,6 +195,17 @@ impl Config {
             if self.user_report.code_ttl_seconds <= 0 || self.user_report.repeat_after_days < 0 {
                 return Err("verification.user_report TTLs must be positive".into());
             }
+        }
+        if !self.years_to_guess_a_short_code.is_finite() || self.years_to_guess_a_short_code < 0.0 {
+            return Err("verification.years_to_guess_a_short_code must be 0 or more".into());
+        }
+        if self.min_failures_per_short_code_space_per_day
+            > self.max_failures_per_short_code_space_per_day
+        {
+            return Err(
+                "verification.min_failures_per_short_code_space_per_day must not exceed max_failures_per_short_code_space_per_day"
+                    .into(),
+            );
         }
         if self.hmac_secrets.iter().any(|s| s.0.len() < 16) {
             return Err("verification.hmac_secrets entries need at least 16 characters".into());

@@ -15,9 +15,16 @@ impl ProcessingNumberVerifier for Verification {
         &self,
         number: &str,
         idempotency_key: Option<&str>,
+        client: Option<std::net::IpAddr>,
     ) -> Result<VerifiedUpload, ProcessingNumberError> {
-        match self.claim_for_upload(number, idempotency_key).await {
+        match self.claim_for_upload(client, number, idempotency_key).await {
             Ok(upload) => Ok(upload),
+            Err(ServiceError::RateLimited {
+                retry_after_seconds,
+                ..
+            }) => Err(ProcessingNumberError::RateLimited {
+                retry_after_seconds,
+            }),
             Err(ServiceError::Verify(VerifyError::CodeExpired)) => {
                 Err(ProcessingNumberError::Expired)
             }

@@ -18,7 +18,9 @@ use ring::hmac;
 use serde::Serialize;
 
 use crate::Config;
-use crate::abuse::{CodeSpace, FailureLimiter, LimitKey, Metrics, client_hash};
+use crate::abuse::{
+    CodeSpace, FailureLimiter, LimitKey, Metrics, client_hash, daily_short_code_budget,
+};
 use crate::keys::{self, Keyring, MasterKey};
 use crate::model::{
     CertificateClaims, TestType, TokenClaims, VerifyError, accepted_test_types, check_date,
@@ -270,6 +272,8 @@ struct Inner {
     last_forced_reload: Mutex<Option<Instant>>,
     reload: tokio::sync::Mutex<()>,
     limiter: FailureLimiter,
+    daily_limiter: FailureLimiter,
+    live_codes: Mutex<Option<(Instant, u64)>>,
     user_reports_hourly: FailureLimiter,
     user_reports_daily: FailureLimiter,
     http: reqwest::Client,
@@ -320,6 +324,8 @@ impl Verification {
                     config.failure_window_seconds,
                     config.failure_alert_per_minute,
                 ),
+                daily_limiter: FailureLimiter::new(86_400, u32::MAX),
+                live_codes: Mutex::new(None),
                 user_reports_hourly: FailureLimiter::new(3600, u32::MAX),
                 user_reports_daily: FailureLimiter::new(86_400, u32::MAX),
                 http: reqwest::Client::builder()
@@ -915,11 +921,85 @@ impl Verification {
         keys
     }
 
-    fn check_limits(&self, keys: &[(LimitKey, u32, &'static str)]) -> Result<(), ServiceError> {
+    /// The 24-hour limits beside the window limits in `keys`: per client, and the short-code
+    /// budget sized on the codes live now (long codes have no daily limit: 36^16 values).
+    async fn daily_limit_keys(
+        &self,
+        keys: &[(LimitKey, u32, &'static str)],
+    ) -> Vec<(LimitKey, u32, &'static str)> {
+        let config = &self.inner.config;
+        let mut daily = Vec::with_capacity(keys.len());
+        for (key, _, _) in keys {
+            match key {
+                LimitKey::Client(_) => {
+                    daily.push((
+                        key.clone(),
+                        config.max_failures_per_client_per_day,
+                        "client_daily",
+                    ));
+                }
+                LimitKey::CodeSpace(CodeSpace::Short) => {
+                    let live = self.live_codes().await;
+                    let budget = daily_short_code_budget(
+                        config.code_length,
+                        live,
+                        config.years_to_guess_a_short_code,
+                        config.min_failures_per_short_code_space_per_day,
+                        config.max_failures_per_short_code_space_per_day,
+                    );
+                    self.inner
+                        .metrics
+                        .short_code_daily_budget
+                        .set(i64::from(budget));
+                    daily.push((key.clone(), budget, "short_code_space_daily"));
+                }
+                _ => {}
+            }
+        }
+        daily
+    }
+
+    /// The live-code count, recounted at most once a minute (a failed count keeps the last
+    /// one; with none yet the budget takes its maximum, and the claim itself will answer 503).
+    async fn live_codes(&self) -> u64 {
+        const RECOUNT: Duration = Duration::from_secs(60);
+        if let Ok(cached) = self.inner.live_codes.lock()
+            && let Some((counted, live)) = *cached
+            && counted.elapsed() < RECOUNT
+        {
+            return live;
+        }
+        match self.inner.store.live_numbers(self.now_ms()).await {
+            Ok(live) => {
+                if let Ok(mut cached) = self.inner.live_codes.lock() {
+                    *cached = Some((Instant::now(), live));
+                }
+                self.inner
+                    .metrics
+                    .live_codes
+                    .set(i64::try_from(live).unwrap_or(i64::MAX));
+                live
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, storage_error_kind = %error.kind(), "could not count the live processing numbers");
+                self.inner
+                    .live_codes
+                    .lock()
+                    .ok()
+                    .and_then(|cached| cached.map(|(_, live)| live))
+                    .unwrap_or(0)
+            }
+        }
+    }
+
+    fn check_limits(
+        &self,
+        limiter: &FailureLimiter,
+        keys: &[(LimitKey, u32, &'static str)],
+    ) -> Result<(), ServiceError> {
         let now = self.now_ms();
         for (key, max, scope) in keys {
-            if let Err(retry_after_seconds) = self.inner.limiter.check(&[(key.clone(), *max)], now)
-            {
+            if let Err(retry_after_seconds) = limiter.check(&[(key.clone(), *max)], now) {
                 self.inner
                     .metrics
                     .rate_limited
@@ -944,7 +1024,9 @@ impl Verification {
             return;
         }
         let keys: Vec<LimitKey> = keys.iter().map(|(k, _, _)| k.clone()).collect();
-        if self.inner.limiter.record_failure(&keys, self.now_ms()) {
+        let now = self.now_ms();
+        self.inner.daily_limiter.record_failure(&keys, now);
+        if self.inner.limiter.record_failure(&keys, now) {
             self.inner.metrics.spikes.inc();
             tracing::warn!(
                 alert = "verification_failure_spike",
@@ -968,7 +1050,9 @@ impl Verification {
     {
         let secrets = self.secrets().await?;
         let keys = self.limit_keys(&secrets, client, space);
-        self.check_limits(&keys)?;
+        self.check_limits(&self.inner.limiter, &keys)?;
+        let daily = self.daily_limit_keys(&keys).await;
+        self.check_limits(&self.inner.daily_limiter, &daily)?;
         let result = work.await;
         if let Err(ServiceError::Verify(error)) = &result {
             self.count_failure(error, &keys);
@@ -1181,8 +1265,23 @@ impl Verification {
     /// The COCOA path: claims a bare processing number for an upload and records a
     /// certificate id for it (no JWT: the key server asked in process). A retry of the same
     /// submission (same idempotency key, within a day of the claim) gets the certificate of
-    /// the first attempt again, as COCOA's server upserted retried uploads.
+    /// the first attempt again, as COCOA's server upserted retried uploads. Guesses count
+    /// against the same per-client and short-code-space limits as `POST /api/verify`.
     pub async fn claim_for_upload(
+        &self,
+        client: Option<IpAddr>,
+        number: &str,
+        idempotency_key: Option<&str>,
+    ) -> Result<VerifiedUpload, ServiceError> {
+        self.guarded(
+            client,
+            Some(CodeSpace::Short),
+            self.claim_for_upload_inner(number, idempotency_key),
+        )
+        .await
+    }
+
+    async fn claim_for_upload_inner(
         &self,
         number: &str,
         idempotency_key: Option<&str>,

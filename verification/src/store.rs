@@ -122,6 +122,9 @@ pub trait VerificationStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// A number by id.
     async fn number(&self, id: &str) -> Result<Option<NumberRecord>, StoreError>;
+    /// How many processing numbers a guess could hit now: unclaimed, unrevoked and not
+    /// expired (what the guessing budget is sized on).
+    async fn live_numbers(&self, now_ms: i64) -> Result<u64, StoreError>;
     /// Ends an unclaimed number's validity now (both codes); returns the number as it is
     /// afterwards, or `None` when there is no such number.
     async fn expire_number(
@@ -409,6 +412,20 @@ impl VerificationStore for DbVerificationStore {
         .as_ref()
         .map(number_from_row)
         .transpose()
+    }
+
+    async fn live_numbers(&self, now_ms: i64) -> Result<u64, StoreError> {
+        let live = sql::query_opt(
+            &self.database,
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM processing_numbers
+             WHERE claimed_at_ms IS NULL AND revoked_at_ms IS NULL AND expires_at_ms > $1",
+            params![now_ms],
+        )
+        .await?
+        .map(|row| row.int(0))
+        .transpose()?
+        .unwrap_or(0);
+        Ok(u64::try_from(live).unwrap_or(0))
     }
 
     async fn expire_number(

@@ -145,9 +145,10 @@ async fn login(console: Data, request: HttpRequest, body: aweb::Bytes) -> Page {
         return Err(PageError::Csrf(lang));
     }
     let username = form.get("username");
+    let client = request.peer_addr().map(|address| address.ip());
     match console
         .cases()
-        .login(username, form.get("password"), form.get("totp"))
+        .login(username, form.get("password"), form.get("totp"), client)
         .await
     {
         Ok(session) => {
@@ -173,6 +174,23 @@ async fn login(console: Data, request: HttpRequest, body: aweb::Bytes) -> Page {
                 Some(("login.failed", true)),
             ),
         )),
+        Err(CaseError::SignInLocked {
+            retry_after_seconds,
+        }) => {
+            let mut response = web::html(
+                StatusCode::TOO_MANY_REQUESTS,
+                login_page(
+                    lang,
+                    &web::csrf_token(&pre),
+                    username,
+                    Some(("login.locked", true)),
+                ),
+            );
+            if let Ok(value) = header::HeaderValue::from_str(&retry_after_seconds.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            Ok(response)
+        }
         Err(e) => Err(PageError::Service(lang, e)),
     }
 }
