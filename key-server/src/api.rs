@@ -206,6 +206,23 @@ fn is_chaff(request: &HttpRequest) -> bool {
     request.headers().contains_key("x-chaff")
 }
 
+/// The paths whose every answer is padded to [`PUBLISH_RESPONSE_BYTES`] (success, chaff and
+/// every error, also those made before a handler ran), so that an observer of the encrypted
+/// traffic cannot tell a real upload from cover traffic or a refused one by its size.
+pub fn is_publish_path(path: &str) -> bool {
+    matches!(path, "/v1/publish" | "/api/v3/diagnosis")
+}
+
+/// A padded JSON error for a publish path, in the shape of every other error
+/// (`error`, `code`, `errorCode`); for layers that answer before the handler (body limit,
+/// unknown method).
+pub fn padded_error(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+    padded(
+        status,
+        json!({ "error": message, "code": code, "errorCode": code }),
+    )
+}
+
 fn publish_error_response(error: &PublishError) -> HttpResponse {
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
     let mut body = json!({

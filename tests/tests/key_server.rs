@@ -522,6 +522,49 @@ async fn bad_inputs(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(response.status(), 413);
+    let bytes = response.bytes().await.unwrap();
+    assert_eq!(
+        bytes.len(),
+        mimamori_key_server::api::PUBLISH_RESPONSE_BYTES,
+        "413 padded"
+    );
+    // Early answers, made before the publish handler runs, are padded too: a body over the
+    // server-wide limit (refused on its declared length), an unknown method, on both paths.
+    let enormous = "A".repeat(300 * 1024);
+    for (method, path) in [("POST", "/v1/publish"), ("PUT", "/api/v3/diagnosis")] {
+        let response = setup
+            .app
+            .client
+            .request(method.parse().unwrap(), setup.app.url(path))
+            .header("content-type", "application/json")
+            .body(enormous.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 413, "{path}");
+        let bytes = response.bytes().await.unwrap();
+        assert_eq!(
+            bytes.len(),
+            mimamori_key_server::api::PUBLISH_RESPONSE_BYTES,
+            "{path}: 413 padded"
+        );
+        let parsed: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(parsed["errorCode"], "payload_too_large", "{path}");
+        let response = setup
+            .app
+            .client
+            .get(setup.app.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 405, "{path}");
+        let bytes = response.bytes().await.unwrap();
+        assert_eq!(
+            bytes.len(),
+            mimamori_key_server::api::PUBLISH_RESPONSE_BYTES,
+            "{path}: 405 padded"
+        );
+    }
 
     assert_eq!(setup.stored_keys().await, 0, "nothing was stored");
 

@@ -17,6 +17,7 @@ use tracing::Instrument;
 
 use crate::http::error::ApiError;
 use crate::metrics::{HttpMetrics, method_label};
+use mimamori_key_server::api::{is_publish_path, padded_error};
 
 /// Header carrying the request id in both directions.
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
@@ -147,6 +148,12 @@ pub async fn observe(
         (Some(limit), Some(length)) if length > limit as u64 => {
             let answer = if request.path().starts_with("/console") {
                 console_error(actix_web::http::StatusCode::PAYLOAD_TOO_LARGE)
+            } else if is_publish_path(request.path()) {
+                padded_error(
+                    actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    &format!("request body exceeds the limit of {limit} bytes"),
+                )
             } else {
                 ApiError::payload_too_large(limit).error_response()
             };
@@ -192,8 +199,11 @@ pub async fn observe(
     if (status.is_client_error() || status.is_server_error()) && !has_own_body(&response) {
         let message = status.canonical_reason().unwrap_or("error").to_lowercase();
         // Console pages get a small HTML page (a browser shows it); the API gets JSON.
-        let replacement = if response.request().path().starts_with("/console") {
+        let path = response.request().path();
+        let replacement = if path.starts_with("/console") {
             console_error(status)
+        } else if is_publish_path(path) {
+            padded_error(status, code_for(status), &message)
         } else {
             ApiError::new(status, code_for(status), message).error_response()
         };
