@@ -1027,7 +1027,8 @@ impl CaseRegistry {
         self.view(record).await
     }
 
-    /// The case if `principal` may access it this way; 404 outside scope, 403 without role.
+    /// The case if `principal` may access it this way; 404 outside scope or without any case
+    /// role (as for an unknown id), 403 when it may read but not act.
     /// Every successful access is audited as `case.<action>`.
     pub async fn case_for(
         &self,
@@ -1046,7 +1047,13 @@ impl CaseRegistry {
             return Err(CaseError::NotFound);
         }
         if !permits(principal, access) {
-            return Err(CaseError::Forbidden);
+            // Whoever may not even read cases learns nothing about which ids exist: the same
+            // 404 as an unknown id. Who may read it (but not change it) knows it exists.
+            return Err(if permits(principal, Access::Read) {
+                CaseError::Forbidden
+            } else {
+                CaseError::NotFound
+            });
         }
         self.audit(
             &principal.actor,

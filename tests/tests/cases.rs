@@ -175,7 +175,7 @@ flow_tests! {
             ("other clinic's doctor", &world.doctor[1], 404, 404),
             ("own health center worker", &world.hc_worker[0], 200, 0),
             ("other health center worker", &world.hc_worker[1], 404, 404),
-            ("own health center admin (no case role)", &world.hc_admin, 403, 403),
+            ("own health center admin (no case role)", &world.hc_admin, 404, 404),
             ("own prefecture worker", &world.pref_worker[0], 200, 403),
             ("other prefecture worker", &world.pref_worker[1], 404, 404),
             ("national admin", &world.national_admin, 404, 404),
@@ -208,6 +208,15 @@ flow_tests! {
                 assert_eq!(list["items"].as_array().unwrap().iter().any(|c| c["id"] == case_id.as_str()), *read == 200, "{who}");
             } else {
                 assert!(!list.to_string().contains("Secret Patient"));
+            }
+        }
+        // Who may not see the case gets what an unknown id gets: existence is not revealed.
+        for (who, token, _, _) in &matrix {
+            let (known, _) = call(&app, "GET", &format!("/api/cases/{case_id}"), Some(token), None, None).await;
+            let (unknown, _) = call(&app, "GET", "/api/cases/00000000-0000-4000-8000-000000000000", Some(token), None, None).await;
+            assert_eq!(unknown, StatusCode::NOT_FOUND, "{who}");
+            if known != StatusCode::OK {
+                assert_eq!(known, unknown, "{who}: an existing case looks unknown");
             }
         }
         // The own health center's worker may do everything.
