@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod service;
 pub mod sql;
 pub mod store;
+pub mod suppression;
 
 pub use config::Config;
 pub use openapi::openapi;

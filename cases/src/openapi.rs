@@ -271,7 +271,7 @@ fn add_contact() {}
 fn add_link() {}
 
 #[utoipa::path(get, path = "/api/statistics/cases", tag = "cases",
-    responses((status = 200, description = "`{total, byStatus, byPrefecture}`; counts from 1 to 4 are null (suppressed); no names or contact details"),
+    responses((status = 200, description = "`{total, byStatus, byPrefecture}`; each count a number, \"<5\" (1 to 4) or \"x\" (5 or more, withheld so that no \"<5\" can be derived by subtraction); no names or contact details"),
               (status = 403, description = "Not a statistics viewer or org admin", body = CaseErrorSchema)))]
 #[allow(dead_code)]
 fn statistics() {}

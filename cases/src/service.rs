@@ -201,16 +201,18 @@ pub struct CaseList {
 /// suppressed in statistics.
 pub const SMALL_COUNT: i64 = 5;
 
-/// Case statistics (counts only; small counts suppressed as `null`).
+/// Case statistics (counts only). A count is a number, `"<5"` (1 to 4) or `"x"` (5 or
+/// more, withheld so that no `"<5"` can be derived by subtraction from the total or the other
+/// counts).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Statistics {
     /// All cases in the area.
-    pub total: Option<i64>,
+    pub total: serde_json::Value,
     /// By status.
-    pub by_status: std::collections::BTreeMap<String, Option<i64>>,
+    pub by_status: std::collections::BTreeMap<String, serde_json::Value>,
     /// By prefecture id.
-    pub by_prefecture: std::collections::BTreeMap<String, Option<i64>>,
+    pub by_prefecture: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 struct CachedKey {
@@ -1167,8 +1169,9 @@ impl CaseRegistry {
         })
     }
 
-    /// Case counts for statistics: no names or contact details, and counts from 1 to
-    /// `statistics_minimum_count` − 1 suppressed (`null`). National users see the whole country,
+    /// Case counts for statistics: no names or contact details; counts from 1 to
+    /// `statistics_minimum_count` − 1 shown as `"<5"`, and larger ones withheld as `"x"` where
+    /// a small one could otherwise be derived ([`crate::suppression`]). National users see the whole country,
     /// prefectures and health centers their own area; statistics viewers and org admins only.
     pub async fn statistics(&self, principal: &Principal) -> Result<Statistics, CaseError> {
         if !(principal.has(Role::StatisticsViewer) || principal.has(Role::OrgAdmin)) {
@@ -1183,7 +1186,6 @@ impl CaseRegistry {
         };
         let rows = self.store.case_counts(scope.as_ref()).await?;
         let minimum = self.config.statistics_minimum_count;
-        let suppress = |n: i64| (n >= minimum || n == 0).then_some(n);
         let mut by_status: std::collections::BTreeMap<String, i64> = Default::default();
         let mut by_prefecture: std::collections::BTreeMap<String, i64> = Default::default();
         let mut total = 0;
@@ -1192,6 +1194,24 @@ impl CaseRegistry {
             *by_prefecture.entry(prefecture).or_default() += count;
             total += count;
         }
+        // One list of counts: the total, then the split by status, then by prefecture; both
+        // splits sum to the total.
+        let mut counts = vec![total];
+        counts.extend(by_status.values());
+        counts.extend(by_prefecture.values());
+        let statuses = by_status.len();
+        let relations = [
+            crate::suppression::SumRelation {
+                total: 0,
+                parts: (1..=statuses).collect(),
+            },
+            crate::suppression::SumRelation {
+                total: 0,
+                parts: (statuses + 1..counts.len()).collect(),
+            },
+        ];
+        let published = crate::suppression::suppress(&counts, &relations, minimum);
+        let shown = |i: usize| published[i].to_json(minimum);
         self.audit(
             &principal.actor,
             "statistics.read",
@@ -1199,14 +1219,16 @@ impl CaseRegistry {
         )
         .await?;
         Ok(Statistics {
-            total: suppress(total),
+            total: shown(0),
             by_status: by_status
-                .into_iter()
-                .map(|(k, v)| (k, suppress(v)))
+                .into_keys()
+                .enumerate()
+                .map(|(i, k)| (k, shown(1 + i)))
                 .collect(),
             by_prefecture: by_prefecture
-                .into_iter()
-                .map(|(k, v)| (k, suppress(v)))
+                .into_keys()
+                .enumerate()
+                .map(|(i, k)| (k, shown(1 + statuses + i)))
                 .collect(),
         })
     }

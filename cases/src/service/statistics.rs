@@ -129,14 +129,11 @@ impl CaseRegistry {
                 for (column, value) in columns.iter().zip(key) {
                     row.insert(column.clone(), serde_json::Value::String(value));
                 }
-                row.insert(
-                    "count".into(),
-                    if count > 0 && count < minimum {
-                        serde_json::Value::String(format!("<{minimum}"))
-                    } else {
-                        serde_json::Value::from(count)
-                    },
-                );
+                // The rows are the finest cells and the table publishes no sums of them, so
+                // no hidden count can be derived within it: primary suppression suffices
+                // (no sum relations). Sums a reader makes (the console's charts) show a "+".
+                let published = crate::suppression::suppress(&[count], &[], minimum);
+                row.insert("count".into(), published[0].to_json(minimum));
                 row
             })
             .collect();
