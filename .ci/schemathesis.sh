@@ -228,7 +228,7 @@ run_backend() {
         step "$backend/$profile: schemathesis (at most ${cap}s)"
         rc=0
         # shellcheck disable=SC2086 # SCHEMATHESIS_EXTRA_ARGS is meant to be word-split
-        timeout --kill-after=10 "$cap" "$st" run "$base/openapi.json" \
+        timeout --kill-after=10 "$cap" "$st" --config-file "$repo/.ci/schemathesis.toml" run "$base/openapi.json" \
             --checks all \
             --max-examples "$max_examples" \
             --workers "$workers" \

@@ -578,8 +578,9 @@ async fn statistics_table(
         .statistics_table(
             &principal,
             &path,
-            query.from.as_deref().filter(|s| !s.is_empty()),
-            query.to.as_deref().filter(|s| !s.is_empty()),
+            // An empty date is no date (400), not the default: leave the parameter out.
+            query.from.as_deref(),
+            query.to.as_deref(),
         )
         .await?;
     Ok(if csv {

@@ -341,8 +341,32 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
+/// An optional whole number that may be written `98` or `98.0` (JSON Schema's `integer`
+/// admits both, and so do some clients); a fraction or a number out of the type's range is
+/// refused.
+pub(crate) fn whole_number<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    let number: Option<serde_json::Number> = Deserialize::deserialize(deserializer)?;
+    let Some(number) = number else {
+        return Ok(None);
+    };
+    let whole = match (number.as_i64(), number.as_f64()) {
+        (Some(whole), _) => Some(whole),
+        // Below 2^53 every whole f64 is exact, so the cast loses nothing.
+        (None, Some(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some(f as i64),
+        _ => None,
+    };
+    whole
+        .and_then(|w| T::try_from(w).ok())
+        .map(Some)
+        .ok_or_else(|| serde::de::Error::custom(format!("{number} is not a whole number in range")))
+}
+
 /// The notification of occurrence (the data items of a case; required ones non-optional).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Notification {
     /// Patient's name.
@@ -357,7 +381,8 @@ pub struct Notification {
     #[serde(default)]
     pub date_of_birth: Option<String>,
     /// Age in years.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number")]
+    #[schema(maximum = 150)]
     pub age: Option<u32>,
     /// Address.
     #[serde(default)]

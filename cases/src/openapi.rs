@@ -21,6 +21,7 @@ pub struct CaseErrorSchema {
 
 /// Sign-in request.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct LoginSchema {
     /// User name.
@@ -44,11 +45,11 @@ pub struct SessionSchema {
 
 /// A new organization.
 #[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct NewOrganizationSchema {
-    /// `prefecture`, `health_center`, `medical_institution` or `contractor`.
-    kind: String,
+    /// The kind (national organizations are made by `admin init` only).
+    kind: OrgKindSchema,
     /// Name.
     name: String,
     /// A health center's prefecture; optionally a medical institution's health center.
@@ -57,15 +58,15 @@ pub struct NewOrganizationSchema {
 
 /// A new user.
 #[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct NewUserSchema {
     /// Organization.
     organization_id: String,
     /// User name.
     username: String,
-    /// `org_admin`, `case_worker`, `doctor`, `statistics_viewer`.
-    roles: Vec<String>,
+    /// Roles.
+    roles: Vec<RoleSchema>,
 }
 
 /// A created user's one-time credentials.
@@ -87,13 +88,13 @@ pub struct CreatedUserSchema {
 
 /// A new API key.
 #[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct NewApiKeySchema {
     /// Organization (default: the caller's).
     organization_id: Option<String>,
     /// `admin` (issue API) or `device` (apps).
-    kind: String,
+    kind: ApiKeyKindSchema,
     /// Label.
     name: String,
 }
@@ -159,15 +160,121 @@ pub struct CaseListSchema {
 
 /// A status change.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct StatusChangeSchema {
     /// The new status.
-    status: String,
+    status: CaseStatusSchema,
+}
+
+/// A case status.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum CaseStatusSchema {
+    /// Filed, not yet accepted.
+    Reported,
+    /// Accepted by the health center.
+    Accepted,
+    /// Home care.
+    HomeCare,
+    /// Hotel care.
+    HotelCare,
+    /// In hospital.
+    Hospitalized,
+    /// ICU or ventilator.
+    IcuVentilator,
+    /// Recovered.
+    Recovered,
+    /// Deceased.
+    Deceased,
+}
+
+/// The kind of a new organization.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum OrgKindSchema {
+    /// A prefecture.
+    Prefecture,
+    /// A health center (parent: its prefecture).
+    HealthCenter,
+    /// A clinic or hospital.
+    MedicalInstitution,
+    /// A contractor.
+    Contractor,
+}
+
+/// A user's role.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum RoleSchema {
+    /// Manages the organization's users and keys.
+    OrgAdmin,
+    /// Works on cases.
+    CaseWorker,
+    /// Files notifications.
+    Doctor,
+    /// Reads statistics.
+    StatisticsViewer,
+}
+
+/// The kind of an API key.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum ApiKeyKindSchema {
+    /// The issue API.
+    Admin,
+    /// Apps.
+    Device,
+}
+
+/// A statistics table.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum StatisticsTableSchema {
+    /// New cases per diagnosis date.
+    NewCases,
+    /// Cases in each status at the end of each day.
+    CasesByStatus,
+    /// Open alerts by kind.
+    OpenAlerts,
+    /// Processing numbers and key publications per day.
+    Verification,
+}
+
+/// A statistics format.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum TableFormatSchema {
+    /// JSON (default).
+    Json,
+    /// CSV.
+    Csv,
+}
+
+/// An alert state filter.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum AlertStateSchema {
+    /// Open.
+    Open,
+    /// Acknowledged.
+    Acknowledged,
+    /// Resolved.
+    Resolved,
+    /// Open and acknowledged.
+    Active,
 }
 
 /// An infection link.
 #[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct LinkSchema {
     /// The other case.
@@ -186,12 +293,13 @@ fn logout() {}
 
 /// A password change.
 #[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct PasswordChangeSchema {
     /// The current password.
     current_password: String,
-    /// The new password (12 to 256 characters).
+    /// The new password (12 to 256 characters, not the current one).
+    #[schema(min_length = 12, max_length = 256)]
     new_password: String,
 }
 
@@ -231,14 +339,14 @@ fn create_api_key() {}
 fn revoke_api_key() {}
 
 #[utoipa::path(post, path = "/api/cases", tag = "cases",
-    request_body(content = serde_json::Value, description = "The notification of occurrence (fields of `Notification`)"),
+    request_body(content = crate::model::Notification, description = "The notification of occurrence"),
     responses((status = 201, body = CaseSchema), (status = 403, body = CaseErrorSchema), (status = 422, description = "Validation failed, field by field", body = CaseErrorSchema)))]
 #[allow(dead_code)]
 fn file_case() {}
 
 #[utoipa::path(get, path = "/api/cases", tag = "cases",
-    params(("status" = Option<String>, Query), ("q" = Option<String>, Query, description = "Name prefix"),
-           ("page" = Option<i64>, Query), ("perPage" = Option<i64>, Query)),
+    params(("status" = Option<CaseStatusSchema>, Query), ("q" = Option<String>, Query, description = "Name prefix"),
+           ("page" = Option<i64>, Query, minimum = 1, maximum = 1_000_000), ("perPage" = Option<i64>, Query, minimum = 1, description = "Page size (capped at the configured maximum)")),
     responses((status = 200, body = CaseListSchema), (status = 403, body = CaseErrorSchema)))]
 #[allow(dead_code)]
 fn list_cases() {}
@@ -260,7 +368,7 @@ fn read_case() {}
 fn change_status() {}
 
 #[utoipa::path(post, path = "/api/cases/{id}/contacts", tag = "cases", params(("id" = String, Path)),
-    request_body(content = serde_json::Value, description = "A close contact (JSON object)"),
+    request_body(content = std::collections::HashMap<String, serde_json::Value>, description = "A close contact (JSON object: name, phone, last contact date, …)"),
     responses((status = 201, description = "`{id}`"), (status = 404, body = CaseErrorSchema)))]
 #[allow(dead_code)]
 fn add_contact() {}
@@ -329,7 +437,7 @@ fn followup_series() {}
 fn followup_chart() {}
 
 #[utoipa::path(get, path = "/api/alerts", tag = "followup",
-    params(("state" = Option<String>, Query, description = "`open`, `acknowledged`, `resolved` or `active` (default: open and acknowledged)")),
+    params(("state" = Option<AlertStateSchema>, Query, description = "Default: open and acknowledged")),
     responses((status = 200, description = "The organization's worklist, by severity then age", body = Vec<AlertView>),
               (status = 400, body = CaseErrorSchema), (status = 403, body = CaseErrorSchema)))]
 #[allow(dead_code)]
@@ -346,48 +454,58 @@ fn acknowledge_alert() {}
 fn resolve_alert() {}
 
 #[utoipa::path(get, path = "/api/statistics/tables/{table}", tag = "cases",
-    params(("table" = String, Path, description = "`new_cases`, `cases_by_status`, `open_alerts` or `verification`"),
-           ("from" = Option<String>, Query, description = "First day (default: 29 days before `to`)"),
-           ("to" = Option<String>, Query, description = "Last day (default: today)"),
-           ("format" = Option<String>, Query, description = "`json` (default) or `csv`")),
-    responses((status = 200, description = "Grouped counts of the caller's area; counts from 1 to `minimumCount` − 1 shown as `\"<N\"`; no names, contact details or case ids", body = crate::service::statistics::StatisticsTableView),
-              (status = 400, description = "Bad range or format", body = CaseErrorSchema), (status = 403, body = CaseErrorSchema), (status = 404, description = "Unknown table", body = CaseErrorSchema)))]
+    params(("table" = StatisticsTableSchema, Path),
+           ("from" = Option<String>, Query, format = Date, description = "First day (default: 29 days before `to`)"),
+           ("to" = Option<String>, Query, format = Date, description = "Last day (default: today)"),
+           ("format" = Option<TableFormatSchema>, Query, description = "Default: json")),
+    responses((status = 200, description = "Grouped counts of the caller's area; counts from 1 to `minimumCount` − 1 shown as `\"<N\"`; no names, contact details or case ids; CSV with `format=csv`",
+               content((crate::service::statistics::StatisticsTableView = "application/json"), (String = "text/csv"))),
+              (status = 400, description = "A date or format that does not parse", body = CaseErrorSchema), (status = 403, body = CaseErrorSchema), (status = 404, description = "Unknown table", body = CaseErrorSchema),
+              (status = 422, description = "`from` after `to`, or a range over 366 days", body = CaseErrorSchema)))]
 #[allow(dead_code)]
 fn statistics_table() {}
 
 /// The case registry's OpenAPI document.
 #[derive(OpenApi)]
-#[openapi(paths(
-    login,
-    logout,
-    me,
-    change_password,
-    create_organization,
-    list_organizations,
-    create_user,
-    create_api_key,
-    revoke_api_key,
-    file_case,
-    list_cases,
-    import_cases,
-    read_case,
-    change_status,
-    add_contact,
-    add_link,
-    statistics,
-    statistics_table,
-    set_plan,
-    read_plan,
-    issue_followup_token,
-    revoke_followup_tokens,
-    patient_observation,
-    proxy_observation,
-    followup_series,
-    followup_chart,
-    worklist,
-    acknowledge_alert,
-    resolve_alert
-))]
+#[openapi(
+    paths(
+        login,
+        logout,
+        me,
+        change_password,
+        create_organization,
+        list_organizations,
+        create_user,
+        create_api_key,
+        revoke_api_key,
+        file_case,
+        list_cases,
+        import_cases,
+        read_case,
+        change_status,
+        add_contact,
+        add_link,
+        statistics,
+        statistics_table,
+        set_plan,
+        read_plan,
+        issue_followup_token,
+        revoke_followup_tokens,
+        patient_observation,
+        proxy_observation,
+        followup_series,
+        followup_chart,
+        worklist,
+        acknowledge_alert,
+        resolve_alert
+    ),
+    components(schemas(
+        CaseStatusSchema,
+        StatisticsTableSchema,
+        TableFormatSchema,
+        AlertStateSchema
+    ))
+)]
 pub struct CasesDoc;
 
 /// The case registry's part of the OpenAPI document.

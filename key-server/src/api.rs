@@ -202,8 +202,13 @@ fn padded(status: StatusCode, mut body: Value) -> HttpResponse {
         .json(body)
 }
 
+/// Cover traffic: a non-empty `X-Chaff` header, as the verification server reads it (and
+/// as the reference servers do: an empty header is no chaff).
 fn is_chaff(request: &HttpRequest) -> bool {
-    request.headers().contains_key("x-chaff")
+    request
+        .headers()
+        .get("x-chaff")
+        .is_some_and(|value| !value.as_bytes().is_empty())
 }
 
 /// The paths whose every answer is padded to [`PUBLISH_RESPONSE_BYTES`] (success, chaff and
@@ -498,6 +503,15 @@ pub async fn cocoa_event_log(body: web::Bytes, api: web::Data<KeyServerApi>) -> 
 /// `GET /api/inquirylog` (COCOA): `{"sas_token"}` for a holder of the inquiry-log key, 400
 /// otherwise (as COCOA's `ValidationInquiryLogService`), 404 when not configured.
 pub async fn cocoa_inquiry_log(request: HttpRequest, api: web::Data<KeyServerApi>) -> HttpResponse {
+    // The app's own request always carries the key: without one the request is malformed,
+    // whether or not uploads are configured (400, as for a wrong key).
+    if !request.headers().contains_key("x-api-key") {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "missing or wrong x-api-key",
+        );
+    }
     let Some(config) = &api.key_server.config.cocoa.inquiry_log else {
         return json_error(
             StatusCode::NOT_FOUND,

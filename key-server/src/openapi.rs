@@ -9,12 +9,15 @@ use utoipa::{OpenApi, ToSchema};
 #[allow(dead_code)]
 pub struct ExposureKey {
     /// base64 of the 16 key bytes.
+    #[schema(min_length = 24, max_length = 24)]
     key: String,
     /// First ENIntervalNumber of validity.
     rolling_start_number: u32,
     /// Intervals of validity, 1–144 (default 144).
+    #[schema(minimum = 1, maximum = 144)]
     rolling_period: Option<u32>,
     /// 0–8; 0 is backfilled from the report type.
+    #[schema(maximum = 8)]
     transmission_risk: Option<u8>,
 }
 
@@ -23,7 +26,8 @@ pub struct ExposureKey {
 #[serde(rename_all = "camelCase")]
 #[allow(dead_code)]
 pub struct PublishRequestSchema {
-    /// The keys (at most `key_server.max_keys_on_publish`).
+    /// The keys (1 to `key_server.max_keys_on_publish`).
+    #[schema(min_items = 1)]
     temporary_exposure_keys: Vec<ExposureKey>,
     /// A configured health authority (`key_server.health_authorities`, matched without
     /// regard to case) whose issuers include the certificate's; or the issuer's own name.
@@ -96,11 +100,13 @@ pub struct CocoaDiagnosisSchema {
     has_symptom: Option<bool>,
     /// Onset or test date, RFC 3339 with the device's offset (decides days since onset).
     onset_of_symptom_or_test_date: Option<String>,
-    /// The keys.
+    /// The keys (at least one).
+    #[schema(min_items = 1)]
     keys: Vec<CocoaKeySchema>,
     /// Regions (MCC), default the server's region.
     regions: Option<Vec<String>>,
-    /// The processing number issued by the health center.
+    /// The processing number issued by the health center (8 digits for COCOA's app).
+    #[schema(min_length = 1)]
     verification_payload: String,
     /// One per submission; a retry with it succeeds again.
     #[serde(rename = "idempotency_key")]
@@ -131,9 +137,14 @@ pub struct ErrorSchema {
     code: String,
 }
 
+/// Publishes diagnosis keys under a verification certificate.
+///
+/// Cover traffic: a request with an `X-Chaff` header (any value) is answered like a real
+/// publish, padded to the same size, before the body is read; nothing is validated, stored or
+/// counted. (The header is described here rather than as a parameter: a chaff answer does not
+/// depend on the body at all, which no request schema can say.)
 #[utoipa::path(post, path = "/v1/publish", tag = "key-server",
     request_body = PublishRequestSchema,
-    params(("X-Chaff" = Option<String>, Header, description = "Chaff request: answered like a real one, nothing stored")),
     responses(
         (status = 200, description = "Stored (or partially stored: code partial_failure)", body = PublishResponseSchema),
         (status = 400, description = "Validation failed", body = PublishResponseSchema),
@@ -182,8 +193,10 @@ fn cocoa_list() {}
 #[allow(dead_code)]
 pub struct EventLogSchema {
     /// One per submission; resends are no-ops.
+    #[schema(min_length = 1, max_length = 128)]
     idempotency_key: String,
     /// `android` or `ios`.
+    #[schema(min_length = 1)]
     platform: String,
     /// The app's package.
     app_package_name: Option<String>,

@@ -150,11 +150,12 @@ impl Application {
             migrations: migration_sets(),
             timeout: Duration::from_secs(settings.database.timeout_seconds.max(1)),
         });
-        let openapi_json = web::Data::new(openapi::OpenApiJson(
-            openapi::document().to_pretty_json().map_err(|e| {
-                StartupError::Other(format!("cannot render the OpenAPI document: {e}"))
-            })?,
-        ));
+        let document = openapi::document();
+        let known_routes = web::Data::new(openapi::KnownRoutes::from_document(&document));
+        let openapi_json =
+            web::Data::new(openapi::OpenApiJson(document.to_pretty_json().map_err(
+                |e| StartupError::Other(format!("cannot render the OpenAPI document: {e}")),
+            )?));
         let max_body = settings.http.max_body_bytes;
         let body_limit = web::Data::new(middleware::BodyLimit(max_body));
 
@@ -163,6 +164,7 @@ impl Application {
                 .app_data(metrics.clone())
                 .app_data(readiness.clone())
                 .app_data(body_limit.clone())
+                .app_data(known_routes.clone())
                 .app_data(
                     web::JsonConfig::default()
                         .limit(max_body)

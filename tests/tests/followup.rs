@@ -573,9 +573,14 @@ flow_tests_with! { long_sessions;
         assert_eq!(status, StatusCode::NOT_FOUND);
         let (status, _, text) = table(&world.national_stats, "new_cases", "&format=xml").await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+        // Well-formed dates in a wrong order or span: 422; a date that does not parse: 400.
         let (status, _) = call(&app, "GET", "/api/statistics/tables/new_cases?from=2026-12-01&to=2026-11-01", Some(&world.national_stats), None, None).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         let (status, _) = call(&app, "GET", "/api/statistics/tables/new_cases?from=2020-01-01&to=2026-11-01", Some(&world.national_stats), None, None).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        for bad in ["from=2026-13-01", "to=", "from=yesterday"] {
+            let (status, _) = call(&app, "GET", &format!("/api/statistics/tables/new_cases?{bad}"), Some(&world.national_stats), None, None).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        }
     }
 }

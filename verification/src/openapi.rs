@@ -98,6 +98,35 @@ pub struct IssueSchema {
     case_id: Option<String>,
 }
 
+/// Optional choices when a health center issues a number for one of its cases (the path
+/// names the case).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct CaseIssueSchema {
+    /// Default `confirmed`.
+    test_type: Option<TestTypeSchema>,
+    /// `YYYY-MM-DD`, at most 28 days old (default: the case's onset date).
+    #[schema(format = Date)]
+    symptom_date: Option<String>,
+    /// `YYYY-MM-DD` (default: the case's diagnosis date).
+    #[schema(format = Date)]
+    test_date: Option<String>,
+}
+
+/// A test type.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum TestTypeSchema {
+    /// A positive test.
+    Confirmed,
+    /// A clinical diagnosis.
+    Likely,
+    /// A negative test.
+    Negative,
+}
+
 /// An issued processing number.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -136,6 +165,7 @@ pub struct IssuedSchema {
 #[allow(dead_code)]
 pub struct VerifySchema {
     /// The processing number or long code.
+    #[schema(min_length = 1)]
     code: String,
     /// Test types the app accepts (each implies the stronger ones; empty = all).
     accept: Option<Vec<String>>,
@@ -164,8 +194,10 @@ pub struct VerifiedSchema {
 #[allow(dead_code)]
 pub struct CertificateRequestSchema {
     /// The verification token.
+    #[schema(min_length = 1)]
     token: String,
-    /// base64 HMAC-SHA256 of the keys (32 bytes).
+    /// base64 HMAC-SHA256 of the keys (32 bytes: 44 characters).
+    #[schema(min_length = 44, max_length = 44)]
     ekeyhmac: String,
 }
 
@@ -189,7 +221,7 @@ pub struct RevokedSchema {
 }
 
 #[utoipa::path(post, path = "/api/cases/{id}/processing-number", tag = "verification",
-    params(("id" = String, Path)), request_body(content = IssueSchema, description = "Optional"),
+    params(("id" = String, Path)), request_body(content = CaseIssueSchema, description = "Optional"),
     responses((status = 201, body = IssuedSchema), (status = 404, body = VerificationErrorSchema),
               (status = 409, description = "Case not accepted or revoked", body = VerificationErrorSchema)))]
 #[allow(dead_code)]
@@ -220,8 +252,14 @@ fn verify() {}
 #[allow(dead_code)]
 fn certificate() {}
 
+/// Self-report of a positive test: sends a code by SMS.
+///
+/// Cover traffic: with a non-empty `X-Chaff` header (as on `/api/verify` and
+/// `/api/certificate`) the answer is 200 with only `padding`, after the API-key check and
+/// before the body is read; nothing is done. (Described here rather than as a parameter: a
+/// chaff answer does not depend on the body.)
 #[utoipa::path(post, path = "/api/user-report", tag = "verification", request_body = UserReportSchema,
-    params(("X-API-Key" = String, Header, description = "Device API key"), ("X-Chaff" = Option<String>, Header, description = "Cover traffic: 200, nothing done")),
+    params(("X-API-Key" = String, Header, description = "Device API key")),
     responses((status = 200, body = UserReportedSchema), (status = 400, body = VerificationErrorSchema),
               (status = 401, body = VerificationErrorSchema), (status = 429, body = VerificationErrorSchema)))]
 #[allow(dead_code)]

@@ -41,18 +41,22 @@ pub struct Symptoms {
 pub struct ObservationInput {
     /// Body temperature in °C (30–45).
     #[serde(default)]
+    #[schema(minimum = 30, maximum = 45)]
     pub temperature: Option<f64>,
     /// SpO2 in percent (50–100).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::model::whole_number")]
+    #[schema(minimum = 50, maximum = 100)]
     pub spo2: Option<i64>,
     /// Pulse per minute (20–250).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::model::whole_number")]
+    #[schema(minimum = 20, maximum = 250)]
     pub pulse: Option<i64>,
     /// Symptoms.
     #[serde(default)]
     pub symptoms: Symptoms,
     /// Free text (at most 2000 characters).
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub note: Option<String>,
 }
 

@@ -106,9 +106,11 @@ impl CaseRegistry {
             None => Date { days: to.days - 29 },
         };
         if from > to || to.days - from.days >= MAX_RANGE_DAYS {
-            return Err(bad(
-                "from must not lie after to, and the range is at most 366 days",
-            ));
+            // Well-formed dates in an unusable order or span: 422, not 400.
+            return Err(CaseError::Invalid(vec![crate::model::FieldError {
+                field: "from",
+                message: "from must not lie after to, and the range is at most 366 days".into(),
+            }]));
         }
         let query = StatisticsQuery {
             table,

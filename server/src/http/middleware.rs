@@ -228,6 +228,17 @@ pub async fn observe(
             HeaderValue::from(mimamori_storage::OUTAGE_RETRY_AFTER_SECONDS),
         );
     }
+    // Every 405 says what is allowed (actix's own 405s of single-method resources do not).
+    if status == actix_web::http::StatusCode::METHOD_NOT_ALLOWED
+        && !response.headers().contains_key(header::ALLOW)
+        && let Some(methods) = response
+            .request()
+            .app_data::<web::Data<crate::http::openapi::KnownRoutes>>()
+            .and_then(|routes| routes.allowed_methods(response.request().path()))
+        && let Ok(value) = HeaderValue::from_str(&methods)
+    {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
@@ -269,7 +280,25 @@ fn finish(
     });
 }
 
-/// Fallback for unmatched routes.
-pub async fn not_found() -> HttpResponse {
-    ApiError::not_found().error_response()
+/// Fallback for unmatched routes: 405 with `Allow` when the path is documented with other
+/// methods, else 404.
+pub async fn not_found(request: actix_web::HttpRequest) -> HttpResponse {
+    let allowed = request
+        .app_data::<web::Data<crate::http::openapi::KnownRoutes>>()
+        .and_then(|routes| routes.allowed_methods(request.path()));
+    match allowed {
+        Some(methods) => {
+            let mut response = ApiError::new(
+                actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("this path accepts {methods}"),
+            )
+            .error_response();
+            if let Ok(value) = HeaderValue::from_str(&methods) {
+                response.headers_mut().insert(header::ALLOW, value);
+            }
+            response
+        }
+        None => ApiError::not_found().error_response(),
+    }
 }
