@@ -472,7 +472,8 @@ async fn list_cases(
     let list = registry
         .list(
             &principal,
-            query.status.as_deref().filter(|s| !s.is_empty()),
+            // An empty status is no status (400): leave the parameter out for all.
+            query.status.as_deref(),
             query.q.as_deref().filter(|s| !s.is_empty()),
             query.page.unwrap_or(1),
             query.per_page.unwrap_or(20),

@@ -125,7 +125,7 @@ async fn worklist(
     let principal = staff_principal(&request, &registry).await?;
     Ok(HttpResponse::Ok().json(
         registry
-            .worklist(&principal, query.state.as_deref().filter(|s| !s.is_empty()))
+            .worklist(&principal, query.state.as_deref())
             .await?,
     ))
 }
