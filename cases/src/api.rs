@@ -29,6 +29,7 @@ use crate::model::{OrgKind, Principal, Role};
 use crate::service::{CaseError, CaseRegistry};
 use crate::store::ApiKeyKind;
 
+pub mod contacts;
 pub mod followup;
 
 /// An HTTP error: `{"error": message, "code": code, "errorCode": code}` (the last for
@@ -639,5 +640,6 @@ pub fn configure(config: &mut web::ServiceConfig, registry: web::Data<CaseRegist
         .route("/api/cases/{id}/status", web::post().to(change_status))
         .route("/api/cases/{id}/contacts", web::post().to(add_contact))
         .route("/api/cases/{id}/links", web::post().to(add_link))
-        .configure(followup::configure);
+        .configure(followup::configure)
+        .configure(contacts::configure);
 }

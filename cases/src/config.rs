@@ -40,8 +40,39 @@ pub struct Config {
     pub missed_report_cutoff_minutes: i64,
     /// Offset of local time from UTC in minutes, for report days (Japan: 540).
     pub utc_offset_minutes: i64,
-    /// Statistics show counts from 1 to this − 1 as `"<N"` (or `null` in the case summary).
+    /// Statistics show counts from 1 to this − 1 as `"<N"`.
     pub statistics_minimum_count: i64,
+    /// How long close contacts stay in quarantine, by the date of their last exposure: the
+    /// rule with the latest `from` on or before that date applies. Data, not code, because
+    /// the rules in force changed (Japan: 14 days, then 10 from 2022-01-28, 7 from
+    /// 2022-07-22, 5 from 2022-09-07).
+    pub quarantine_rules: Vec<QuarantineRule>,
+}
+
+/// One quarantine rule: contacts last exposed on or after `from` stay in quarantine `days`
+/// days, counted from the day after the exposure.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuarantineRule {
+    /// First exposure date the rule applies to (`YYYY-MM-DD`).
+    pub from: String,
+    /// Days of quarantine (1 to 30).
+    pub days: i64,
+}
+
+impl Config {
+    /// Checks values that parse but make no sense.
+    pub fn validate(&self) -> Result<(), String> {
+        for rule in &self.quarantine_rules {
+            if crate::model::Date::parse(&rule.from).is_none() || !(1..=30).contains(&rule.days) {
+                return Err(format!(
+                    "cases.quarantine_rules: from must be YYYY-MM-DD and days 1 to 30 (got {} / {})",
+                    rule.from, rule.days
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for Config {
@@ -63,6 +94,24 @@ impl Default for Config {
             missed_report_cutoff_minutes: 1440,
             utc_offset_minutes: 540,
             statistics_minimum_count: crate::service::SMALL_COUNT,
+            quarantine_rules: vec![
+                QuarantineRule {
+                    from: "2020-01-01".into(),
+                    days: 14,
+                },
+                QuarantineRule {
+                    from: "2022-01-28".into(),
+                    days: 10,
+                },
+                QuarantineRule {
+                    from: "2022-07-22".into(),
+                    days: 7,
+                },
+                QuarantineRule {
+                    from: "2022-09-07".into(),
+                    days: 5,
+                },
+            ],
         }
     }
 }

@@ -126,8 +126,58 @@ pub const MIGRATIONS: mimamori_storage::MigrationSet = mimamori_storage::Migrati
             sqlite: FOLLOWUP_TABLES,
             postgres: FOLLOWUP_TABLES,
         },
+        mimamori_storage::Migration {
+            version: 3,
+            name: "followup_subjects_close_contacts",
+            sqlite: CONTACT_TABLES,
+            postgres: CONTACT_TABLES,
+        },
     ],
 };
+
+/// Follow-up of any subject (a case or a close contact), and close contacts as people with
+/// their exposures (the same SQL on both backends). Existing follow-up rows are cases'.
+const CONTACT_TABLES: &str = "ALTER TABLE followup_plans RENAME COLUMN case_id TO subject_id;
+    ALTER TABLE followup_plans ADD COLUMN subject_kind TEXT NOT NULL DEFAULT 'case';
+    ALTER TABLE followup_tokens RENAME COLUMN case_id TO subject_id;
+    ALTER TABLE followup_observations RENAME COLUMN case_id TO subject_id;
+    ALTER TABLE followup_alerts RENAME COLUMN case_id TO subject_id;
+    ALTER TABLE followup_alerts ADD COLUMN subject_kind TEXT NOT NULL DEFAULT 'case';
+    CREATE TABLE contacts (
+        id TEXT PRIMARY KEY,
+        health_center_id TEXT NOT NULL,
+        prefecture_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        kana TEXT,
+        birth_date TEXT,
+        phones TEXT NOT NULL,
+        address TEXT,
+        household TEXT,
+        status TEXT NOT NULL,
+        last_exposure_date TEXT NOT NULL,
+        quarantine_start TEXT,
+        quarantine_end TEXT,
+        converted_case_id TEXT,
+        created_by TEXT NOT NULL,
+        created_at_ms BIGINT NOT NULL,
+        updated_at_ms BIGINT NOT NULL
+    );
+    CREATE INDEX contacts_by_health_center ON contacts (health_center_id, status);
+    CREATE TABLE contact_exposures (
+        id TEXT PRIMARY KEY,
+        contact_id TEXT NOT NULL,
+        case_id TEXT NOT NULL,
+        exposure_date TEXT NOT NULL,
+        setting TEXT NOT NULL,
+        duration_minutes BIGINT,
+        proximity TEXT,
+        method TEXT,
+        respondent TEXT,
+        recorded_by TEXT NOT NULL,
+        recorded_at_ms BIGINT NOT NULL
+    );
+    CREATE INDEX contact_exposures_by_contact ON contact_exposures (contact_id);
+    CREATE INDEX contact_exposures_by_case ON contact_exposures (case_id);";
 
 /// Follow-up tables (the same SQL on both backends).
 const FOLLOWUP_TABLES: &str = "CREATE TABLE followup_plans (

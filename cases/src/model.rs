@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod contacts;
 pub mod followup;
 
 /// What an organization is; decides which cases its users see.

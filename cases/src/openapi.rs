@@ -465,6 +465,91 @@ fn resolve_alert() {}
 #[allow(dead_code)]
 fn statistics_table() {}
 
+use crate::service::contacts::{
+    ContactStatusChange, ContactView, Conversion, ExposureInput, NewContact,
+};
+
+#[utoipa::path(post, path = "/api/contacts", tag = "contacts", request_body = NewContact,
+    description = "Records a close contact found by the contact investigation of a case (a case worker of the health center working the case). The contact belongs to the health center of residence.",
+    responses((status = 201, body = ContactView), (status = 403, description = "Not a health center", body = CaseErrorSchema),
+              (status = 404, description = "The case is unknown or outside scope", body = CaseErrorSchema),
+              (status = 422, description = "Dates, lengths or the health center of residence are wrong", body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn create_contact() {}
+
+#[utoipa::path(get, path = "/api/contacts/{id}", tag = "contacts", params(("id" = String, Path)),
+    responses((status = 200, body = ContactView), (status = 404, description = "Unknown or outside scope", body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn read_contact() {}
+
+#[utoipa::path(get, path = "/api/cases/{id}/close-contacts", tag = "contacts", params(("id" = String, Path)),
+    responses((status = 200, description = "The case's contacts the caller may see", body = Vec<ContactView>), (status = 404, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn case_close_contacts() {}
+
+#[utoipa::path(post, path = "/api/contacts/{id}/exposures", tag = "contacts", params(("id" = String, Path)), request_body = ExposureInput,
+    description = "A later exposure; a quarantine in progress is extended to the rule's end after it.",
+    responses((status = 200, body = ContactView), (status = 404, body = CaseErrorSchema),
+              (status = 409, description = "The contact is no longer followed", body = CaseErrorSchema), (status = 422, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn add_contact_exposure() {}
+
+#[utoipa::path(post, path = "/api/contacts/{id}/status", tag = "contacts", params(("id" = String, Path)), request_body = ContactStatusChange,
+    description = "`quarantined` starts quarantine (the rule in force on the last exposure, from the next day) with a follow-up plan over it; `completed`, `lost`, `refused` end it (link tokens stop working).",
+    responses((status = 200, body = ContactView), (status = 403, body = CaseErrorSchema), (status = 404, body = CaseErrorSchema),
+              (status = 409, description = "Transition not allowed, or the quarantine is already over", body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn change_contact_status() {}
+
+#[utoipa::path(post, path = "/api/contacts/{id}/convert", tag = "contacts", params(("id" = String, Path)),
+    request_body(content = std::collections::HashMap<String, serde_json::Value>, description = "The notification's fields other than the person's (name, kana, date of birth, address and phone are prefilled from the contact; given ones win)"),
+    description = "A contact who tested positive becomes a case of the health center of residence, linked to every case they were exposed to.",
+    responses((status = 201, body = Conversion), (status = 403, body = CaseErrorSchema), (status = 404, body = CaseErrorSchema),
+              (status = 409, description = "The contact is no longer followed", body = CaseErrorSchema),
+              (status = 422, description = "No complete notification with the prefill", body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn convert_contact() {}
+
+#[utoipa::path(put, path = "/api/contacts/{id}/followup", tag = "contacts", params(("id" = String, Path)), request_body = PlanInput,
+    description = "The contact's follow-up plan (defaults: the quarantine period).",
+    responses((status = 200, body = PlanView), (status = 403, body = CaseErrorSchema), (status = 404, body = CaseErrorSchema),
+              (status = 409, description = "Not in quarantine and no start date, or no longer followed", body = CaseErrorSchema), (status = 422, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn contact_set_plan() {}
+
+#[utoipa::path(get, path = "/api/contacts/{id}/followup", tag = "contacts", params(("id" = String, Path)),
+    responses((status = 200, body = PlanView), (status = 404, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn contact_read_plan() {}
+
+#[utoipa::path(post, path = "/api/contacts/{id}/followup/token", tag = "contacts", params(("id" = String, Path)),
+    responses((status = 201, description = "The contact's link token for `POST /api/followup/observations` (earlier ones stop working); shown once", body = FollowUpToken),
+              (status = 403, body = CaseErrorSchema), (status = 404, body = CaseErrorSchema), (status = 409, description = "No plan, or the plan has ended", body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn contact_issue_token() {}
+
+#[utoipa::path(delete, path = "/api/contacts/{id}/followup/token", tag = "contacts", params(("id" = String, Path)),
+    responses((status = 204, description = "Every link token of the contact revoked"), (status = 403, body = CaseErrorSchema), (status = 404, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn contact_revoke_tokens() {}
+
+#[utoipa::path(post, path = "/api/contacts/{id}/observations", tag = "contacts", params(("id" = String, Path)), request_body = ObservationInput,
+    description = "An observation entered by staff on the contact's behalf (marked as proxy).",
+    responses((status = 201, body = ObservationReceipt), (status = 404, body = CaseErrorSchema), (status = 409, description = "No plan", body = CaseErrorSchema), (status = 422, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn contact_observation() {}
+
+#[utoipa::path(get, path = "/api/contacts/{id}/followup/series", tag = "contacts", params(("id" = String, Path)),
+    responses((status = 200, body = Series), (status = 404, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn contact_series() {}
+
+#[utoipa::path(get, path = "/api/contacts/{id}/followup/chart.svg", tag = "contacts", params(("id" = String, Path)),
+    responses((status = 200, description = "Temperature and SpO2 per day with the alert thresholds", content_type = "image/svg+xml", body = String),
+              (status = 404, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn contact_chart() {}
+
 /// The case registry's OpenAPI document.
 #[derive(OpenApi)]
 #[openapi(
@@ -497,7 +582,20 @@ fn statistics_table() {}
         followup_chart,
         worklist,
         acknowledge_alert,
-        resolve_alert
+        resolve_alert,
+        create_contact,
+        read_contact,
+        case_close_contacts,
+        add_contact_exposure,
+        change_contact_status,
+        convert_contact,
+        contact_set_plan,
+        contact_read_plan,
+        contact_issue_token,
+        contact_revoke_tokens,
+        contact_observation,
+        contact_series,
+        contact_chart
     ),
     components(schemas(
         CaseStatusSchema,
@@ -530,6 +628,6 @@ mod tests {
             })
             .sum();
         // The routes registered in `api::configure`.
-        assert_eq!(operations, 29);
+        assert_eq!(operations, 42);
     }
 }

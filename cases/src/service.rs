@@ -20,6 +20,7 @@ use crate::store::{
     ScopeFilter, UserRecord, verify_chain,
 };
 
+pub mod contacts;
 pub mod followup;
 pub mod statistics;
 
@@ -230,6 +231,7 @@ const API_KEY_CACHE_MS: i64 = 5_000;
 pub struct CaseRegistry {
     store: Arc<dyn CaseStore>,
     followup: Arc<dyn FollowUpStore>,
+    contacts: Arc<dyn crate::store::contacts::ContactStore>,
     statistics: Arc<dyn StatisticsStore>,
     metrics: Option<followup::FollowUpMetrics>,
     config: Config,
@@ -322,6 +324,7 @@ impl CaseRegistry {
         let store = Arc::new(DbCaseStore::new(database));
         CaseRegistry {
             followup: store.clone(),
+            contacts: store.clone(),
             statistics: store.clone(),
             metrics: None,
             store,

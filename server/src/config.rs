@@ -198,6 +198,7 @@ impl Settings {
                 "database.max_connections must be at least 1".into(),
             ));
         }
+        self.cases.validate().map_err(ConfigError)?;
         Ok(())
     }
 

@@ -245,7 +245,7 @@ flow_tests_with! { long_sessions;
             assert_eq!(status, StatusCode::NOT_FOUND);
         }
         let (status, _) = call(&app, "GET", &format!("/api/cases/{case_id}/followup/series"), Some(&world.hc_admin), None, None).await;
-        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(status, StatusCode::NOT_FOUND);
         let (status, _) = call(&app, "POST", &format!("/api/cases/{case_id}/followup/token"), Some(&world.pref_worker[0]), None, None).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
 

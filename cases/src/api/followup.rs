@@ -8,6 +8,9 @@
 //! | `POST /api/cases/{id}/observations` (on the patient's behalf) | health-center case worker, delegated contractor |
 //! | `GET /api/cases/{id}/followup/series`, `GET /api/cases/{id}/followup/chart.svg` | in scope, or the delegated contractor |
 //! | `GET /api/alerts?state=`, `POST /api/alerts/{id}/acknowledge`, `/resolve` | health-center case worker, delegated contractor |
+//!
+//! The same plan, token, observation, series and chart routes exist under
+//! `/api/contacts/{id}/…` for close contacts (their health center of residence).
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
@@ -15,9 +18,18 @@ use serde::Deserialize;
 use super::{ApiError, bearer_token, staff_principal};
 use crate::model::followup::{AlertState, ObservationInput};
 use crate::service::CaseRegistry;
-use crate::service::followup::PlanInput;
+use crate::service::followup::{PlanInput, SubjectKind};
 
 type Registry = web::Data<CaseRegistry>;
+
+/// Whose follow-up a path is about: `/api/contacts/{id}/…` a close contact's, else a case's.
+fn subject_kind(request: &HttpRequest) -> SubjectKind {
+    if request.path().starts_with("/api/contacts/") {
+        SubjectKind::Contact
+    } else {
+        SubjectKind::Case
+    }
+}
 
 async fn set_plan(
     registry: Registry,
@@ -28,7 +40,7 @@ async fn set_plan(
     let principal = staff_principal(&request, &registry).await?;
     Ok(HttpResponse::Ok().json(
         registry
-            .set_plan(&principal, &path, body.into_inner())
+            .set_plan(&principal, subject_kind(&request), &path, body.into_inner())
             .await?,
     ))
 }
@@ -39,7 +51,11 @@ async fn read_plan(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let principal = staff_principal(&request, &registry).await?;
-    Ok(HttpResponse::Ok().json(registry.plan(&principal, &path).await?))
+    Ok(HttpResponse::Ok().json(
+        registry
+            .plan(&principal, subject_kind(&request), &path)
+            .await?,
+    ))
 }
 
 async fn issue_token(
@@ -48,7 +64,11 @@ async fn issue_token(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let principal = staff_principal(&request, &registry).await?;
-    Ok(HttpResponse::Created().json(registry.issue_followup_token(&principal, &path).await?))
+    Ok(HttpResponse::Created().json(
+        registry
+            .issue_followup_token(&principal, subject_kind(&request), &path)
+            .await?,
+    ))
 }
 
 async fn revoke_tokens(
@@ -57,7 +77,9 @@ async fn revoke_tokens(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let principal = staff_principal(&request, &registry).await?;
-    registry.revoke_followup_tokens(&principal, &path).await?;
+    registry
+        .revoke_followup_tokens(&principal, subject_kind(&request), &path)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -83,7 +105,7 @@ async fn proxy_observation(
     let principal = staff_principal(&request, &registry).await?;
     Ok(HttpResponse::Created().json(
         registry
-            .proxy_observation(&principal, &path, body.into_inner())
+            .proxy_observation(&principal, subject_kind(&request), &path, body.into_inner())
             .await?,
     ))
 }
@@ -94,7 +116,11 @@ async fn series(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let principal = staff_principal(&request, &registry).await?;
-    Ok(HttpResponse::Ok().json(registry.series(&principal, &path).await?))
+    Ok(HttpResponse::Ok().json(
+        registry
+            .series(&principal, subject_kind(&request), &path)
+            .await?,
+    ))
 }
 
 async fn chart(
@@ -103,7 +129,9 @@ async fn chart(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let principal = staff_principal(&request, &registry).await?;
-    let svg = registry.chart(&principal, &path).await?;
+    let svg = registry
+        .chart(&principal, subject_kind(&request), &path)
+        .await?;
     Ok(HttpResponse::Ok()
         .content_type("image/svg+xml")
         .insert_header(("Cache-Control", "no-store"))
@@ -166,20 +194,39 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .route("/api/alerts", web::get().to(worklist))
         .route("/api/alerts/{id}/acknowledge", web::post().to(acknowledge))
         .route("/api/alerts/{id}/resolve", web::post().to(resolve))
-        .route("/api/cases/{id}/followup", web::put().to(set_plan))
-        .route("/api/cases/{id}/followup", web::get().to(read_plan))
+        .configure(|config| subject_routes(config, "/api/cases"))
+        .configure(|config| subject_routes(config, "/api/contacts"));
+}
+
+/// The follow-up routes of one kind of subject under `prefix`.
+fn subject_routes(config: &mut web::ServiceConfig, prefix: &str) {
+    config
         .route(
-            "/api/cases/{id}/followup/token",
+            &format!("{prefix}/{{id}}/followup"),
+            web::put().to(set_plan),
+        )
+        .route(
+            &format!("{prefix}/{{id}}/followup"),
+            web::get().to(read_plan),
+        )
+        .route(
+            &format!("{prefix}/{{id}}/followup/token"),
             web::post().to(issue_token),
         )
         .route(
-            "/api/cases/{id}/followup/token",
+            &format!("{prefix}/{{id}}/followup/token"),
             web::delete().to(revoke_tokens),
         )
-        .route("/api/cases/{id}/followup/series", web::get().to(series))
-        .route("/api/cases/{id}/followup/chart.svg", web::get().to(chart))
         .route(
-            "/api/cases/{id}/observations",
+            &format!("{prefix}/{{id}}/followup/series"),
+            web::get().to(series),
+        )
+        .route(
+            &format!("{prefix}/{{id}}/followup/chart.svg"),
+            web::get().to(chart),
+        )
+        .route(
+            &format!("{prefix}/{{id}}/observations"),
             web::post().to(proxy_observation),
         );
 }

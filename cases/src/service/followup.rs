@@ -83,6 +83,96 @@ pub const MISSED_REPORT_LOOKBACK_DAYS: i64 = 14;
 /// The largest worklist.
 pub const MAX_WORKLIST: i64 = 500;
 
+/// What is followed up: a case or a close contact (in quarantine).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SubjectKind {
+    /// A case (patient in home or hotel care).
+    Case,
+    /// A close contact.
+    Contact,
+}
+
+impl SubjectKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubjectKind::Case => "case",
+            SubjectKind::Contact => "contact",
+        }
+    }
+
+    /// The kind of a stored name (unknown names are cases, as rows from before contacts).
+    pub fn parse(name: &str) -> SubjectKind {
+        if name == "contact" {
+            SubjectKind::Contact
+        } else {
+            SubjectKind::Case
+        }
+    }
+}
+
+/// A follow-up subject with what scope checks and plan defaults need.
+#[derive(Debug, Clone)]
+pub(crate) struct Subject {
+    pub(crate) id: String,
+    pub(crate) kind: SubjectKind,
+    pub(crate) scope: CaseScope,
+    /// A revoked case, or a contact no longer followed.
+    pub(crate) closed: bool,
+    /// Where a plan starts by default.
+    pub(crate) default_start: Option<Date>,
+    /// Where a plan ends by default (a contact's quarantine end).
+    pub(crate) default_end: Option<Date>,
+}
+
+impl Subject {
+    pub(crate) fn of_case(record: &CaseRecord) -> Subject {
+        let result_date = serde_json::from_str::<serde_json::Value>(&record.data)
+            .ok()
+            .and_then(|v| v["resultDate"].as_str().map(String::from));
+        Subject {
+            id: record.id.clone(),
+            kind: SubjectKind::Case,
+            scope: CaseScope {
+                health_center_id: record.health_center_id.clone(),
+                prefecture_id: record.prefecture_id.clone(),
+                reporting_org_id: record.reporting_org_id.clone(),
+            },
+            closed: record.revoked_at_ms.is_some(),
+            default_start: record
+                .onset_date
+                .as_deref()
+                .or(result_date.as_deref())
+                .and_then(Date::parse)
+                .or_else(|| Date::parse(&record.diagnosis_date)),
+            default_end: None,
+        }
+    }
+
+    pub(crate) fn of_contact(record: &crate::store::contacts::ContactRecord) -> Subject {
+        Subject {
+            id: record.id.clone(),
+            kind: SubjectKind::Contact,
+            // A contact is no clinic's: only the health center of residence and its
+            // prefecture see them.
+            scope: CaseScope {
+                health_center_id: record.health_center_id.clone(),
+                prefecture_id: record.prefecture_id.clone(),
+                reporting_org_id: String::new(),
+            },
+            closed: crate::model::contacts::ContactStatus::parse(&record.status)
+                .is_none_or(|s| !s.is_open()),
+            default_start: record.quarantine_start.as_deref().and_then(Date::parse),
+            default_end: record.quarantine_end.as_deref().and_then(Date::parse),
+        }
+    }
+
+    fn target(&self) -> String {
+        format!("{}:{}", self.kind.as_str(), self.id)
+    }
+}
+
 /// A plan as staff set it; every field optional (defaults from the case and configuration).
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -105,8 +195,12 @@ pub struct PlanInput {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PlanView {
-    /// The case.
-    pub case_id: String,
+    /// The subject followed.
+    pub subject_id: String,
+    /// `case` or `contact`.
+    pub subject_kind: SubjectKind,
+    /// The case, when the subject is one.
+    pub case_id: Option<String>,
     /// The responsible organization.
     pub organization_id: String,
     /// Whether a contractor is responsible.
@@ -173,8 +267,12 @@ pub struct ObservationReceipt {
 pub struct AlertView {
     /// Id.
     pub id: String,
-    /// The case.
-    pub case_id: String,
+    /// The subject.
+    pub subject_id: String,
+    /// `case` or `contact`.
+    pub subject_kind: SubjectKind,
+    /// The case, when the subject is one.
+    pub case_id: Option<String>,
     /// The responsible organization.
     pub organization_id: String,
     /// `low_spo2`, `breathing_difficulty`, `persistent_fever`, `missed_report`.
@@ -206,7 +304,10 @@ impl From<AlertRecord> for AlertView {
                 .map_or("unknown", Severity::as_str)
                 .into(),
             id: a.id,
-            case_id: a.case_id,
+            subject_kind: SubjectKind::parse(&a.subject_kind),
+            case_id: (SubjectKind::parse(&a.subject_kind) == SubjectKind::Case)
+                .then(|| a.subject_id.clone()),
+            subject_id: a.subject_id,
             organization_id: a.organization_id,
             kind: a.kind,
             day: a.day,
@@ -221,7 +322,7 @@ impl From<AlertRecord> for AlertView {
     }
 }
 
-/// A case's follow-up series.
+/// A subject's follow-up series.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Series {
@@ -238,8 +339,11 @@ pub struct Series {
 }
 
 fn plan_view(plan: &PlanRecord, health_center_id: &str) -> PlanView {
+    let kind = SubjectKind::parse(&plan.subject_kind);
     PlanView {
-        case_id: plan.case_id.clone(),
+        subject_id: plan.subject_id.clone(),
+        subject_kind: kind,
+        case_id: (kind == SubjectKind::Case).then(|| plan.subject_id.clone()),
         organization_id: plan.organization_id.clone(),
         delegated: plan.organization_id != health_center_id,
         start_date: plan.start_date.clone(),
@@ -325,17 +429,35 @@ impl CaseRegistry {
         local_day(self.now_ms(), self.config.utc_offset_minutes)
     }
 
-    /// The case and its plan when `principal` may see (`write`: work) its follow-up; audited
-    /// as `followup.<action>`. Outside scope: 404.
-    async fn followup_case(
+    /// A subject by kind and id (`None`: no such subject).
+    pub(crate) async fn subject(
+        &self,
+        kind: SubjectKind,
+        id: &str,
+    ) -> Result<Option<Subject>, CaseError> {
+        Ok(match kind {
+            SubjectKind::Case => self.store.case(id).await?.as_ref().map(Subject::of_case),
+            SubjectKind::Contact => self
+                .contacts
+                .contact_person(id)
+                .await?
+                .as_ref()
+                .map(Subject::of_contact),
+        })
+    }
+
+    /// The subject and its plan when `principal` may see (`write`: work) its follow-up;
+    /// audited as `followup.<action>`. Outside scope: 404.
+    async fn followup_subject(
         &self,
         principal: &Principal,
-        case_id: &str,
+        kind: SubjectKind,
+        id: &str,
         write: bool,
         action: &str,
-    ) -> Result<(CaseRecord, Option<PlanRecord>), CaseError> {
-        let record = self.store.case(case_id).await?.ok_or(CaseError::NotFound)?;
-        let plan = self.followup.plan(case_id).await?;
+    ) -> Result<(Subject, Option<PlanRecord>), CaseError> {
+        let subject = self.subject(kind, id).await?.ok_or(CaseError::NotFound)?;
+        let plan = self.followup.plan(id).await?;
         let org = &principal.organization;
         if org.kind == OrgKind::Contractor {
             if plan.as_ref().is_none_or(|p| p.organization_id != org.id) {
@@ -345,45 +467,73 @@ impl CaseRegistry {
                 return Err(CaseError::Forbidden);
             }
         } else {
-            let scope = CaseScope {
-                health_center_id: record.health_center_id.clone(),
-                prefecture_id: record.prefecture_id.clone(),
-                reporting_org_id: record.reporting_org_id.clone(),
-            };
-            if !in_scope(principal, &scope) {
+            if !in_scope(principal, &subject.scope) {
                 return Err(CaseError::NotFound);
             }
             let access = if write { Access::Write } else { Access::Read };
             if !permits(principal, access) {
-                return Err(CaseError::Forbidden);
+                return Err(if permits(principal, Access::Read) {
+                    CaseError::Forbidden
+                } else {
+                    CaseError::NotFound
+                });
             }
         }
         self.audit(
             &principal.actor,
             &format!("followup.{action}"),
-            &format!("case:{case_id}"),
+            &subject.target(),
         )
         .await?;
-        Ok((record, plan))
+        Ok((subject, plan))
     }
 
-    /// Creates or replaces a case's follow-up plan (the case's health center only).
-    pub async fn set_plan(
+    /// The subject when `principal` may change its follow-up (its health center's case
+    /// workers), audited as `<kind>.<action>`.
+    async fn writable_subject(
         &self,
         principal: &Principal,
-        case_id: &str,
-        input: PlanInput,
-    ) -> Result<PlanView, CaseError> {
-        let record = self
-            .case_for(principal, case_id, Access::Write, "followup.plan")
-            .await?;
+        kind: SubjectKind,
+        id: &str,
+        action: &str,
+    ) -> Result<Subject, CaseError> {
+        let subject = match kind {
+            SubjectKind::Case => {
+                Subject::of_case(&self.case_for(principal, id, Access::Write, action).await?)
+            }
+            SubjectKind::Contact => Subject::of_contact(
+                &self
+                    .contact_for(principal, id, Access::Write, action)
+                    .await?,
+            ),
+        };
         if principal.organization.kind != OrgKind::HealthCenter {
             return Err(CaseError::Forbidden);
         }
-        if record.revoked_at_ms.is_some() {
-            return Err(CaseError::Conflict {
-                code: "case_revoked",
-                message: "the case was revoked".into(),
+        Ok(subject)
+    }
+
+    /// Creates or replaces a subject's follow-up plan (its health center only).
+    pub async fn set_plan(
+        &self,
+        principal: &Principal,
+        kind: SubjectKind,
+        id: &str,
+        input: PlanInput,
+    ) -> Result<PlanView, CaseError> {
+        let subject = self
+            .writable_subject(principal, kind, id, "followup.plan")
+            .await?;
+        if subject.closed {
+            return Err(match kind {
+                SubjectKind::Case => CaseError::Conflict {
+                    code: "case_revoked",
+                    message: "the case was revoked".into(),
+                },
+                SubjectKind::Contact => CaseError::Conflict {
+                    code: "contact_closed",
+                    message: "the contact is no longer followed".into(),
+                },
             });
         }
         let today = Date::from_unix_ms(self.now_ms());
@@ -392,24 +542,19 @@ impl CaseRegistry {
             Some(s) => Date::parse(s)
                 .filter(|d| (d.days - today.days).abs() <= MAX_PLAN_START_DISTANCE_DAYS)
                 .ok_or_else(|| bad_date("startDate"))?,
-            None => {
-                let result_date = serde_json::from_str::<serde_json::Value>(&record.data)
-                    .ok()
-                    .and_then(|v| v["resultDate"].as_str().map(String::from));
-                record
-                    .onset_date
-                    .as_deref()
-                    .or(result_date.as_deref())
-                    .and_then(Date::parse)
-                    .or_else(|| Date::parse(&record.diagnosis_date))
-                    .ok_or_else(|| corrupt("case dates"))?
-            }
+            None => subject.default_start.ok_or_else(|| match kind {
+                SubjectKind::Case => corrupt("case dates"),
+                SubjectKind::Contact => CaseError::Conflict {
+                    code: "not_quarantined",
+                    message: "start the contact's quarantine first, or give startDate".into(),
+                },
+            })?,
         };
         let end = match &input.end_date {
             Some(s) => Date::parse(s).ok_or_else(|| bad_date("endDate"))?,
-            None => Date {
+            None => subject.default_end.unwrap_or(Date {
                 days: start.days + self.config.followup_days,
-            },
+            }),
         };
         if end < start || end.days - start.days > MAX_PLAN_DAYS {
             return Err(CaseError::Invalid(vec![FieldError {
@@ -423,9 +568,10 @@ impl CaseRegistry {
                 .unwrap_or_else(|| vec!["09:00".into(), "17:00".into()]),
         )
         .map_err(|e| CaseError::Invalid(vec![e]))?;
+        let health_center_id = subject.scope.health_center_id.clone();
         let organization_id = match input.organization_id {
-            None => record.health_center_id.clone(),
-            Some(id) if id == record.health_center_id => id,
+            None => health_center_id.clone(),
+            Some(id) if id == health_center_id => id,
             Some(id) => match self.store.organization(&id).await? {
                 Some(org) if org.kind == OrgKind::Contractor => org.id,
                 _ => {
@@ -438,7 +584,8 @@ impl CaseRegistry {
         };
         let now = self.now_ms();
         let plan = PlanRecord {
-            case_id: case_id.into(),
+            subject_id: id.into(),
+            subject_kind: kind.as_str().into(),
             organization_id,
             start_date: start.to_string(),
             end_date: end.to_string(),
@@ -450,16 +597,21 @@ impl CaseRegistry {
         self.followup
             .upsert_plan(&plan, tokens_expire_at_ms)
             .await?;
-        Ok(plan_view(&plan, &record.health_center_id))
+        Ok(plan_view(&plan, &health_center_id))
     }
 
-    /// A case's plan.
-    pub async fn plan(&self, principal: &Principal, case_id: &str) -> Result<PlanView, CaseError> {
-        let (record, plan) = self
-            .followup_case(principal, case_id, false, "plan.read")
+    /// A subject's plan.
+    pub async fn plan(
+        &self,
+        principal: &Principal,
+        kind: SubjectKind,
+        id: &str,
+    ) -> Result<PlanView, CaseError> {
+        let (subject, plan) = self
+            .followup_subject(principal, kind, id, false, "plan.read")
             .await?;
         let plan = plan.ok_or(CaseError::NotFound)?;
-        Ok(plan_view(&plan, &record.health_center_id))
+        Ok(plan_view(&plan, &subject.scope.health_center_id))
     }
 
     fn plan_end_ms(&self, plan: &PlanRecord) -> Result<i64, CaseError> {
@@ -470,27 +622,24 @@ impl CaseRegistry {
         ))
     }
 
-    /// Issues the patient's link token (valid to the end of the plan; earlier tokens of the
-    /// case stop working). The case's health center only.
+    /// Issues the subject's link token (valid to the end of the plan; earlier tokens stop
+    /// working). The subject's health center only.
     pub async fn issue_followup_token(
         &self,
         principal: &Principal,
-        case_id: &str,
+        kind: SubjectKind,
+        id: &str,
     ) -> Result<FollowUpToken, CaseError> {
-        let record = self
-            .case_for(principal, case_id, Access::Write, "followup.token")
+        let subject = self
+            .writable_subject(principal, kind, id, "followup.token")
             .await?;
-        if principal.organization.kind != OrgKind::HealthCenter || record.revoked_at_ms.is_some() {
+        if subject.closed {
             return Err(CaseError::Forbidden);
         }
-        let plan = self
-            .followup
-            .plan(case_id)
-            .await?
-            .ok_or(CaseError::Conflict {
-                code: "no_plan",
-                message: "set a follow-up plan first".into(),
-            })?;
+        let plan = self.followup.plan(id).await?.ok_or(CaseError::Conflict {
+            code: "no_plan",
+            message: "set a follow-up plan first".into(),
+        })?;
         let now = self.now_ms();
         let expires_at_ms = self.plan_end_ms(&plan)?;
         if expires_at_ms <= now {
@@ -501,7 +650,7 @@ impl CaseRegistry {
         }
         let token = secrets::new_token("mfu_").map_err(|_| internal("random"))?;
         self.followup
-            .replace_followup_token(&secrets::token_hash(&token), case_id, now, expires_at_ms)
+            .replace_followup_token(&secrets::token_hash(&token), id, now, expires_at_ms)
             .await?;
         Ok(FollowUpToken {
             token,
@@ -509,19 +658,17 @@ impl CaseRegistry {
         })
     }
 
-    /// Revokes the case's link tokens (the case's health center only).
+    /// Revokes the subject's link tokens (its health center only).
     pub async fn revoke_followup_tokens(
         &self,
         principal: &Principal,
-        case_id: &str,
+        kind: SubjectKind,
+        id: &str,
     ) -> Result<(), CaseError> {
-        self.case_for(principal, case_id, Access::Write, "followup.token_revoke")
+        self.writable_subject(principal, kind, id, "followup.token_revoke")
             .await?;
-        if principal.organization.kind != OrgKind::HealthCenter {
-            return Err(CaseError::Forbidden);
-        }
         self.followup
-            .revoke_followup_tokens(case_id, self.now_ms())
+            .revoke_followup_tokens(id, self.now_ms())
             .await?;
         Ok(())
     }
@@ -533,31 +680,26 @@ impl CaseRegistry {
         input: ObservationInput,
     ) -> Result<ObservationReceipt, CaseError> {
         let now = self.now_ms();
-        let case_id = self
+        let subject_id = self
             .followup
             .followup_token_case(&secrets::token_hash(token), now)
             .await?
             .ok_or(CaseError::Unauthenticated)?;
-        let record = self
-            .store
-            .case(&case_id)
-            .await?
-            .ok_or(CaseError::Unauthenticated)?;
         let plan = self
             .followup
-            .plan(&case_id)
+            .plan(&subject_id)
             .await?
             .ok_or(CaseError::Unauthenticated)?;
-        if record.revoked_at_ms.is_some() || self.plan_end_ms(&plan)? <= now {
+        let subject = self
+            .subject(SubjectKind::parse(&plan.subject_kind), &subject_id)
+            .await?
+            .ok_or(CaseError::Unauthenticated)?;
+        if subject.closed || self.plan_end_ms(&plan)? <= now {
             return Err(CaseError::Unauthenticated);
         }
         let receipt = self.record_observation(&plan, input, None).await?;
-        self.audit(
-            "followup_link",
-            "followup.observe",
-            &format!("case:{case_id}"),
-        )
-        .await?;
+        self.audit("followup_link", "followup.observe", &subject.target())
+            .await?;
         Ok(receipt)
     }
 
@@ -565,15 +707,16 @@ impl CaseRegistry {
     pub async fn proxy_observation(
         &self,
         principal: &Principal,
-        case_id: &str,
+        kind: SubjectKind,
+        id: &str,
         input: ObservationInput,
     ) -> Result<ObservationReceipt, CaseError> {
         let (_, plan) = self
-            .followup_case(principal, case_id, true, "observe")
+            .followup_subject(principal, kind, id, true, "observe")
             .await?;
         let plan = plan.ok_or(CaseError::Conflict {
             code: "no_plan",
-            message: "the case has no follow-up plan".into(),
+            message: "no follow-up plan".into(),
         })?;
         self.record_observation(&plan, input, Some(&principal.actor))
             .await
@@ -590,7 +733,7 @@ impl CaseRegistry {
         let day = self.local_today();
         let record = ObservationRecord {
             id: uuid::Uuid::new_v4().to_string(),
-            case_id: plan.case_id.clone(),
+            subject_id: plan.subject_id.clone(),
             observed_at_ms: now,
             day: day.to_string(),
             temperature_tenths: input.temperature_tenths(),
@@ -609,7 +752,7 @@ impl CaseRegistry {
         }
         let readings: Vec<Reading> = self
             .followup
-            .observations(&plan.case_id)
+            .observations(&plan.subject_id)
             .await?
             .iter()
             .filter_map(|o| {
@@ -643,7 +786,8 @@ impl CaseRegistry {
             .followup
             .insert_alert(&AlertRecord {
                 id: uuid::Uuid::new_v4().to_string(),
-                case_id: plan.case_id.clone(),
+                subject_id: plan.subject_id.clone(),
+                subject_kind: plan.subject_kind.clone(),
                 organization_id: plan.organization_id.clone(),
                 kind: kind.as_str().into(),
                 severity: kind.severity().rank(),
@@ -709,7 +853,7 @@ impl CaseRegistry {
             }
             let settled = self
                 .followup
-                .missed_report_settled_days(&plan.case_id)
+                .missed_report_settled_days(&plan.subject_id)
                 .await?;
             let due: Vec<Date> = (first.days..=last.days)
                 .map(|days| Date { days })
@@ -717,10 +861,9 @@ impl CaseRegistry {
                 .collect();
             if due.is_empty()
                 || self
-                    .store
-                    .case(&plan.case_id)
+                    .subject(SubjectKind::parse(&plan.subject_kind), &plan.subject_id)
                     .await?
-                    .is_none_or(|c| c.revoked_at_ms.is_some())
+                    .is_none_or(|s| s.closed)
             {
                 continue;
             }
@@ -781,19 +924,24 @@ impl CaseRegistry {
             .collect()
     }
 
-    /// A case's follow-up series (plan, days, observations, alerts).
-    pub async fn series(&self, principal: &Principal, case_id: &str) -> Result<Series, CaseError> {
-        let (record, plan) = self
-            .followup_case(principal, case_id, false, "series")
+    /// A subject's follow-up series (plan, days, observations, alerts).
+    pub async fn series(
+        &self,
+        principal: &Principal,
+        kind: SubjectKind,
+        id: &str,
+    ) -> Result<Series, CaseError> {
+        let (subject, plan) = self
+            .followup_subject(principal, kind, id, false, "series")
             .await?;
-        let observations = self.followup.observations(case_id).await?;
+        let observations = self.followup.observations(id).await?;
         let days = self.day_points(plan.as_ref(), &observations).await;
-        let alerts = self.followup.case_alerts(case_id).await?;
+        let alerts = self.followup.subject_alerts(id).await?;
         let rules = self.alert_rules();
         Ok(Series {
             plan: plan
                 .as_ref()
-                .map(|p| plan_view(p, &record.health_center_id)),
+                .map(|p| plan_view(p, &subject.scope.health_center_id)),
             days,
             observations: observations.into_iter().map(observation_view).collect(),
             alerts: alerts.into_iter().map(AlertView::from).collect(),
@@ -805,12 +953,17 @@ impl CaseRegistry {
         })
     }
 
-    /// A case's chart as SVG (temperature and SpO2 per day, thresholds drawn).
-    pub async fn chart(&self, principal: &Principal, case_id: &str) -> Result<String, CaseError> {
+    /// A subject's chart as SVG (temperature and SpO2 per day, thresholds drawn).
+    pub async fn chart(
+        &self,
+        principal: &Principal,
+        kind: SubjectKind,
+        id: &str,
+    ) -> Result<String, CaseError> {
         let (_, plan) = self
-            .followup_case(principal, case_id, false, "chart")
+            .followup_subject(principal, kind, id, false, "chart")
             .await?;
-        let observations = self.followup.observations(case_id).await?;
+        let observations = self.followup.observations(id).await?;
         let days = self.day_points(plan.as_ref(), &observations).await;
         Ok(chart_svg(
             &days,
@@ -872,8 +1025,14 @@ impl CaseRegistry {
             .alert(alert_id)
             .await?
             .ok_or(CaseError::NotFound)?;
-        self.followup_case(principal, &alert.case_id, true, "alert")
-            .await?;
+        self.followup_subject(
+            principal,
+            SubjectKind::parse(&alert.subject_kind),
+            &alert.subject_id,
+            true,
+            "alert",
+        )
+        .await?;
         let current = AlertState::parse(&alert.state).ok_or_else(|| corrupt("alert state"))?;
         if !current.can_become(next) {
             return Err(CaseError::Conflict {

@@ -1,4 +1,5 @@
-//! Storage of follow-up plans, patients' link tokens (hashed), observations and alerts.
+//! Storage of follow-up plans, link tokens (hashed), observations and alerts of any
+//! follow-up subject: a case or a close contact (`subject_kind`; ids are UUIDs of either).
 
 use std::collections::HashSet;
 
@@ -8,11 +9,13 @@ use super::DbCaseStore;
 use crate::params;
 use crate::sql::{self, Row, Statement, StoreError};
 
-/// A case's follow-up plan.
+/// A follow-up subject's plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanRecord {
-    /// The case.
-    pub case_id: String,
+    /// The subject (case or close contact).
+    pub subject_id: String,
+    /// `case` or `contact`.
+    pub subject_kind: String,
     /// The responsible organization (the health center or a contractor it delegated to).
     pub organization_id: String,
     /// First day (`YYYY-MM-DD`, local).
@@ -32,8 +35,8 @@ pub struct PlanRecord {
 pub struct ObservationRecord {
     /// Id.
     pub id: String,
-    /// The case.
-    pub case_id: String,
+    /// The subject.
+    pub subject_id: String,
     /// When it was received (Unix ms).
     pub observed_at_ms: i64,
     /// Local report day (`YYYY-MM-DD`).
@@ -57,8 +60,10 @@ pub struct ObservationRecord {
 pub struct AlertRecord {
     /// Id.
     pub id: String,
-    /// The case.
-    pub case_id: String,
+    /// The subject.
+    pub subject_id: String,
+    /// `case` or `contact`.
+    pub subject_kind: String,
     /// The organization whose worklist shows it (the plan's responsible organization).
     pub organization_id: String,
     /// Kind name.
@@ -103,14 +108,14 @@ pub trait FollowUpStore: Send + Sync {
         tokens_expire_at_ms: i64,
     ) -> Result<(), StoreError>;
     /// A case's plan.
-    async fn plan(&self, case_id: &str) -> Result<Option<PlanRecord>, StoreError>;
+    async fn plan(&self, subject_id: &str) -> Result<Option<PlanRecord>, StoreError>;
     /// Plans whose days overlap `from..=to`.
     async fn plans_overlapping(&self, from: &str, to: &str) -> Result<Vec<PlanRecord>, StoreError>;
     /// Revokes the case's live tokens and stores a new one (hash only).
     async fn replace_followup_token(
         &self,
         token_hash: &[u8],
-        case_id: &str,
+        subject_id: &str,
         now_ms: i64,
         expires_at_ms: i64,
     ) -> Result<(), StoreError>;
@@ -121,16 +126,20 @@ pub trait FollowUpStore: Send + Sync {
         now_ms: i64,
     ) -> Result<Option<String>, StoreError>;
     /// Revokes every live token of a case; returns how many.
-    async fn revoke_followup_tokens(&self, case_id: &str, now_ms: i64) -> Result<u64, StoreError>;
+    async fn revoke_followup_tokens(
+        &self,
+        subject_id: &str,
+        now_ms: i64,
+    ) -> Result<u64, StoreError>;
     /// Stores an observation.
     async fn insert_observation(&self, observation: &ObservationRecord) -> Result<(), StoreError>;
     /// A case's observations, oldest first.
-    async fn observations(&self, case_id: &str) -> Result<Vec<ObservationRecord>, StoreError>;
+    async fn observations(&self, subject_id: &str) -> Result<Vec<ObservationRecord>, StoreError>;
     /// The days (`YYYY-MM-DD`) the missed-report check need not look at again for a case:
     /// those with an observation or with a `missed_report` alert already.
     async fn missed_report_settled_days(
         &self,
-        case_id: &str,
+        subject_id: &str,
     ) -> Result<HashSet<String>, StoreError>;
     /// Opens an alert unless one of the same case, kind and day exists; true when inserted.
     async fn insert_alert(&self, alert: &AlertRecord) -> Result<bool, StoreError>;
@@ -147,7 +156,7 @@ pub trait FollowUpStore: Send + Sync {
         now_ms: i64,
     ) -> Result<bool, StoreError>;
     /// A case's alerts, oldest first.
-    async fn case_alerts(&self, case_id: &str) -> Result<Vec<AlertRecord>, StoreError>;
+    async fn subject_alerts(&self, subject_id: &str) -> Result<Vec<AlertRecord>, StoreError>;
     /// Open and acknowledged alerts by severity rank, everywhere: `(rank, count)`.
     async fn open_alert_counts(&self) -> Result<Vec<(i64, i64)>, StoreError>;
     /// A worklist: alerts in `states`, by severity (highest first), then age (oldest first).
@@ -159,27 +168,27 @@ pub trait FollowUpStore: Send + Sync {
     ) -> Result<Vec<AlertRecord>, StoreError>;
 }
 
-const PLAN_COLUMNS: &str =
-    "case_id, organization_id, start_date, end_date, reporting_times, created_at_ms, updated_at_ms";
+const PLAN_COLUMNS: &str = "subject_id, organization_id, start_date, end_date, reporting_times, created_at_ms, updated_at_ms, subject_kind";
 
 fn plan_from_row(row: &Row) -> Result<PlanRecord, StoreError> {
     Ok(PlanRecord {
-        case_id: row.text(0)?,
+        subject_id: row.text(0)?,
         organization_id: row.text(1)?,
         start_date: row.text(2)?,
         end_date: row.text(3)?,
         reporting_times: row.text(4)?,
         created_at_ms: row.int(5)?,
         updated_at_ms: row.int(6)?,
+        subject_kind: row.text(7)?,
     })
 }
 
-const OBSERVATION_COLUMNS: &str = "id, case_id, observed_at_ms, day, temperature_tenths, spo2, pulse, symptoms, note, proxy_actor";
+const OBSERVATION_COLUMNS: &str = "id, subject_id, observed_at_ms, day, temperature_tenths, spo2, pulse, symptoms, note, proxy_actor";
 
 fn observation_from_row(row: &Row) -> Result<ObservationRecord, StoreError> {
     Ok(ObservationRecord {
         id: row.text(0)?,
-        case_id: row.text(1)?,
+        subject_id: row.text(1)?,
         observed_at_ms: row.int(2)?,
         day: row.text(3)?,
         temperature_tenths: row.opt_int(4)?,
@@ -191,12 +200,12 @@ fn observation_from_row(row: &Row) -> Result<ObservationRecord, StoreError> {
     })
 }
 
-const ALERT_COLUMNS: &str = "a.id, a.case_id, a.organization_id, a.kind, a.severity, a.day, a.detail, a.state, a.opened_at_ms, a.acknowledged_by, a.acknowledged_at_ms, a.resolved_by, a.resolved_at_ms";
+const ALERT_COLUMNS: &str = "a.id, a.subject_id, a.organization_id, a.kind, a.severity, a.day, a.detail, a.state, a.opened_at_ms, a.acknowledged_by, a.acknowledged_at_ms, a.resolved_by, a.resolved_at_ms, a.subject_kind";
 
 fn alert_from_row(row: &Row) -> Result<AlertRecord, StoreError> {
     Ok(AlertRecord {
         id: row.text(0)?,
-        case_id: row.text(1)?,
+        subject_id: row.text(1)?,
         organization_id: row.text(2)?,
         kind: row.text(3)?,
         severity: row.int(4)?,
@@ -208,6 +217,7 @@ fn alert_from_row(row: &Row) -> Result<AlertRecord, StoreError> {
         acknowledged_at_ms: row.opt_int(10)?,
         resolved_by: row.opt_text(11)?,
         resolved_at_ms: row.opt_int(12)?,
+        subject_kind: row.text(13)?,
     })
 }
 
@@ -223,24 +233,25 @@ impl FollowUpStore for DbCaseStore {
             vec![
                 Statement::new(
                     format!(
-                        "INSERT INTO followup_plans ({PLAN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)
-                         ON CONFLICT (case_id) DO UPDATE SET organization_id = excluded.organization_id,
+                        "INSERT INTO followup_plans ({PLAN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                         ON CONFLICT (subject_id) DO UPDATE SET organization_id = excluded.organization_id,
                          start_date = excluded.start_date, end_date = excluded.end_date,
                          reporting_times = excluded.reporting_times, updated_at_ms = excluded.updated_at_ms"
                     ),
                     params![
-                        &plan.case_id,
+                        &plan.subject_id,
                         &plan.organization_id,
                         &plan.start_date,
                         &plan.end_date,
                         &plan.reporting_times,
                         plan.created_at_ms,
-                        plan.updated_at_ms
+                        plan.updated_at_ms,
+                        &plan.subject_kind
                     ],
                 ),
                 Statement::new(
-                    "UPDATE followup_tokens SET expires_at_ms = $1 WHERE case_id = $2 AND revoked_at_ms IS NULL",
-                    params![tokens_expire_at_ms, &plan.case_id],
+                    "UPDATE followup_tokens SET expires_at_ms = $1 WHERE subject_id = $2 AND revoked_at_ms IS NULL",
+                    params![tokens_expire_at_ms, &plan.subject_id],
                 ),
             ],
         )
@@ -248,11 +259,11 @@ impl FollowUpStore for DbCaseStore {
         Ok(())
     }
 
-    async fn plan(&self, case_id: &str) -> Result<Option<PlanRecord>, StoreError> {
+    async fn plan(&self, subject_id: &str) -> Result<Option<PlanRecord>, StoreError> {
         sql::query_opt(
             self.database(),
-            &format!("SELECT {PLAN_COLUMNS} FROM followup_plans WHERE case_id = $1"),
-            params![case_id],
+            &format!("SELECT {PLAN_COLUMNS} FROM followup_plans WHERE subject_id = $1"),
+            params![subject_id],
         )
         .await?
         .as_ref()
@@ -264,7 +275,7 @@ impl FollowUpStore for DbCaseStore {
         sql::query(
             self.database(),
             &format!(
-                "SELECT {PLAN_COLUMNS} FROM followup_plans WHERE start_date <= $2 AND end_date >= $1 ORDER BY case_id"
+                "SELECT {PLAN_COLUMNS} FROM followup_plans WHERE start_date <= $2 AND end_date >= $1 ORDER BY subject_id"
             ),
             params![from, to],
         )
@@ -277,7 +288,7 @@ impl FollowUpStore for DbCaseStore {
     async fn replace_followup_token(
         &self,
         token_hash: &[u8],
-        case_id: &str,
+        subject_id: &str,
         now_ms: i64,
         expires_at_ms: i64,
     ) -> Result<(), StoreError> {
@@ -285,12 +296,12 @@ impl FollowUpStore for DbCaseStore {
             self.database(),
             vec![
                 Statement::new(
-                    "UPDATE followup_tokens SET revoked_at_ms = $1 WHERE case_id = $2 AND revoked_at_ms IS NULL",
-                    params![now_ms, case_id],
+                    "UPDATE followup_tokens SET revoked_at_ms = $1 WHERE subject_id = $2 AND revoked_at_ms IS NULL",
+                    params![now_ms, subject_id],
                 ),
                 Statement::new(
-                    "INSERT INTO followup_tokens (token_hash, case_id, created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4)",
-                    params![token_hash, case_id, now_ms, expires_at_ms],
+                    "INSERT INTO followup_tokens (token_hash, subject_id, created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4)",
+                    params![token_hash, subject_id, now_ms, expires_at_ms],
                 ),
             ],
         )
@@ -305,7 +316,7 @@ impl FollowUpStore for DbCaseStore {
     ) -> Result<Option<String>, StoreError> {
         Ok(sql::query_opt(
             self.database(),
-            "SELECT case_id FROM followup_tokens WHERE token_hash = $1 AND revoked_at_ms IS NULL AND expires_at_ms > $2",
+            "SELECT subject_id FROM followup_tokens WHERE token_hash = $1 AND revoked_at_ms IS NULL AND expires_at_ms > $2",
             params![token_hash, now_ms],
         )
         .await?
@@ -313,11 +324,15 @@ impl FollowUpStore for DbCaseStore {
         .transpose()?)
     }
 
-    async fn revoke_followup_tokens(&self, case_id: &str, now_ms: i64) -> Result<u64, StoreError> {
+    async fn revoke_followup_tokens(
+        &self,
+        subject_id: &str,
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
         Ok(sql::execute(
             self.database(),
-            "UPDATE followup_tokens SET revoked_at_ms = $1 WHERE case_id = $2 AND revoked_at_ms IS NULL",
-            params![now_ms, case_id],
+            "UPDATE followup_tokens SET revoked_at_ms = $1 WHERE subject_id = $2 AND revoked_at_ms IS NULL",
+            params![now_ms, subject_id],
         )
         .await?)
     }
@@ -330,7 +345,7 @@ impl FollowUpStore for DbCaseStore {
             ),
             params![
                 &o.id,
-                &o.case_id,
+                &o.subject_id,
                 o.observed_at_ms,
                 &o.day,
                 o.temperature_tenths,
@@ -345,13 +360,13 @@ impl FollowUpStore for DbCaseStore {
         Ok(())
     }
 
-    async fn observations(&self, case_id: &str) -> Result<Vec<ObservationRecord>, StoreError> {
+    async fn observations(&self, subject_id: &str) -> Result<Vec<ObservationRecord>, StoreError> {
         sql::query(
             self.database(),
             &format!(
-                "SELECT {OBSERVATION_COLUMNS} FROM followup_observations WHERE case_id = $1 ORDER BY observed_at_ms, id"
+                "SELECT {OBSERVATION_COLUMNS} FROM followup_observations WHERE subject_id = $1 ORDER BY observed_at_ms, id"
             ),
-            params![case_id],
+            params![subject_id],
         )
         .await?
         .iter()
@@ -361,13 +376,13 @@ impl FollowUpStore for DbCaseStore {
 
     async fn missed_report_settled_days(
         &self,
-        case_id: &str,
+        subject_id: &str,
     ) -> Result<HashSet<String>, StoreError> {
         sql::query(
             self.database(),
-            "SELECT day FROM followup_observations WHERE case_id = $1
-             UNION SELECT day FROM followup_alerts WHERE case_id = $1 AND kind = 'missed_report'",
-            params![case_id],
+            "SELECT day FROM followup_observations WHERE subject_id = $1
+             UNION SELECT day FROM followup_alerts WHERE subject_id = $1 AND kind = 'missed_report'",
+            params![subject_id],
         )
         .await?
         .iter()
@@ -378,18 +393,19 @@ impl FollowUpStore for DbCaseStore {
     async fn insert_alert(&self, a: &AlertRecord) -> Result<bool, StoreError> {
         Ok(sql::execute(
             self.database(),
-            "INSERT INTO followup_alerts (id, case_id, organization_id, kind, severity, day, detail, state, opened_at_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (case_id, kind, day) DO NOTHING",
+            "INSERT INTO followup_alerts (id, subject_id, organization_id, kind, severity, day, detail, state, opened_at_ms, subject_kind)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (subject_id, kind, day) DO NOTHING",
             params![
                 &a.id,
-                &a.case_id,
+                &a.subject_id,
                 &a.organization_id,
                 &a.kind,
                 a.severity,
                 &a.day,
                 &a.detail,
                 &a.state,
-                a.opened_at_ms
+                a.opened_at_ms,
+                &a.subject_kind
             ],
         )
         .await?
@@ -424,13 +440,13 @@ impl FollowUpStore for DbCaseStore {
         Ok(sql::execute(self.database(), sql, params![to, actor, now_ms, id, from]).await? == 1)
     }
 
-    async fn case_alerts(&self, case_id: &str) -> Result<Vec<AlertRecord>, StoreError> {
+    async fn subject_alerts(&self, subject_id: &str) -> Result<Vec<AlertRecord>, StoreError> {
         sql::query(
             self.database(),
             &format!(
-                "SELECT {ALERT_COLUMNS} FROM followup_alerts a WHERE a.case_id = $1 ORDER BY a.opened_at_ms, a.id"
+                "SELECT {ALERT_COLUMNS} FROM followup_alerts a WHERE a.subject_id = $1 ORDER BY a.opened_at_ms, a.id"
             ),
-            params![case_id],
+            params![subject_id],
         )
         .await?
         .iter()
@@ -459,7 +475,8 @@ impl FollowUpStore for DbCaseStore {
     ) -> Result<Vec<AlertRecord>, StoreError> {
         let (filter, value) = match scope {
             WorklistScope::HealthCenter(id) => (
-                "a.case_id IN (SELECT id FROM cases WHERE health_center_id = $1)",
+                "a.subject_id IN (SELECT id FROM cases WHERE health_center_id = $1
+                 UNION SELECT id FROM contacts WHERE health_center_id = $1)",
                 id,
             ),
             WorklistScope::Responsible(id) => ("a.organization_id = $1", id),
@@ -487,10 +504,18 @@ pub mod conformance {
     use super::*;
     use crate::store::{CaseRecord, CaseStore};
 
-    fn alert(id: &str, case_id: &str, kind: &str, severity: i64, day: &str, t: i64) -> AlertRecord {
+    fn alert(
+        id: &str,
+        subject_id: &str,
+        kind: &str,
+        severity: i64,
+        day: &str,
+        t: i64,
+    ) -> AlertRecord {
         AlertRecord {
             id: id.into(),
-            case_id: case_id.into(),
+            subject_id: subject_id.into(),
+            subject_kind: "case".into(),
             organization_id: "contractor".into(),
             kind: kind.into(),
             severity,
@@ -523,7 +548,8 @@ pub mod conformance {
         };
         store.insert_cases(&[case], "system").await.unwrap();
         let mut plan = PlanRecord {
-            case_id: "c1".into(),
+            subject_id: "c1".into(),
+            subject_kind: "case".into(),
             organization_id: "hc".into(),
             start_date: "2026-11-20".into(),
             end_date: "2026-11-29".into(),
@@ -594,7 +620,7 @@ pub mod conformance {
 
         let observation = ObservationRecord {
             id: "o1".into(),
-            case_id: "c1".into(),
+            subject_id: "c1".into(),
             observed_at_ms: 5,
             day: "2026-11-20".into(),
             temperature_tenths: Some(372),
@@ -691,7 +717,7 @@ pub mod conformance {
             .await
             .unwrap();
         assert_eq!(list.len(), 1);
-        assert_eq!(store.case_alerts("c1").await.unwrap().len(), 2);
+        assert_eq!(store.subject_alerts("c1").await.unwrap().len(), 2);
         assert_eq!(store.open_alert_counts().await.unwrap(), [(1, 1)]);
     }
 }

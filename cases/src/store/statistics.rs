@@ -168,7 +168,7 @@ impl StatisticsStore for DbCaseStore {
             StatisticsTable::OpenAlerts => (
                 format!(
                     "SELECT c.prefecture_id, c.health_center_id, a.kind, CAST(COUNT(*) AS BIGINT)
-                     FROM followup_alerts a JOIN cases c ON c.id = a.case_id
+                     FROM followup_alerts a JOIN cases c ON c.id = a.subject_id
                      WHERE a.state IN ('open', 'acknowledged') AND {scope}
                      GROUP BY c.prefecture_id, c.health_center_id, a.kind
                      ORDER BY c.prefecture_id, c.health_center_id, a.kind"
@@ -256,7 +256,8 @@ pub mod conformance {
         store
             .insert_alert(&AlertRecord {
                 id: "x".into(),
-                case_id: "c".into(),
+                subject_id: "c".into(),
+                subject_kind: "case".into(),
                 organization_id: "h2".into(),
                 kind: "low_spo2".into(),
                 severity: 3,

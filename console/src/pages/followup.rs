@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web as aweb};
 use maud::{Markup, html};
 use mimamori_cases::model::followup::{AlertState, ObservationInput, Symptoms};
 use mimamori_cases::model::{OrgKind, Role};
+use mimamori_cases::service::followup::SubjectKind;
 use mimamori_cases::service::{CaseError, CaseView};
 
 use super::cases::{Errors, input, render_case};
@@ -128,11 +129,15 @@ pub(super) async fn case_section(
     let lang = staff.lang;
     let p = &staff.principal;
     let health_center = p.organization.kind == OrgKind::HealthCenter && p.has(Role::CaseWorker);
-    let Ok(series) = console.cases().series(p, &view.id).await else {
+    let Ok(series) = console.cases().series(p, SubjectKind::Case, &view.id).await else {
         return html! {};
     };
     let chart = match &series.plan {
-        Some(_) => console.cases().chart(p, &view.id).await.ok(),
+        Some(_) => console
+            .cases()
+            .chart(p, SubjectKind::Case, &view.id)
+            .await
+            .ok(),
         None => None,
     };
     let offset = console.cases().config().utc_offset_minutes;
@@ -219,7 +224,12 @@ async fn start_plan(
     let staff = console.staff_post(&request, &form).await?;
     console
         .cases()
-        .set_plan(&staff.principal, &path, Default::default())
+        .set_plan(
+            &staff.principal,
+            SubjectKind::Case,
+            &path,
+            Default::default(),
+        )
         .await
         .map_err(case_error(staff.lang))?;
     Ok(web::redirect(&format!("/console/cases/{path}#followup")))
@@ -236,7 +246,7 @@ async fn issue_link(
     let lang = staff.lang;
     let token = console
         .cases()
-        .issue_followup_token(&staff.principal, &path)
+        .issue_followup_token(&staff.principal, SubjectKind::Case, &path)
         .await
         .map_err(case_error(lang))?;
     let link = format!(
@@ -278,7 +288,7 @@ async fn proxy(
     if errors.is_empty() {
         match console
             .cases()
-            .proxy_observation(&staff.principal, &path, observation)
+            .proxy_observation(&staff.principal, SubjectKind::Case, &path, observation)
             .await
         {
             Ok(_) => return Ok(web::redirect(&format!("/console/cases/{path}#followup"))),
@@ -368,7 +378,7 @@ async fn alerts(console: Data, request: HttpRequest) -> Page {
                         td { (a.day) br; span.muted { (datetime(a.opened_at_ms, offset)) } }
                         td { (a.detail) }
                         td.state { (t(lang, state_key(&a.state))) }
-                        td { @if case_links { a href={ "/console/cases/" (a.case_id) "#followup" } { (t(lang, "case.title")) } } }
+                        td { @if case_links && let Some(case_id) = &a.case_id { a href={ "/console/cases/" (case_id) "#followup" } { (t(lang, "case.title")) } } }
                         td {
                             @if a.state == "open" {
                                 form.inline method="post" action={ "/console/alerts/" (a.id) "/acknowledge" } {

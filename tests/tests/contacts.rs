@@ -1,0 +1,230 @@
+//! Close contacts as people, over real HTTP on SQLite and PostgreSQL: a case's contact
+//! investigation records five contacts; two go into quarantine (the rule in force on their
+//! last exposure) and report daily through their own link; a later exposure extends one
+//! quarantine; one tests positive and becomes a case linked to the source; one is lost to
+//! follow-up; one refuses. Scope: the health center of residence, its prefecture, nobody
+//! else; the missed-report sweep and the worklist cover contacts too.
+#![allow(clippy::unwrap_used)]
+
+#[macro_use]
+mod support;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::call;
+
+/// Records a contact of `case_id` living in `health_center`, last exposed on `date`.
+async fn investigate(
+    app: &mimamori_tests::TestApp,
+    nurse: &str,
+    case_id: &str,
+    health_center: &str,
+    name: &str,
+    date: &str,
+    setting: &str,
+) -> Value {
+    let (status, contact) = call(app, "POST", "/api/contacts", Some(nurse), None, Some(json!({
+        "person": {"name": name, "kana": "セッショク", "birthDate": "1990-05-01", "phones": ["090-1111-2222"],
+                   "address": "Minato-ku 1-2-3", "household": "spouse, 1 child"},
+        "healthCenterId": health_center,
+        "exposure": {"caseId": case_id, "date": date, "setting": setting, "durationMinutes": 45,
+                     "proximity": "within_1m", "method": "interview", "respondent": "case"}
+    }))).await;
+    assert_eq!(status, StatusCode::CREATED, "{contact}");
+    assert_eq!(contact["status"], "identified");
+    contact
+}
+
+async fn set_status(
+    app: &mimamori_tests::TestApp,
+    nurse: &str,
+    id: &str,
+    status: &str,
+) -> (StatusCode, Value) {
+    call(
+        app,
+        "POST",
+        &format!("/api/contacts/{id}/status"),
+        Some(nurse),
+        None,
+        Some(json!({"status": status})),
+    )
+    .await
+}
+
+/// Sessions that outlive the days the clock jumps over.
+fn long_sessions(settings: &mut mimamori::config::Settings) {
+    settings.cases.session_ttl_seconds = 60 * 86_400;
+}
+
+flow_tests_with! { long_sessions;
+    async fn a_case_investigation_follows_its_contacts_to_the_end(app, clock) {
+        let world = support::world(&app, &clock).await;
+        let nurse = world.hc_worker[0].clone();
+        let hc = world.health_center[0].clone();
+        let case_id = support::file_case(&app, &nurse, &hc, "Source Case").await;
+        // The test clock's today is 2026-11-20; the rule in force since 2022-09-07: 5 days.
+        let contacts: Vec<Value> = vec![
+            investigate(&app, &nurse, &case_id, &hc, "Contact Quarantined A", "2026-11-18", "household").await,
+            investigate(&app, &nurse, &case_id, &hc, "Contact Quarantined B", "2026-11-19", "workplace").await,
+            investigate(&app, &nurse, &case_id, &hc, "Contact Converted", "2026-11-17", "household").await,
+            investigate(&app, &nurse, &case_id, &hc, "Contact Lost", "2026-11-16", "event").await,
+            investigate(&app, &nurse, &case_id, &hc, "Contact Refused", "2026-11-19", "school").await,
+        ];
+        let id = |i: usize| contacts[i]["id"].as_str().unwrap().to_string();
+        assert_eq!(contacts[0]["exposures"][0]["proximity"], "within_1m");
+        assert_eq!(contacts[0]["phones"], json!(["090-1111-2222"]));
+
+        // The case lists its contacts.
+        let (status, listed) = call(&app, "GET", &format!("/api/cases/{case_id}/close-contacts"), Some(&nurse), None, None).await;
+        assert_eq!(status, StatusCode::OK, "{listed}");
+        assert_eq!(listed.as_array().unwrap().len(), 5);
+
+        // Quarantine: from the day after the last exposure, 5 days, with a follow-up plan over it.
+        let (status, a) = set_status(&app, &nurse, &id(0), "quarantined").await;
+        assert_eq!(status, StatusCode::OK, "{a}");
+        assert_eq!((a["quarantineStart"].as_str(), a["quarantineEnd"].as_str()), (Some("2026-11-19"), Some("2026-11-23")));
+        let (status, b) = set_status(&app, &nurse, &id(1), "quarantined").await;
+        assert_eq!(status, StatusCode::OK, "{b}");
+        assert_eq!(b["quarantineEnd"], "2026-11-24");
+        let (status, plan) = call(&app, "GET", &format!("/api/contacts/{}/followup", id(0)), Some(&nurse), None, None).await;
+        assert_eq!(status, StatusCode::OK, "{plan}");
+        assert_eq!((plan["subjectKind"].as_str(), plan["startDate"].as_str(), plan["endDate"].as_str()), (Some("contact"), Some("2026-11-19"), Some("2026-11-23")));
+        assert_eq!(plan["caseId"], Value::Null);
+
+        // Daily reports through each contact's own link.
+        let mut links = Vec::new();
+        for i in [0, 1] {
+            let (status, token) = call(&app, "POST", &format!("/api/contacts/{}/followup/token", id(i)), Some(&nurse), None, None).await;
+            assert_eq!(status, StatusCode::CREATED, "{token}");
+            links.push(token["token"].as_str().unwrap().to_string());
+        }
+        for day in 0..3 {
+            for link in &links {
+                let (status, receipt) = call(&app, "POST", "/api/followup/observations", Some(link), None,
+                    Some(json!({"temperature": 36.6, "spo2": 98, "symptoms": {"cough": day == 2}}))).await;
+                assert_eq!(status, StatusCode::CREATED, "{receipt}");
+            }
+            clock.advance_ms(86_400_000);
+        }
+        // Today is 2026-11-23. A low SpO2 opens an alert on the health center's worklist.
+        let (status, receipt) = call(&app, "POST", "/api/followup/observations", Some(&links[1]), None, Some(json!({"spo2": 90}))).await;
+        assert_eq!(status, StatusCode::CREATED, "{receipt}");
+        assert_eq!(receipt["alertsOpened"], json!(["low_spo2"]));
+        let (status, worklist) = call(&app, "GET", "/api/alerts", Some(&nurse), None, None).await;
+        assert_eq!(status, StatusCode::OK, "{worklist}");
+        let alert = worklist.as_array().unwrap().iter().find(|a| a["subjectId"] == id(1).as_str()).expect("the contact's alert");
+        assert_eq!((alert["subjectKind"].as_str(), alert["kind"].as_str()), (Some("contact"), Some("low_spo2")));
+        let (status, _) = call(&app, "POST", &format!("/api/alerts/{}/acknowledge", alert["id"].as_str().unwrap()), Some(&nurse), None, None).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, series) = call(&app, "GET", &format!("/api/contacts/{}/followup/series", id(0)), Some(&nurse), None, None).await;
+        assert_eq!(status, StatusCode::OK, "{series}");
+        assert_eq!(series["observations"].as_array().unwrap().len(), 3);
+
+        // A later exposure (to the converted contact's case, below) extends B's quarantine.
+        let (status, b) = call(&app, "POST", &format!("/api/contacts/{}/exposures", id(1)), Some(&nurse), None,
+            Some(json!({"caseId": case_id, "date": "2026-11-22", "setting": "household"}))).await;
+        assert_eq!(status, StatusCode::OK, "{b}");
+        assert_eq!((b["lastExposureDate"].as_str(), b["quarantineEnd"].as_str()), (Some("2026-11-22"), Some("2026-11-27")));
+        assert_eq!(b["exposures"].as_array().unwrap().len(), 2);
+        let (_, plan) = call(&app, "GET", &format!("/api/contacts/{}/followup", id(1)), Some(&nurse), None, None).await;
+        assert_eq!(plan["endDate"], "2026-11-27", "the follow-up runs to the new end");
+
+        // Conversion: a positive test files the case with the person's data, linked to the source.
+        let (status, conversion) = call(&app, "POST", &format!("/api/contacts/{}/convert", id(2)), Some(&nurse), None, Some(json!({
+            "municipality": "Minato-ku", "resultDate": "2026-11-23", "diagnosisDate": "2026-11-23", "onsetDate": null,
+            "vulnerableHousehold": false, "admitted": false, "icu": false, "ventilator": false, "ecmo": false,
+            "outcome": "under treatment", "reportDate": "2026-11-23", "postMortem": false, "symptomsAtDiagnosis": [],
+            "diagnosisMethod": "PCR", "specimenType": "nasopharyngeal swab", "infectionRoute": "droplet",
+            "infectionArea": "domestic", "infectionConfirmed": true
+        }))).await;
+        assert_eq!(status, StatusCode::CREATED, "{conversion}");
+        let new_case = conversion["caseId"].as_str().unwrap().to_string();
+        assert_eq!(conversion["contact"]["status"], "converted");
+        assert_eq!(conversion["contact"]["convertedCaseId"], new_case.as_str());
+        let (status, case) = call(&app, "GET", &format!("/api/cases/{new_case}"), Some(&nurse), None, None).await;
+        assert_eq!(status, StatusCode::OK, "{case}");
+        assert_eq!(case["notification"]["name"], "Contact Converted");
+        assert_eq!(case["notification"]["dateOfBirth"], "1990-05-01");
+        assert_eq!(case["status"], "accepted");
+        assert!(case["links"].as_array().unwrap().iter().any(|l| l == case_id.as_str()), "{case}");
+        // A converted contact cannot be converted again or go back.
+        let (status, _) = call(&app, "POST", &format!("/api/contacts/{}/convert", id(2)), Some(&nurse), None, Some(json!({}))).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        let (status, _) = set_status(&app, &nurse, &id(2), "quarantined").await;
+        assert_eq!(status, StatusCode::CONFLICT);
+
+        // Lost to follow-up, and refused.
+        let (status, lost) = set_status(&app, &nurse, &id(3), "lost").await;
+        assert_eq!((status, lost["status"].as_str()), (StatusCode::OK, Some("lost")));
+        let (status, refused) = set_status(&app, &nurse, &id(4), "refused").await;
+        assert_eq!((status, refused["status"].as_str()), (StatusCode::OK, Some("refused")));
+
+        // Quarantine ends: A completes; its link stops working.
+        let (status, a) = set_status(&app, &nurse, &id(0), "completed").await;
+        assert_eq!((status, a["status"].as_str()), (StatusCode::OK, Some("completed")));
+        let (status, _) = call(&app, "POST", "/api/followup/observations", Some(&links[0]), None, Some(json!({"spo2": 98}))).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let (status, _) = call(&app, "POST", "/api/followup/observations", Some(&links[1]), None, Some(json!({"spo2": 98}))).await;
+        assert_eq!(status, StatusCode::CREATED, "B is still in quarantine");
+
+        // Scope: the other health center and the clinics see nothing; the prefecture reads.
+        for token in [&world.hc_worker[1], &world.doctor[0], &world.pref_worker[1], &world.hc_admin] {
+            let (status, _) = call(&app, "GET", &format!("/api/contacts/{}", id(1)), Some(token), None, None).await;
+            assert_eq!(status, StatusCode::NOT_FOUND);
+        }
+        let (status, read) = call(&app, "GET", &format!("/api/contacts/{}", id(1)), Some(&world.pref_worker[0]), None, None).await;
+        assert_eq!(status, StatusCode::OK, "{read}");
+        let (status, _) = set_status(&app, &world.pref_worker[0], &id(1), "completed").await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "the prefecture reads, the health center works");
+    }
+
+    async fn contacts_refuse_bad_investigations(app, clock) {
+        let world = support::world(&app, &clock).await;
+        let nurse = world.hc_worker[0].clone();
+        let hc = world.health_center[0].clone();
+        let case_id = support::file_case(&app, &nurse, &hc, "Source").await;
+        let base = json!({"person": {"name": "Someone"}, "exposure": {"caseId": case_id, "date": "2026-11-18", "setting": "household"}});
+        let with = |path: &[&str], value: Value| {
+            let mut body = base.clone();
+            let mut at = &mut body;
+            for key in &path[..path.len() - 1] {
+                at = &mut at[*key];
+            }
+            at[path[path.len() - 1]] = value;
+            body
+        };
+        for (body, expected) in [
+            (with(&["exposure", "date"], json!("2026-12-01")), StatusCode::UNPROCESSABLE_ENTITY),
+            (with(&["exposure", "date"], json!("2025-01-01")), StatusCode::UNPROCESSABLE_ENTITY),
+            (with(&["exposure", "setting"], json!("space")), StatusCode::BAD_REQUEST),
+            (with(&["exposure", "durationMinutes"], json!(-5)), StatusCode::UNPROCESSABLE_ENTITY),
+            (with(&["person", "name"], json!("  ")), StatusCode::UNPROCESSABLE_ENTITY),
+            (with(&["person", "birthDate"], json!("1850-01-01")), StatusCode::UNPROCESSABLE_ENTITY),
+            (with(&["healthCenterId"], json!(world.prefecture[0])), StatusCode::UNPROCESSABLE_ENTITY),
+            (with(&["exposure", "caseId"], json!("00000000-0000-4000-8000-000000000000")), StatusCode::NOT_FOUND),
+        ] {
+            let (status, response) = call(&app, "POST", "/api/contacts", Some(&nurse), None, Some(body.clone())).await;
+            assert_eq!(status, expected, "{body} → {response}");
+        }
+        // Only a health center investigates, and only its own cases.
+        let (status, _) = call(&app, "POST", "/api/contacts", Some(&world.hc_worker[1]), None, Some(base.clone())).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _) = call(&app, "POST", "/api/contacts", Some(&world.pref_worker[0]), None, Some(base.clone())).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        // A contact living in the other health center belongs to it.
+        let (status, moved) = call(&app, "POST", "/api/contacts", Some(&nurse), None,
+            Some(with(&["healthCenterId"], json!(world.health_center[1])))).await;
+        assert_eq!(status, StatusCode::CREATED, "{moved}");
+        let moved_id = moved["id"].as_str().unwrap();
+        let (status, _) = call(&app, "GET", &format!("/api/contacts/{moved_id}"), Some(&world.hc_worker[1]), None, None).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _) = call(&app, "GET", &format!("/api/contacts/{moved_id}"), Some(&nurse), None, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "it is the other health center's now");
+        // An exposure whose quarantine is already over cannot start one.
+        let (status, old) = call(&app, "POST", "/api/contacts", Some(&nurse), None, Some(with(&["exposure", "date"], json!("2026-11-01")))).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (status, body) = set_status(&app, &nurse, old["id"].as_str().unwrap(), "quarantined").await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("quarantine_over")), "{body}");
+    }
+}
