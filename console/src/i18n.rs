@@ -277,6 +277,46 @@ fn entry(key: &str) -> Option<(&'static str, &'static str)> {
         "case.contact.phone" => ("電話番号", "Phone"),
         "case.contact.date" => ("最終接触日", "Last contact"),
         "case.contact.add" => ("接触者を追加", "Add contact"),
+        "case.contact.notes" => ("以前の接触者メモ", "Earlier contact notes"),
+        "contact.title" => ("濃厚接触者", "Close contact"),
+        "contact.record" => (
+            "積極的疫学調査：接触者を記録",
+            "Contact investigation: record a contact",
+        ),
+        "contact.record.failed" => (
+            "接触者を記録できませんでした",
+            "The contact could not be recorded",
+        ),
+        "contact.status" => ("状態", "Status"),
+        "contact.last_exposure" => ("最終接触日", "Last exposure"),
+        "contact.quarantine" => ("待機期間", "Quarantine"),
+        "contact.exposures" => ("接触歴", "Exposures"),
+        "contact.converted_case" => ("陽性確定後の患者", "Case after the positive test"),
+        "contact.duration" => ("接触時間（分）", "Minutes together"),
+        "contact.setting" => ("接触の場", "Setting"),
+        "contact.setting.household" => ("同居", "Household"),
+        "contact.setting.workplace" => ("職場", "Workplace"),
+        "contact.setting.school" => ("学校・保育", "School"),
+        "contact.setting.care_facility" => ("高齢者施設等", "Care facility"),
+        "contact.setting.medical" => ("医療機関", "Medical"),
+        "contact.setting.event" => ("会食・イベント", "Meal or event"),
+        "contact.setting.other" => ("その他", "Other"),
+        "contact.proximity" => ("距離", "Proximity"),
+        "contact.proximity.within_1m" => ("1m以内", "Within 1 m"),
+        "contact.proximity.within_2m" => ("2m以内", "Within 2 m"),
+        "contact.proximity.over_2m" => ("2m超", "Over 2 m"),
+        "contact.proximity.unknown" => ("不明", "Unknown"),
+        "contact.status.identified" => ("特定済み", "Identified"),
+        "contact.status.quarantined" => ("待機中", "In quarantine"),
+        "contact.status.completed" => ("待機終了", "Completed"),
+        "contact.status.converted" => ("陽性（患者へ）", "Converted to a case"),
+        "contact.status.lost" => ("連絡不能", "Lost to follow-up"),
+        "contact.status.refused" => ("拒否", "Refused"),
+        "contact.convert" => ("陽性確定：患者として届出", "Positive: file as a case"),
+        "contact.convert.hint" => (
+            "氏名・カナ・生年月日・住所・電話番号は接触者の記録から引き継ぎます。",
+            "Name, kana, date of birth, address and phone are taken from the contact.",
+        ),
         "case.none" => ("なし", "None"),
         "case.links" => ("関連する患者", "Linked cases"),
         "case.link.other" => ("関連患者のID", "Other case id"),
@@ -509,10 +549,10 @@ mod catalogue {
     /// Every message key the pages use is in the catalogue (an unknown key would show itself).
     #[test]
     fn every_key_used_by_the_pages_exists() {
-        const PREFIXES: [&str; 21] = [
+        const PREFIXES: [&str; 22] = [
             "account.", "login.", "error.", "cases.", "status.", "new.", "f.", "v.", "case.",
             "ev.", "obs.", "report.", "sym.", "alerts.", "alert.", "sev.", "stats.", "admin.",
-            "role.", "kind.", "nav.",
+            "role.", "kind.", "nav.", "contact.",
         ];
         let sources = [
             include_str!("layout.rs"),
@@ -520,6 +560,7 @@ mod catalogue {
             include_str!("pages/mod.rs"),
             include_str!("pages/cases.rs"),
             include_str!("pages/followup.rs"),
+            include_str!("pages/contacts.rs"),
             include_str!("pages/stats.rs"),
             include_str!("pages/admin.rs"),
             include_str!("pages/account.rs"),

@@ -1256,4 +1256,77 @@ mod browser {
         shot(&staff, "10-case-list-english-phone").await;
         staff.close().await.unwrap();
     }
+    /// Issue 15's browser flow: a nurse records a contact investigation on a case's page,
+    /// starts the contact's quarantine, the contact reports on a phone-sized window through
+    /// their link, and the nurse converts them to a case after a positive test.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn nurse_records_a_contact_quarantines_them_they_report_and_become_a_case() {
+        let Some((_driver, driver_url)) = start_driver().await else {
+            return;
+        };
+        let s = setup(Backend::Sqlite).await.unwrap();
+        let nurse_token = support::login(&s.app, &s.clock, &s.nurse).await;
+        let case_id =
+            support::file_case(&s.app, &nurse_token, &s.health_center, "感染者 一郎").await;
+        s.clock.advance_ms(30_000);
+        let staff = browser(&driver_url, 1280, 900).await;
+        sign_in(&staff, &s, &s.nurse, None).await;
+        staff
+            .goto(&s.app.url(&format!("/console/cases/{case_id}")))
+            .await
+            .unwrap();
+
+        // The contact investigation, on the case's page.
+        click(&staff, "details.panel summary").await;
+        fill(&staff, "f-name", "接触 花子").await;
+        fill(&staff, "f-phone", "090-3333-4444").await;
+        set_value(&staff, "f-birthDate", "1992-03-04").await;
+        set_value(&staff, "f-date", "2026-11-19").await;
+        fill(&staff, "f-durationMinutes", "120").await;
+        click_then(&staff, "#record-contact", "#contact-status").await;
+        assert_eq!(text(&staff, "contact-status").await, "特定済み");
+        let contact_url = staff.current_url().await.unwrap();
+        assert!(
+            contact_url.path().starts_with("/console/contacts/"),
+            "{contact_url}"
+        );
+
+        // Quarantine from the day after the last exposure (the rule in force: 5 days).
+        click_then(&staff, "#to-quarantined", "#issue-link").await;
+        assert_eq!(text(&staff, "contact-status").await, "待機中");
+        assert_eq!(text(&staff, "quarantine").await, "2026-11-20 – 2026-11-24");
+        click_then(&staff, "#issue-link", "#report-link").await;
+        let link = text(&staff, "report-link").await;
+        assert!(link.contains("/console/r/mfu_"), "{link}");
+        shot(&staff, "11-contact-quarantine-link").await;
+
+        // The contact reports on a phone.
+        let phone = browser(&driver_url, 390, 844).await;
+        phone.goto(&link).await.unwrap();
+        assert_eq!(phone.current_url().await.unwrap().path(), "/console/report");
+        fill(&phone, "f-temperature", "37.9").await;
+        fill(&phone, "f-spo2", "96").await;
+        click_then(&phone, "#send-report", "#report-saved").await;
+        shot(&phone, "12-contact-report-phone").await;
+        phone.close().await.unwrap();
+        staff.goto(contact_url.as_str()).await.unwrap();
+        assert!(text(&staff, "contact-observations").await.contains("37.9"));
+
+        // A positive test: the nurse files the case from the contact's record.
+        set_value(&staff, "f-resultDate", "2026-11-20").await;
+        set_value(&staff, "f-diagnosisDate", "2026-11-20").await;
+        fill(&staff, "f-municipality", "港区").await;
+        fill(&staff, "f-diagnosisMethod", "PCR").await;
+        fill(&staff, "f-specimenType", "鼻咽頭ぬぐい液").await;
+        click_then(&staff, "#convert", "ol.timeline").await;
+        let new_case = staff.current_url().await.unwrap();
+        assert!(new_case.path().starts_with("/console/cases/"), "{new_case}");
+        let page = staff.source().await.unwrap();
+        assert!(page.contains("接触 花子"), "the person's data carried over");
+        assert!(page.contains(&case_id), "linked to the source case");
+        staff.goto(contact_url.as_str()).await.unwrap();
+        assert_eq!(text(&staff, "contact-status").await, "陽性（患者へ）");
+        assert!(staff.find(Locator::Id("converted-case")).await.is_ok());
+        staff.close().await.unwrap();
+    }
 }

@@ -609,6 +609,8 @@ pub(super) async fn render_case(
         .collect();
     let issued_before = number_events.iter().any(|e| e.kind == "number_issued");
     let followup = followup::case_section(console, staff, &view, observation_form).await;
+    let contacts_section =
+        super::contacts::case_section(console, staff, &view.id, writable, None).await;
     let body = html! {
         p { a href="/console/cases" { "← " (t(lang, "nav.cases")) } }
         h1 { (name) " " (badge(lang, &view.status)) }
@@ -625,22 +627,12 @@ pub(super) async fn render_case(
                     }
                 }
                 h2 { (t(lang, "case.contacts")) }
-                @if view.contacts.is_empty() { p.muted { (t(lang, "case.none")) } }
-                @else {
+                (contacts_section)
+                @if !view.contacts.is_empty() {
+                    h3 { (t(lang, "case.contact.notes")) }
                     ul { @for c in &view.contacts {
                         li { (show_value(lang, &c["name"])) " / " (show_value(lang, &c["phone"])) " / " (show_value(lang, &c["lastContact"])) }
                     } }
-                }
-                @if writable {
-                    form.panel method="post" action={ "/console/cases/" (view.id) "/contacts" } {
-                        (csrf(staff))
-                        div.row {
-                            (input(lang, &Form::default(), &Vec::new(), "contactName", "case.contact.name", "text", true))
-                            (input(lang, &Form::default(), &Vec::new(), "contactPhone", "case.contact.phone", "tel", false))
-                            (input(lang, &Form::default(), &Vec::new(), "lastContact", "case.contact.date", "date", false))
-                        }
-                        button.secondary type="submit" { (t(lang, "case.contact.add")) }
-                    }
                 }
                 h2 { (t(lang, "case.links")) }
                 @if view.links.is_empty() { p.muted { (t(lang, "case.none")) } }

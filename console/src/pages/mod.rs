@@ -3,6 +3,7 @@
 mod account;
 mod admin;
 mod cases;
+mod contacts;
 mod followup;
 mod stats;
 
@@ -32,6 +33,7 @@ pub fn routes(config: &mut aweb::ServiceConfig) {
         .route("/lang/{lang}", aweb::get().to(switch_language));
     account::routes(config);
     cases::routes(config);
+    contacts::routes(config);
     followup::routes(config);
     stats::routes(config);
     admin::routes(config);
