@@ -598,6 +598,43 @@ async fn statistics_table(
     })
 }
 
+async fn correct_case(
+    registry: Registry,
+    request: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<serde_json::Map<String, serde_json::Value>>,
+) -> Result<HttpResponse, ApiError> {
+    let principal = staff_principal(&request, &registry).await?;
+    Ok(HttpResponse::Ok().json(
+        registry
+            .correct_case(&principal, &path, body.into_inner())
+            .await?,
+    ))
+}
+
+async fn case_revisions(
+    registry: Registry,
+    request: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let principal = staff_principal(&request, &registry).await?;
+    Ok(HttpResponse::Ok().json(registry.case_revisions(&principal, &path).await?))
+}
+
+async fn transfer_case(
+    registry: Registry,
+    request: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<crate::service::records::Transfer>,
+) -> Result<HttpResponse, ApiError> {
+    let principal = staff_principal(&request, &registry).await?;
+    Ok(HttpResponse::Ok().json(
+        registry
+            .transfer_case(&principal, &path, &body.health_center_id)
+            .await?,
+    ))
+}
+
 async fn import_cases(
     registry: Registry,
     request: HttpRequest,
@@ -640,6 +677,9 @@ pub fn configure(config: &mut web::ServiceConfig, registry: web::Data<CaseRegist
         .route("/api/cases/{id}/status", web::post().to(change_status))
         .route("/api/cases/{id}/contacts", web::post().to(add_contact))
         .route("/api/cases/{id}/links", web::post().to(add_link))
+        .route("/api/cases/{id}", web::patch().to(correct_case))
+        .route("/api/cases/{id}/revisions", web::get().to(case_revisions))
+        .route("/api/cases/{id}/transfer", web::post().to(transfer_case))
         .configure(followup::configure)
         .configure(contacts::configure);
 }

@@ -132,8 +132,24 @@ pub const MIGRATIONS: mimamori_storage::MigrationSet = mimamori_storage::Migrati
             sqlite: CONTACT_TABLES,
             postgres: CONTACT_TABLES,
         },
+        mimamori_storage::Migration {
+            version: 4,
+            name: "case_revisions",
+            sqlite: REVISION_TABLES,
+            postgres: REVISION_TABLES,
+        },
     ],
 };
+
+/// Every earlier version of a corrected notification (the same SQL on both backends).
+const REVISION_TABLES: &str = "CREATE TABLE case_revisions (
+        id TEXT PRIMARY KEY,
+        case_id TEXT NOT NULL,
+        data TEXT NOT NULL,
+        replaced_by TEXT NOT NULL,
+        replaced_at_ms BIGINT NOT NULL
+    );
+    CREATE INDEX case_revisions_by_case ON case_revisions (case_id, replaced_at_ms);";
 
 /// Follow-up of any subject (a case or a close contact), and close contacts as people with
 /// their exposures (the same SQL on both backends). Existing follow-up rows are cases'.

@@ -550,6 +550,36 @@ fn contact_series() {}
 #[allow(dead_code)]
 fn contact_chart() {}
 
+use crate::service::records::{Revision, Transfer, Transferred};
+
+#[utoipa::path(patch, path = "/api/cases/{id}", tag = "cases", params(("id" = String, Path)),
+    request_body(content = std::collections::HashMap<String, serde_json::Value>, description = "Notification fields to correct (others keep their values); `healthCenterId` and `reportDate` cannot change"),
+    description = "Corrects a filed notification (a case worker of the case's health center). The replaced version is kept (`/revisions`) and the history lists the changed fields.",
+    responses((status = 200, body = CaseSchema), (status = 403, body = CaseErrorSchema), (status = 404, body = CaseErrorSchema),
+              (status = 409, description = "Revoked, or changed meanwhile", body = CaseErrorSchema),
+              (status = 422, description = "The corrected notification is not valid, or a fixed field was changed", body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn correct_case() {}
+
+#[utoipa::path(get, path = "/api/cases/{id}/revisions", tag = "cases", params(("id" = String, Path)),
+    responses((status = 200, description = "Replaced versions of the notification, oldest first", body = Vec<Revision>), (status = 404, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn case_revisions() {}
+
+#[utoipa::path(post, path = "/api/cases/{id}/transfer", tag = "cases", params(("id" = String, Path)), request_body = Transfer,
+    description = "Moves a case to another health center (a case worker of its current one), with its follow-up plan and open alerts; the history records it.",
+    responses((status = 200, body = Transferred), (status = 403, body = CaseErrorSchema), (status = 404, body = CaseErrorSchema),
+              (status = 409, description = "Changed meanwhile", body = CaseErrorSchema), (status = 422, description = "Not another health center", body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn transfer_case() {}
+
+#[utoipa::path(post, path = "/api/contacts/{id}/transfer", tag = "contacts", params(("id" = String, Path)), request_body = Transfer,
+    description = "Moves a close contact to the health center of their (new) residence, with the follow-up plan and open alerts.",
+    responses((status = 200, body = Transferred), (status = 403, body = CaseErrorSchema), (status = 404, body = CaseErrorSchema),
+              (status = 409, description = "Changed meanwhile", body = CaseErrorSchema), (status = 422, description = "Not another health center", body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn transfer_contact() {}
+
 /// The case registry's OpenAPI document.
 #[derive(OpenApi)]
 #[openapi(
@@ -595,7 +625,11 @@ fn contact_chart() {}
         contact_revoke_tokens,
         contact_observation,
         contact_series,
-        contact_chart
+        contact_chart,
+        correct_case,
+        case_revisions,
+        transfer_case,
+        transfer_contact
     ),
     components(schemas(
         CaseStatusSchema,
@@ -621,13 +655,13 @@ mod tests {
             .paths
             .values()
             .map(|item| {
-                [&item.get, &item.post, &item.put, &item.delete]
+                [&item.get, &item.post, &item.put, &item.delete, &item.patch]
                     .iter()
                     .filter(|o| o.is_some())
                     .count()
             })
             .sum();
         // The routes registered in `api::configure`.
-        assert_eq!(operations, 42);
+        assert_eq!(operations, 46);
     }
 }

@@ -22,6 +22,7 @@ use crate::store::{
 
 pub mod contacts;
 pub mod followup;
+pub mod records;
 pub mod statistics;
 
 /// Why an operation was refused or failed.

@@ -322,6 +322,30 @@ pub trait CaseStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// The history of a case, oldest first.
     async fn events(&self, case_id: &str) -> Result<Vec<CaseEvent>, StoreError>;
+    /// Moves a case from health center `from` to `to` (and its prefecture), with its
+    /// follow-up plan and open alerts where `from` was responsible, and records a
+    /// `transferred` event; false when the case is no longer `from`'s.
+    async fn transfer_case(
+        &self,
+        id: &str,
+        from: &str,
+        to: &str,
+        to_prefecture: &str,
+        now_ms: i64,
+        actor: &str,
+    ) -> Result<bool, StoreError>;
+    /// Replaces a case's notification if it was not changed since `expected_updated_at_ms`:
+    /// keeps the replaced version (`case_revisions`) and records an `edited` event with
+    /// `changed` (the field names); false when it changed meanwhile.
+    async fn correct_case(
+        &self,
+        record: &CaseRecord,
+        expected_updated_at_ms: i64,
+        changed: &str,
+        actor: &str,
+    ) -> Result<bool, StoreError>;
+    /// The replaced versions of a case's notification, oldest first: (data, by, at).
+    async fn case_revisions(&self, id: &str) -> Result<Vec<(String, String, i64)>, StoreError>;
     /// Marks a case revoked (false positive); true when it was not yet.
     async fn mark_revoked(&self, case_id: &str, now_ms: i64) -> Result<bool, StoreError>;
     /// Adds a close contact (JSON data).
@@ -802,6 +826,104 @@ impl CaseStore for DbCaseStore {
         )
         .await?;
         Ok(results.first().is_some_and(|rows| !rows.is_empty()))
+    }
+
+    async fn transfer_case(
+        &self,
+        id: &str,
+        from: &str,
+        to: &str,
+        to_prefecture: &str,
+        now_ms: i64,
+        actor: &str,
+    ) -> Result<bool, StoreError> {
+        let results = sql::transaction(
+            &self.database,
+            vec![
+                Statement::new(
+                    "UPDATE cases SET health_center_id = $1, prefecture_id = $2, updated_at_ms = $3
+                     WHERE id = $4 AND health_center_id = $5 RETURNING id",
+                    params![to, to_prefecture, now_ms, id, from],
+                ),
+                Statement::new(
+                    "INSERT INTO case_events (case_id, kind, detail, at_ms, actor)
+                     SELECT $1, 'transferred', $2, $3, $4
+                     WHERE EXISTS (SELECT 1 FROM cases WHERE id = $1 AND health_center_id = $5 AND updated_at_ms = $3)",
+                    params![id, format!("{from} → {to}"), now_ms, actor, to],
+                ),
+                Statement::new(
+                    "UPDATE followup_plans SET organization_id = $1 WHERE subject_id = $2 AND organization_id = $3",
+                    params![to, id, from],
+                ),
+                Statement::new(
+                    "UPDATE followup_alerts SET organization_id = $1
+                     WHERE subject_id = $2 AND organization_id = $3 AND state <> 'resolved'",
+                    params![to, id, from],
+                ),
+            ],
+        )
+        .await?;
+        Ok(results.first().is_some_and(|rows| !rows.is_empty()))
+    }
+
+    async fn correct_case(
+        &self,
+        record: &CaseRecord,
+        expected_updated_at_ms: i64,
+        changed: &str,
+        actor: &str,
+    ) -> Result<bool, StoreError> {
+        let now = record.updated_at_ms;
+        let results = sql::transaction(
+            &self.database,
+            vec![
+                Statement::new(
+                    "INSERT INTO case_revisions (id, case_id, data, replaced_by, replaced_at_ms)
+                     SELECT $1, id, data, $2, $3 FROM cases WHERE id = $4 AND updated_at_ms = $5 RETURNING id",
+                    params![
+                        uuid::Uuid::new_v4().to_string(),
+                        actor,
+                        now,
+                        &record.id,
+                        expected_updated_at_ms
+                    ],
+                ),
+                Statement::new(
+                    "UPDATE cases SET data = $1, name = $2, onset_date = $3, diagnosis_date = $4, updated_at_ms = $5
+                     WHERE id = $6 AND updated_at_ms = $7",
+                    params![
+                        &record.data,
+                        &record.name,
+                        record.onset_date.as_deref(),
+                        &record.diagnosis_date,
+                        now,
+                        &record.id,
+                        expected_updated_at_ms
+                    ],
+                ),
+                Statement::new(
+                    "INSERT INTO case_events (case_id, kind, detail, at_ms, actor)
+                     SELECT $1, 'edited', $2, $3, $4
+                     WHERE EXISTS (SELECT 1 FROM case_revisions WHERE case_id = $1 AND replaced_at_ms = $3 AND replaced_by = $4)",
+                    params![&record.id, changed, now, actor],
+                ),
+            ],
+        )
+        .await?;
+        Ok(results.first().is_some_and(|rows| !rows.is_empty()))
+    }
+
+    async fn case_revisions(&self, id: &str) -> Result<Vec<(String, String, i64)>, StoreError> {
+        sql::query(
+            &self.database,
+            "SELECT data, replaced_by, replaced_at_ms FROM case_revisions WHERE case_id = $1
+             ORDER BY replaced_at_ms, id",
+            params![id],
+        )
+        .await?
+        .iter()
+        .map(|row| Ok((row.text(0)?, row.text(1)?, row.int(2)?)))
+        .collect()
     }
 
     async fn add_event(

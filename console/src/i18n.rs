@@ -369,6 +369,13 @@ fn entry(key: &str) -> Option<(&'static str, &'static str)> {
         "ev.number_expired" => ("処理番号期限切れ", "Number expired"),
         "ev.revoked" => ("陽性登録取消", "Revoked"),
         "ev.created" => ("登録", "Filed"),
+        "ev.number_released" => (
+            "処理番号の再利用可能化（登録失敗）",
+            "Processing number released (upload failed)",
+        ),
+        "ev.edited" => ("届出内容の訂正", "Notification corrected"),
+        "ev.transferred" => ("移管", "Transferred"),
+        "ev.other" => ("記録", "Recorded"),
         // follow-up, report page
         "obs.temperature" => ("体温（℃）", "Temperature (°C)"),
         "obs.spo2" => ("SpO2（%）", "SpO2 (%)"),

@@ -228,3 +228,73 @@ flow_tests_with! { long_sessions;
         assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("quarantine_over")), "{body}");
     }
 }
+
+flow_tests! {
+    async fn corrections_keep_every_version_and_transfers_move_the_scope(app, clock) {
+        let world = support::world(&app, &clock).await;
+        let nurse = world.hc_worker[0].clone();
+        let other_nurse = world.hc_worker[1].clone();
+        let hc = world.health_center[0].clone();
+        let case_id = support::file_case(&app, &nurse, &hc, "Before Correction").await;
+
+        // A correction: the changed fields go into the history, the old version is kept.
+        clock.advance_ms(1_000);
+        let (status, corrected) = call(&app, "PATCH", &format!("/api/cases/{case_id}"), Some(&nurse), None,
+            Some(json!({"name": "After Correction", "phone": "080-9999-0000", "reportDate": "2026-11-18"}))).await;
+        assert_eq!(status, StatusCode::OK, "{corrected}");
+        assert_eq!(corrected["notification"]["name"], "After Correction");
+        let edit = corrected["history"].as_array().unwrap().iter().find(|e| e["kind"] == "edited").expect("edited event");
+        assert_eq!(edit["detail"], "name, phone", "{edit}");
+        let (status, revisions) = call(&app, "GET", &format!("/api/cases/{case_id}/revisions"), Some(&nurse), None, None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(revisions.as_array().unwrap().len(), 1);
+        assert_eq!(revisions[0]["notification"]["name"], "Before Correction");
+        assert_eq!(revisions[0]["notification"]["phone"], "090-0000-0000");
+        // The search finds the new name.
+        let (_, list) = call(&app, "GET", "/api/cases?q=After", Some(&nurse), None, None).await;
+        assert_eq!(list["total"], 1);
+        // The legal report date and the health center cannot be corrected; invalid data is 422.
+        for body in [json!({"reportDate": "2026-11-19"}), json!({"healthCenterId": world.health_center[1]}),
+                     json!({"diagnosisDate": "not a date"}), json!({"admitted": "perhaps"})] {
+            let (status, response) = call(&app, "PATCH", &format!("/api/cases/{case_id}"), Some(&nurse), None, Some(body.clone())).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {response}");
+        }
+        // Only the health center works the case.
+        let (status, _) = call(&app, "PATCH", &format!("/api/cases/{case_id}"), Some(&world.pref_worker[0]), None, Some(json!({"name": "X"}))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _) = call(&app, "PATCH", &format!("/api/cases/{case_id}"), Some(&other_nurse), None, Some(json!({"name": "X"}))).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+
+        // A follow-up plan, then a transfer: the case, its plan and the scope move.
+        let (status, _) = call(&app, "PUT", &format!("/api/cases/{case_id}/followup"), Some(&nurse), None, Some(json!({}))).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, moved) = call(&app, "POST", &format!("/api/cases/{case_id}/transfer"), Some(&nurse), None,
+            Some(json!({"healthCenterId": world.health_center[1]}))).await;
+        assert_eq!(status, StatusCode::OK, "{moved}");
+        assert_eq!((moved["healthCenterId"].as_str(), moved["prefectureId"].as_str()), (Some(world.health_center[1].as_str()), Some(world.prefecture[1].as_str())));
+        let (status, _) = call(&app, "GET", &format!("/api/cases/{case_id}"), Some(&nurse), None, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "the sender's scope ends");
+        let (status, case) = call(&app, "GET", &format!("/api/cases/{case_id}"), Some(&other_nurse), None, None).await;
+        assert_eq!(status, StatusCode::OK, "{case}");
+        let transfer = case["history"].as_array().unwrap().iter().find(|e| e["kind"] == "transferred").expect("transferred event");
+        assert_eq!(transfer["detail"], format!("{} → {}", world.health_center[0], world.health_center[1]));
+        let (status, plan) = call(&app, "GET", &format!("/api/cases/{case_id}/followup"), Some(&other_nurse), None, None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(plan["organizationId"], world.health_center[1].as_str());
+        let (status, _) = call(&app, "POST", &format!("/api/cases/{case_id}/transfer"), Some(&other_nurse), None,
+            Some(json!({"healthCenterId": world.health_center[1]}))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "already there");
+
+        // A contact moves to the health center of the new residence.
+        let source = support::file_case(&app, &nurse, &hc, "Source").await;
+        let contact = investigate(&app, &nurse, &source, &hc, "Moving Contact", "2026-11-19", "household").await;
+        let contact_id = contact["id"].as_str().unwrap();
+        let (status, moved) = call(&app, "POST", &format!("/api/contacts/{contact_id}/transfer"), Some(&nurse), None,
+            Some(json!({"healthCenterId": world.health_center[1]}))).await;
+        assert_eq!(status, StatusCode::OK, "{moved}");
+        let (status, _) = call(&app, "GET", &format!("/api/contacts/{contact_id}"), Some(&nurse), None, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, read) = call(&app, "GET", &format!("/api/contacts/{contact_id}"), Some(&other_nurse), None, None).await;
+        assert_eq!((status, read["healthCenterId"].as_str()), (StatusCode::OK, Some(world.health_center[1].as_str())));
+    }
+}

@@ -133,7 +133,7 @@ flow_tests! {
             row("unknown method on the publish path", As::Nobody, "GET", "/v1/publish").expect(&[405]),
             // 8. Unknown methods on known paths: 405 with Allow; unknown paths 404.
             row("DELETE on the case list", As::CaseWorker, "DELETE", "/api/cases").expect(&[405]),
-            row("PATCH on a case", As::CaseWorker, "PATCH", format!("/api/cases/{case}")).expect(&[405]),
+            row("PUT on a case", As::CaseWorker, "PUT", format!("/api/cases/{case}")).expect(&[405]),
             row("unknown path", As::Nobody, "GET", "/api/nothing-here").expect(&[404]),
             // 9. Absurd dates, existence, request ids.
             row("follow-up plan starting in 1899", As::CaseWorker, "PUT", format!("/api/cases/{case}/followup"))

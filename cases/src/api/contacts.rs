@@ -5,7 +5,7 @@
 //! | `POST /api/contacts` (from a case's contact investigation) | case worker of the health center working the case |
 //! | `GET /api/contacts/{id}` | the health center of residence, its prefecture |
 //! | `GET /api/cases/{id}/close-contacts` | whoever reads the case (only contacts in their scope) |
-//! | `POST /api/contacts/{id}/exposures`, `POST /api/contacts/{id}/status`, `POST /api/contacts/{id}/convert` | case worker of the health center of residence |
+//! | `POST /api/contacts/{id}/exposures`, `/status`, `/convert`, `/transfer` | case worker of the health center of residence |
 //!
 //! Follow-up of a contact: the case routes under `/api/contacts/{id}/…` (see
 //! [`super::followup`]).
@@ -91,6 +91,20 @@ async fn convert(
     ))
 }
 
+async fn transfer(
+    registry: Registry,
+    request: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<crate::service::records::Transfer>,
+) -> Result<HttpResponse, ApiError> {
+    let principal = staff_principal(&request, &registry).await?;
+    Ok(HttpResponse::Ok().json(
+        registry
+            .transfer_contact(&principal, &path, &body.health_center_id)
+            .await?,
+    ))
+}
+
 /// Registers the close-contact routes (state registered by [`super::configure`]).
 pub fn configure(config: &mut web::ServiceConfig) {
     config
@@ -99,5 +113,6 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .route("/api/cases/{id}/close-contacts", web::get().to(of_case))
         .route("/api/contacts/{id}/exposures", web::post().to(add_exposure))
         .route("/api/contacts/{id}/status", web::post().to(change_status))
-        .route("/api/contacts/{id}/convert", web::post().to(convert));
+        .route("/api/contacts/{id}/convert", web::post().to(convert))
+        .route("/api/contacts/{id}/transfer", web::post().to(transfer));
 }

@@ -128,6 +128,17 @@ pub trait ContactStore: Send + Sync {
         id: &str,
         update: &ContactUpdate,
     ) -> Result<bool, StoreError>;
+    /// Moves a contact from health center `from` to `to` (and its prefecture), with the
+    /// follow-up plan and open alerts `from` was responsible for; false when the contact is
+    /// no longer `from`'s.
+    async fn transfer_contact(
+        &self,
+        id: &str,
+        from: &str,
+        to: &str,
+        to_prefecture: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError>;
 }
 
 const CONTACT_COLUMNS: &str = "id, health_center_id, prefecture_id, name, kana, birth_date, phones, address, household, status, last_exposure_date, quarantine_start, quarantine_end, converted_case_id, created_by, created_at_ms, updated_at_ms";
@@ -341,5 +352,36 @@ impl ContactStore for DbCaseStore {
         )
         .await?
             == 1)
+    }
+
+    async fn transfer_contact(
+        &self,
+        id: &str,
+        from: &str,
+        to: &str,
+        to_prefecture: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let results = sql::transaction(
+            self.database(),
+            vec![
+                Statement::new(
+                    "UPDATE contacts SET health_center_id = $1, prefecture_id = $2, updated_at_ms = $3
+                     WHERE id = $4 AND health_center_id = $5 RETURNING id",
+                    params![to, to_prefecture, now_ms, id, from],
+                ),
+                Statement::new(
+                    "UPDATE followup_plans SET organization_id = $1 WHERE subject_id = $2 AND organization_id = $3",
+                    params![to, id, from],
+                ),
+                Statement::new(
+                    "UPDATE followup_alerts SET organization_id = $1
+                     WHERE subject_id = $2 AND organization_id = $3 AND state <> 'resolved'",
+                    params![to, id, from],
+                ),
+            ],
+        )
+        .await?;
+        Ok(results.first().is_some_and(|rows| !rows.is_empty()))
     }
 }

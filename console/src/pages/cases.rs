@@ -556,7 +556,10 @@ fn event_key(kind: &str) -> &'static str {
         "keys_revoked" => "ev.keys_revoked",
         "number_expired" => "ev.number_expired",
         "revoked" => "ev.revoked",
-        _ => "ev.created",
+        "number_released" => "ev.number_released",
+        "edited" => "ev.edited",
+        "transferred" => "ev.transferred",
+        _ => "ev.other",
     }
 }
 
