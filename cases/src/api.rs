@@ -29,6 +29,7 @@ use crate::model::{OrgKind, Principal, Role};
 use crate::service::{CaseError, CaseRegistry};
 use crate::store::ApiKeyKind;
 
+pub mod clusters;
 pub mod contacts;
 pub mod followup;
 
@@ -681,5 +682,6 @@ pub fn configure(config: &mut web::ServiceConfig, registry: web::Data<CaseRegist
         .route("/api/cases/{id}/revisions", web::get().to(case_revisions))
         .route("/api/cases/{id}/transfer", web::post().to(transfer_case))
         .configure(followup::configure)
-        .configure(contacts::configure);
+        .configure(contacts::configure)
+        .configure(clusters::configure);
 }

@@ -138,8 +138,36 @@ pub const MIGRATIONS: mimamori_storage::MigrationSet = mimamori_storage::Migrati
             sqlite: REVISION_TABLES,
             postgres: REVISION_TABLES,
         },
+        mimamori_storage::Migration {
+            version: 5,
+            name: "clusters",
+            sqlite: CLUSTER_TABLES,
+            postgres: CLUSTER_TABLES,
+        },
     ],
 };
+
+/// Clusters (settings with several cases) and their members, cases or close contacts (the
+/// same SQL on both backends).
+const CLUSTER_TABLES: &str = "CREATE TABLE clusters (
+        id TEXT PRIMARY KEY,
+        health_center_id TEXT NOT NULL,
+        prefecture_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        setting TEXT NOT NULL,
+        first_date TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at_ms BIGINT NOT NULL
+    );
+    CREATE INDEX clusters_by_health_center ON clusters (health_center_id, created_at_ms);
+    CREATE TABLE cluster_members (
+        cluster_id TEXT NOT NULL,
+        member_kind TEXT NOT NULL,
+        member_id TEXT NOT NULL,
+        added_by TEXT NOT NULL,
+        added_at_ms BIGINT NOT NULL,
+        PRIMARY KEY (cluster_id, member_kind, member_id)
+    );";
 
 /// Every earlier version of a corrected notification (the same SQL on both backends).
 const REVISION_TABLES: &str = "CREATE TABLE case_revisions (

@@ -580,6 +580,40 @@ fn transfer_case() {}
 #[allow(dead_code)]
 fn transfer_contact() {}
 
+use crate::service::clusters::{ClusterGraph, ClusterView, NewCluster, NewMember};
+
+#[utoipa::path(post, path = "/api/clusters", tag = "clusters", request_body = NewCluster,
+    description = "Opens a cluster (a health center's case worker): a setting with several cases.",
+    responses((status = 201, body = ClusterView), (status = 403, body = CaseErrorSchema), (status = 422, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn create_cluster() {}
+
+#[utoipa::path(get, path = "/api/clusters", tag = "clusters",
+    responses((status = 200, description = "The health center's clusters with counts", body = Vec<ClusterView>), (status = 403, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn list_clusters() {}
+
+#[utoipa::path(get, path = "/api/clusters/{id}", tag = "clusters", params(("id" = String, Path)),
+    responses((status = 200, body = ClusterView), (status = 404, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn read_cluster() {}
+
+#[utoipa::path(post, path = "/api/clusters/{id}/members", tag = "clusters", params(("id" = String, Path)), request_body = NewMember,
+    description = "Adds a case or a close contact the caller works on (adding one twice changes nothing).",
+    responses((status = 200, body = ClusterView), (status = 403, body = CaseErrorSchema), (status = 404, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn add_cluster_member() {}
+
+#[utoipa::path(get, path = "/api/clusters/{id}/graph", tag = "clusters", params(("id" = String, Path)),
+    responses((status = 200, description = "Members and the infection links, exposures and conversions among them", body = ClusterGraph), (status = 404, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn cluster_graph() {}
+
+#[utoipa::path(get, path = "/api/clusters/{id}/graph.svg", tag = "clusters", params(("id" = String, Path)),
+    responses((status = 200, description = "The transmission graph: cases on top, contacts below", content_type = "image/svg+xml", body = String), (status = 404, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn cluster_graph_svg() {}
+
 /// The case registry's OpenAPI document.
 #[derive(OpenApi)]
 #[openapi(
@@ -629,7 +663,13 @@ fn transfer_contact() {}
         correct_case,
         case_revisions,
         transfer_case,
-        transfer_contact
+        transfer_contact,
+        create_cluster,
+        list_clusters,
+        read_cluster,
+        add_cluster_member,
+        cluster_graph,
+        cluster_graph_svg
     ),
     components(schemas(
         CaseStatusSchema,
@@ -662,6 +702,6 @@ mod tests {
             })
             .sum();
         // The routes registered in `api::configure`.
-        assert_eq!(operations, 46);
+        assert_eq!(operations, 52);
     }
 }

@@ -20,6 +20,7 @@ use crate::store::{
     ScopeFilter, UserRecord, verify_chain,
 };
 
+pub mod clusters;
 pub mod contacts;
 pub mod followup;
 pub mod records;
@@ -233,6 +234,7 @@ pub struct CaseRegistry {
     store: Arc<dyn CaseStore>,
     followup: Arc<dyn FollowUpStore>,
     contacts: Arc<dyn crate::store::contacts::ContactStore>,
+    clusters: Arc<dyn crate::store::clusters::ClusterStore>,
     statistics: Arc<dyn StatisticsStore>,
     metrics: Option<followup::FollowUpMetrics>,
     config: Config,
@@ -326,6 +328,7 @@ impl CaseRegistry {
         CaseRegistry {
             followup: store.clone(),
             contacts: store.clone(),
+            clusters: store.clone(),
             statistics: store.clone(),
             metrics: None,
             store,

@@ -10,6 +10,7 @@ use crate::model::{OrgKind, Organization, Role};
 use crate::params;
 use crate::sql::{self, Row, Statement, StoreError};
 
+pub mod clusters;
 pub mod contacts;
 pub mod followup;
 pub mod statistics;

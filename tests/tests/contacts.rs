@@ -298,3 +298,76 @@ flow_tests! {
         assert_eq!((status, read["healthCenterId"].as_str()), (StatusCode::OK, Some(world.health_center[1].as_str())));
     }
 }
+
+flow_tests! {
+    async fn a_cluster_shows_its_members_counts_and_transmission_graph(app, clock) {
+        let world = support::world(&app, &clock).await;
+        let nurse = world.hc_worker[0].clone();
+        let hc = world.health_center[0].clone();
+        let first = support::file_case(&app, &nurse, &hc, "Resident One").await;
+        let second = support::file_case(&app, &nurse, &hc, "Resident Two").await;
+        let (status, _) = call(&app, "POST", &format!("/api/cases/{second}/links"), Some(&nurse), None, Some(json!({"caseId": first}))).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let staff_member = investigate(&app, &nurse, &first, &hc, "Care Worker", "2026-11-19", "care_facility").await;
+        let visitor = investigate(&app, &nurse, &first, &hc, "Visitor", "2026-11-18", "care_facility").await;
+        let (staff_id, visitor_id) = (staff_member["id"].as_str().unwrap(), visitor["id"].as_str().unwrap());
+        let (status, _) = set_status(&app, &nurse, staff_id, "quarantined").await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, conversion) = call(&app, "POST", &format!("/api/contacts/{visitor_id}/convert"), Some(&nurse), None, Some(json!({
+            "municipality": "Minato-ku", "resultDate": "2026-11-20", "diagnosisDate": "2026-11-20", "onsetDate": null,
+            "vulnerableHousehold": false, "admitted": false, "icu": false, "ventilator": false, "ecmo": false,
+            "outcome": "under treatment", "reportDate": "2026-11-20", "postMortem": false, "symptomsAtDiagnosis": [],
+            "diagnosisMethod": "PCR", "specimenType": "swab", "infectionRoute": "droplet", "infectionArea": "domestic",
+            "infectionConfirmed": true
+        }))).await;
+        assert_eq!(status, StatusCode::CREATED, "{conversion}");
+        let third = conversion["caseId"].as_str().unwrap().to_string();
+
+        let (status, cluster) = call(&app, "POST", "/api/clusters", Some(&nurse), None,
+            Some(json!({"name": "Sakura Nursing Home", "setting": "care_facility", "firstDate": "2026-11-16"}))).await;
+        assert_eq!(status, StatusCode::CREATED, "{cluster}");
+        let cluster_id = cluster["id"].as_str().unwrap().to_string();
+        for (kind, id) in [("case", first.as_str()), ("case", second.as_str()), ("case", third.as_str()),
+                           ("contact", staff_id), ("contact", visitor_id), ("case", first.as_str())] {
+            let (status, body) = call(&app, "POST", &format!("/api/clusters/{cluster_id}/members"), Some(&nurse), None,
+                Some(json!({"kind": kind, "id": id}))).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+        let (status, cluster) = call(&app, "GET", &format!("/api/clusters/{cluster_id}"), Some(&nurse), None, None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(cluster["counts"], json!({"cases": 3, "contacts": 2, "converted": 1, "quarantined": 1}), "{cluster}");
+        assert_eq!(cluster["members"].as_array().unwrap().len(), 5, "adding twice changes nothing");
+
+        let (status, graph) = call(&app, "GET", &format!("/api/clusters/{cluster_id}/graph"), Some(&nurse), None, None).await;
+        assert_eq!(status, StatusCode::OK, "{graph}");
+        let edges: Vec<(String, String, String)> = graph["edges"].as_array().unwrap().iter()
+            .map(|e| (e["kind"].as_str().unwrap().into(), e["from"].as_str().unwrap().into(), e["to"].as_str().unwrap().into()))
+            .collect();
+        let has = |kind: &str, from: &str, to: &str| edges.iter().any(|(k, f, t)| k == kind && f == from && t == to);
+        assert!(has("link", &second, &first), "{edges:?}");
+        assert!(has("link", &third, &first), "the conversion linked the new case: {edges:?}");
+        assert!(has("exposure", &first, staff_id) && has("exposure", &first, visitor_id), "{edges:?}");
+        assert!(has("became", visitor_id, &third), "{edges:?}");
+        assert_eq!(edges.len(), 5, "{edges:?}");
+        let response = app.client.get(app.url(&format!("/api/clusters/{cluster_id}/graph.svg"))).bearer_auth(&nurse).send().await.unwrap();
+        assert_eq!(response.headers()["content-type"], "image/svg+xml");
+        let svg = response.text().await.unwrap();
+        assert_eq!(svg.matches("<rect").count(), 5);
+        assert_eq!(svg.matches("<line").count(), 5);
+
+        // The health center's list; the prefecture reads; others see nothing.
+        let (status, list) = call(&app, "GET", "/api/clusters", Some(&nurse), None, None).await;
+        assert_eq!((status, list.as_array().unwrap().len()), (StatusCode::OK, 1));
+        let (status, _) = call(&app, "GET", &format!("/api/clusters/{cluster_id}"), Some(&world.pref_worker[0]), None, None).await;
+        assert_eq!(status, StatusCode::OK);
+        for token in [&world.hc_worker[1], &world.doctor[0], &world.pref_worker[1]] {
+            let (status, _) = call(&app, "GET", &format!("/api/clusters/{cluster_id}/graph"), Some(token), None, None).await;
+            assert_eq!(status, StatusCode::NOT_FOUND);
+        }
+        // Only members the caller works on can be added.
+        let other = support::file_case(&app, &world.hc_worker[1], &world.health_center[1], "Elsewhere").await;
+        let (status, _) = call(&app, "POST", &format!("/api/clusters/{cluster_id}/members"), Some(&nurse), None,
+            Some(json!({"kind": "case", "id": other}))).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+}
