@@ -275,6 +275,9 @@ impl CaseRegistry {
         access: Access,
         action: &str,
     ) -> Result<ContactRecord, CaseError> {
+        if id.contains('\0') {
+            return Err(CaseError::NotFound);
+        }
         let record = self
             .contacts
             .contact_person(id)
