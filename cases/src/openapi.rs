@@ -600,7 +600,8 @@ fn read_cluster() {}
 
 #[utoipa::path(post, path = "/api/clusters/{id}/members", tag = "clusters", params(("id" = String, Path)), request_body = NewMember,
     description = "Adds a case or a close contact the caller works on (adding one twice changes nothing).",
-    responses((status = 200, body = ClusterView), (status = 403, body = CaseErrorSchema), (status = 404, body = CaseErrorSchema)))]
+    responses((status = 200, body = ClusterView), (status = 403, body = CaseErrorSchema), (status = 404, description = "Unknown cluster", body = CaseErrorSchema),
+              (status = 422, description = "No such case or contact that the caller works on", body = CaseErrorSchema)))]
 #[allow(dead_code)]
 fn add_cluster_member() {}
 

@@ -1046,10 +1046,6 @@ impl CaseRegistry {
         access: Access,
         action: &str,
     ) -> Result<CaseRecord, CaseError> {
-        if id.contains('\0') {
-            // No id holds U+0000 (and PostgreSQL text cannot): unknown, as on SQLite.
-            return Err(CaseError::NotFound);
-        }
         let record = self.store.case(id).await?.ok_or(CaseError::NotFound)?;
         let scope = CaseScope {
             health_center_id: record.health_center_id.clone(),

@@ -368,6 +368,6 @@ flow_tests! {
         let other = support::file_case(&app, &world.hc_worker[1], &world.health_center[1], "Elsewhere").await;
         let (status, _) = call(&app, "POST", &format!("/api/clusters/{cluster_id}/members"), Some(&nurse), None,
             Some(json!({"kind": "case", "id": other}))).await;
-        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     }
 }

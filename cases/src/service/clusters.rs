@@ -38,7 +38,8 @@ pub struct NewCluster {
 pub struct NewMember {
     /// `case` or `contact`.
     pub kind: SubjectKind,
-    /// Its id.
+    /// Its id (text without U+0000).
+    #[schema(pattern = "^[^\\u0000]*$")]
     pub id: String,
 }
 
@@ -251,16 +252,24 @@ impl CaseRegistry {
         if principal.organization.id != record.health_center_id {
             return Err(CaseError::Forbidden);
         }
-        match member.kind {
-            SubjectKind::Case => {
-                self.case_for(principal, &member.id, Access::Write, "cluster")
-                    .await?;
-            }
-            SubjectKind::Contact => {
-                self.contact_for(principal, &member.id, Access::Write, "cluster")
-                    .await?;
-            }
-        }
+        let found = match member.kind {
+            SubjectKind::Case => self
+                .case_for(principal, &member.id, Access::Write, "cluster")
+                .await
+                .map(|_| ()),
+            SubjectKind::Contact => self
+                .contact_for(principal, &member.id, Access::Write, "cluster")
+                .await
+                .map(|_| ()),
+        };
+        // The cluster exists; an unknown (or invisible) member is a wrong field, not a 404.
+        found.map_err(|e| match e {
+            CaseError::NotFound => CaseError::Invalid(vec![FieldError {
+                field: "id",
+                message: "no such case or contact that you work on".into(),
+            }]),
+            other => other,
+        })?;
         self.clusters
             .add_cluster_member(
                 id,

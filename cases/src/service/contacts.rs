@@ -118,7 +118,9 @@ impl Proximity {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ExposureInput {
-    /// The case the person was exposed to.
+    /// The case the person was exposed to (text without U+0000, which no id holds: 400
+    /// `invalid_character`).
+    #[schema(pattern = "^[^\\u0000]*$")]
     pub case_id: String,
     /// The (last) day of contact, at most 60 days ago and not in the future.
     #[schema(format = Date)]
