@@ -15,7 +15,7 @@ use mimamori_cases::service::followup::SubjectKind;
 use super::cases::{Errors, input, select};
 use super::{Data, field_message};
 use crate::i18n::{Lang, t};
-use crate::layout::{self, csrf, datetime, qr_svg, svg};
+use crate::layout::{self, csrf, datetime};
 use crate::web::{self, Form, Staff};
 use crate::{Console, Page, PageError};
 
@@ -399,21 +399,7 @@ async fn issue_link(
         .issue_followup_token(&staff.principal, SubjectKind::Contact, &path)
         .await
         .map_err(|e| PageError::Service(lang, e))?;
-    let link = format!(
-        "{}/console/r/{}",
-        web::origin(&request, console.config().public_url.as_deref()),
-        token.token
-    );
-    let offset = console.cases().config().utc_offset_minutes;
-    let panel = html! {
-        section.panel #followup-link aria-labelledby="link-title" {
-            h2 #link-title { (t(lang, "case.followup.link")) }
-            p role="status" { (t(lang, "case.followup.link_shown")) }
-            p.mono #report-link { (link) }
-            p.muted { (t(lang, "case.number.expires")) ": " (datetime(token.expires_at_ms, offset)) }
-            (svg(qr_svg(&link, t(lang, "case.followup.link"))))
-        }
-    };
+    let panel = super::followup::link_panel(&console, &request, lang, &token);
     render(&console, &staff, &path, Some(panel), StatusCode::CREATED).await
 }
 

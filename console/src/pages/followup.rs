@@ -249,21 +249,7 @@ async fn issue_link(
         .issue_followup_token(&staff.principal, SubjectKind::Case, &path)
         .await
         .map_err(case_error(lang))?;
-    let link = format!(
-        "{}/console/r/{}",
-        web::origin(&request, console.config().public_url.as_deref()),
-        token.token
-    );
-    let offset = console.cases().config().utc_offset_minutes;
-    let panel = html! {
-        section.panel #followup-link aria-labelledby="link-title" {
-            h2 #link-title { (t(lang, "case.followup.link")) }
-            p role="status" { (t(lang, "case.followup.link_shown")) }
-            p.mono #report-link { (link) }
-            p.muted { (t(lang, "case.number.expires")) ": " (datetime(token.expires_at_ms, offset)) }
-            (svg(qr_svg(&link, t(lang, "case.followup.link"))))
-        }
-    };
+    let panel = link_panel(&console, &request, lang, &token);
     render_case(
         &console,
         &staff,
@@ -273,6 +259,31 @@ async fn issue_link(
         StatusCode::CREATED,
     )
     .await
+}
+
+/// The panel that shows a just-issued report link once, with its expiry and QR code (cases
+/// and close contacts alike).
+pub(super) fn link_panel(
+    console: &Console,
+    request: &HttpRequest,
+    lang: Lang,
+    token: &mimamori_cases::service::followup::FollowUpToken,
+) -> Markup {
+    let link = format!(
+        "{}/console/r/{}",
+        web::origin(request, console.config().public_url.as_deref()),
+        token.token
+    );
+    let offset = console.cases().config().utc_offset_minutes;
+    html! {
+        section.panel #followup-link aria-labelledby="link-title" {
+            h2 #link-title { (t(lang, "case.followup.link")) }
+            p role="status" { (t(lang, "case.followup.link_shown")) }
+            p.mono #report-link { (link) }
+            p.muted { (t(lang, "case.number.expires")) ": " (datetime(token.expires_at_ms, offset)) }
+            (svg(qr_svg(&link, t(lang, "case.followup.link"))))
+        }
+    }
 }
 
 async fn proxy(
