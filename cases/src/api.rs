@@ -32,6 +32,7 @@ use crate::store::ApiKeyKind;
 pub mod clusters;
 pub mod contacts;
 pub mod followup;
+pub mod lab_tests;
 
 /// An HTTP error: `{"error": message, "code": code, "errorCode": code}` (the last for
 /// clients of Google's verification server), optionally with `details`.
@@ -683,5 +684,6 @@ pub fn configure(config: &mut web::ServiceConfig, registry: web::Data<CaseRegist
         .route("/api/cases/{id}/transfer", web::post().to(transfer_case))
         .configure(followup::configure)
         .configure(contacts::configure)
-        .configure(clusters::configure);
+        .configure(clusters::configure)
+        .configure(lab_tests::configure);
 }

@@ -144,8 +144,31 @@ pub const MIGRATIONS: mimamori_storage::MigrationSet = mimamori_storage::Migrati
             sqlite: CLUSTER_TABLES,
             postgres: CLUSTER_TABLES,
         },
+        mimamori_storage::Migration {
+            version: 6,
+            name: "lab_tests",
+            sqlite: LAB_TEST_TABLES,
+            postgres: LAB_TEST_TABLES,
+        },
     ],
 };
+
+/// Laboratory tests of a case after its notification, each its own record (the same SQL on
+/// both backends).
+const LAB_TEST_TABLES: &str = "CREATE TABLE lab_tests (
+        id TEXT PRIMARY KEY,
+        case_id TEXT NOT NULL,
+        specimen TEXT NOT NULL,
+        collected_on TEXT NOT NULL,
+        method TEXT NOT NULL,
+        laboratory TEXT,
+        result TEXT NOT NULL,
+        result_on TEXT,
+        recorded_by TEXT NOT NULL,
+        recorded_at_ms BIGINT NOT NULL,
+        updated_at_ms BIGINT NOT NULL
+    );
+    CREATE INDEX lab_tests_by_case ON lab_tests (case_id, collected_on);";
 
 /// Clusters (settings with several cases) and their members, cases or close contacts (the
 /// same SQL on both backends).

@@ -580,6 +580,28 @@ fn transfer_case() {}
 #[allow(dead_code)]
 fn transfer_contact() {}
 
+use crate::service::lab_tests::{LabResult, LabTestView, NewLabTest};
+
+#[utoipa::path(post, path = "/api/cases/{id}/tests", tag = "cases", params(("id" = String, Path)), request_body = NewLabTest,
+    description = "Records a laboratory test of a case (a case worker of its health center); the case's history lists it.",
+    responses((status = 201, body = LabTestView), (status = 403, body = CaseErrorSchema), (status = 404, body = CaseErrorSchema),
+              (status = 409, description = "Revoked case, or 200 tests already", body = CaseErrorSchema), (status = 422, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn record_lab_test() {}
+
+#[utoipa::path(get, path = "/api/cases/{id}/tests", tag = "cases", params(("id" = String, Path)),
+    responses((status = 200, description = "The case's tests by collection day", body = Vec<LabTestView>), (status = 404, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn list_lab_tests() {}
+
+#[utoipa::path(post, path = "/api/cases/{id}/tests/{testId}/result", tag = "cases",
+    params(("id" = String, Path), ("testId" = String, Path)), request_body = LabResult,
+    description = "Enters the result of a pending test, once (a known result is corrected by recording a new test).",
+    responses((status = 200, body = LabTestView), (status = 403, body = CaseErrorSchema), (status = 404, body = CaseErrorSchema),
+              (status = 409, description = "The result is known, or changed meanwhile", body = CaseErrorSchema), (status = 422, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn enter_lab_result() {}
+
 use crate::service::clusters::{ClusterGraph, ClusterView, NewCluster, NewMember};
 
 #[utoipa::path(post, path = "/api/clusters", tag = "clusters", request_body = NewCluster,
@@ -670,7 +692,10 @@ fn cluster_graph_svg() {}
         read_cluster,
         add_cluster_member,
         cluster_graph,
-        cluster_graph_svg
+        cluster_graph_svg,
+        record_lab_test,
+        list_lab_tests,
+        enter_lab_result
     ),
     components(schemas(
         CaseStatusSchema,
@@ -703,6 +728,6 @@ mod tests {
             })
             .sum();
         // The routes registered in `api::configure`.
-        assert_eq!(operations, 52);
+        assert_eq!(operations, 55);
     }
 }

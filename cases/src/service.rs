@@ -23,6 +23,7 @@ use crate::store::{
 pub mod clusters;
 pub mod contacts;
 pub mod followup;
+pub mod lab_tests;
 pub mod records;
 pub mod statistics;
 
@@ -235,6 +236,7 @@ pub struct CaseRegistry {
     followup: Arc<dyn FollowUpStore>,
     contacts: Arc<dyn crate::store::contacts::ContactStore>,
     clusters: Arc<dyn crate::store::clusters::ClusterStore>,
+    lab_tests: Arc<dyn crate::store::lab_tests::LabTestStore>,
     statistics: Arc<dyn StatisticsStore>,
     metrics: Option<followup::FollowUpMetrics>,
     config: Config,
@@ -329,6 +331,7 @@ impl CaseRegistry {
             followup: store.clone(),
             contacts: store.clone(),
             clusters: store.clone(),
+            lab_tests: store.clone(),
             statistics: store.clone(),
             metrics: None,
             store,

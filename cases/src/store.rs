@@ -13,6 +13,7 @@ use crate::sql::{self, Row, Statement, StoreError};
 pub mod clusters;
 pub mod contacts;
 pub mod followup;
+pub mod lab_tests;
 pub mod statistics;
 
 /// A stored user.

@@ -371,3 +371,68 @@ flow_tests! {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     }
 }
+
+flow_tests! {
+    async fn repeat_tests_are_records_of_their_own_in_the_case_history(app, clock) {
+        let world = support::world(&app, &clock).await;
+        let nurse = world.hc_worker[0].clone();
+        let hc = world.health_center[0].clone();
+        let case_id = support::file_case(&app, &nurse, &hc, "Tested Twice").await;
+        let tests = format!("/api/cases/{case_id}/tests");
+
+        // A negative PCR with its result, then a pending antigen test.
+        let (status, pcr) = call(&app, "POST", &tests, Some(&nurse), None, Some(json!({
+            "specimen": "saliva", "collectedOn": "2026-11-19", "method": "pcr", "laboratory": "Minato Lab",
+            "result": "negative", "resultOn": "2026-11-20"}))).await;
+        assert_eq!(status, StatusCode::CREATED, "{pcr}");
+        assert_eq!(pcr["recordedBy"].as_str().is_some(), true);
+        let (status, antigen) = call(&app, "POST", &tests, Some(&nurse), None, Some(json!({
+            "specimen": "nasal_swab", "collectedOn": "2026-11-18", "method": "antigen_quantitative", "result": "pending"}))).await;
+        assert_eq!(status, StatusCode::CREATED, "{antigen}");
+        let antigen_id = antigen["id"].as_str().unwrap();
+
+        // Listed by collection day; the case's history holds both, without the laboratory.
+        let (status, listed) = call(&app, "GET", &tests, Some(&world.pref_worker[0]), None, None).await;
+        assert_eq!(status, StatusCode::OK, "the prefecture reads them");
+        let days: Vec<&str> = listed.as_array().unwrap().iter().map(|t| t["collectedOn"].as_str().unwrap()).collect();
+        assert_eq!(days, ["2026-11-18", "2026-11-19"]);
+        let (_, case) = call(&app, "GET", &format!("/api/cases/{case_id}"), Some(&nurse), None, None).await;
+        let events: Vec<&str> = case["history"].as_array().unwrap().iter()
+            .filter(|e| e["kind"] == "lab_test").map(|e| e["detail"].as_str().unwrap()).collect();
+        assert_eq!(events, ["pcr saliva 2026-11-19: negative", "antigen_quantitative nasal_swab 2026-11-18: pending"]);
+
+        // The pending result arrives once.
+        let result = format!("{tests}/{antigen_id}/result");
+        let (status, entered) = call(&app, "POST", &result, Some(&nurse), None,
+            Some(json!({"result": "positive", "resultOn": "2026-11-19", "laboratory": "Clinic A"}))).await;
+        assert_eq!(status, StatusCode::OK, "{entered}");
+        assert_eq!((entered["result"].as_str(), entered["laboratory"].as_str()), (Some("positive"), Some("Clinic A")));
+        let (status, again) = call(&app, "POST", &result, Some(&nurse), None,
+            Some(json!({"result": "negative", "resultOn": "2026-11-19"}))).await;
+        assert_eq!((status, again["code"].as_str()), (StatusCode::CONFLICT, Some("result_known")));
+        let (_, case) = call(&app, "GET", &format!("/api/cases/{case_id}"), Some(&nurse), None, None).await;
+        assert!(case["history"].as_array().unwrap().iter()
+            .any(|e| e["detail"] == "antigen_quantitative nasal_swab 2026-11-18: positive"), "{case}");
+
+        // Bad input is 422, others' cases 404, the prefecture may not record.
+        for body in [
+            json!({"specimen": "saliva", "collectedOn": "2099-01-01", "method": "pcr", "result": "pending"}),
+            json!({"specimen": "saliva", "collectedOn": "2026-11-19", "method": "pcr", "result": "positive"}),
+            json!({"specimen": "saliva", "collectedOn": "2026-11-19", "method": "pcr", "result": "positive", "resultOn": "2026-11-01"}),
+            json!({"specimen": "saliva", "collectedOn": "2026-11-19", "method": "pcr", "result": "pending", "resultOn": "2026-11-19"}),
+        ] {
+            let (status, response) = call(&app, "POST", &tests, Some(&nurse), None, Some(body.clone())).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {response}");
+        }
+        let (status, _) = call(&app, "POST", &tests, Some(&nurse), None, Some(json!({"specimen": "hair", "collectedOn": "2026-11-19", "method": "pcr", "result": "pending"}))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "an unknown specimen");
+        let (status, _) = call(&app, "GET", &tests, Some(&world.hc_worker[1]), None, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _) = call(&app, "POST", &tests, Some(&world.pref_worker[0]), None, Some(json!({
+            "specimen": "saliva", "collectedOn": "2026-11-19", "method": "pcr", "result": "pending"}))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _) = call(&app, "POST", &format!("{tests}/no-such-test/result"), Some(&nurse), None,
+            Some(json!({"result": "positive", "resultOn": "2026-11-19"}))).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+}
