@@ -33,6 +33,7 @@ pub mod clusters;
 pub mod contacts;
 pub mod followup;
 pub mod lab_tests;
+pub mod retention;
 
 /// An HTTP error: `{"error": message, "code": code, "errorCode": code}` (the last for
 /// clients of Google's verification server), optionally with `details`.
@@ -685,5 +686,6 @@ pub fn configure(config: &mut web::ServiceConfig, registry: web::Data<CaseRegist
         .configure(followup::configure)
         .configure(contacts::configure)
         .configure(clusters::configure)
-        .configure(lab_tests::configure);
+        .configure(lab_tests::configure)
+        .configure(retention::configure);
 }

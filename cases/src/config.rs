@@ -47,6 +47,9 @@ pub struct Config {
     /// the rules in force changed (Japan: 14 days, then 10 from 2022-01-28, 7 from
     /// 2022-07-22, 5 from 2022-09-07).
     pub quarantine_rules: Vec<QuarantineRule>,
+    /// Days after a case or close contact is closed (final status, or revoked) before their
+    /// personal data is removed; 0 keeps it. Statistics keep their counts.
+    pub retention_days: i64,
 }
 
 /// One quarantine rule: contacts last exposed on or after `from` stay in quarantine `days`
@@ -63,6 +66,12 @@ pub struct QuarantineRule {
 impl Config {
     /// Checks values that parse but make no sense.
     pub fn validate(&self) -> Result<(), String> {
+        if !(0..=36_500).contains(&self.retention_days) {
+            return Err(format!(
+                "cases.retention_days must be 0 (keep) to 36500 (got {})",
+                self.retention_days
+            ));
+        }
         for rule in &self.quarantine_rules {
             if crate::model::Date::parse(&rule.from).is_none() || !(1..=30).contains(&rule.days) {
                 return Err(format!(
@@ -112,6 +121,7 @@ impl Default for Config {
                     days: 5,
                 },
             ],
+            retention_days: 1095,
         }
     }
 }

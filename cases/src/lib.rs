@@ -150,8 +150,23 @@ pub const MIGRATIONS: mimamori_storage::MigrationSet = mimamori_storage::Migrati
             sqlite: LAB_TEST_TABLES,
             postgres: LAB_TEST_TABLES,
         },
+        mimamori_storage::Migration {
+            version: 7,
+            name: "retention",
+            sqlite: RETENTION_COLUMNS,
+            postgres: RETENTION_COLUMNS,
+        },
     ],
 };
+
+/// When a closed case's or contact's personal data was removed, and the indexes the line
+/// list and the retention sweep read (the same SQL on both backends).
+const RETENTION_COLUMNS: &str = "ALTER TABLE cases ADD COLUMN anonymised_at_ms BIGINT;
+    ALTER TABLE contacts ADD COLUMN anonymised_at_ms BIGINT;
+    CREATE INDEX cases_by_status_and_change ON cases (status, updated_at_ms);
+    CREATE INDEX cases_by_prefecture_and_diagnosis ON cases (prefecture_id, diagnosis_date);
+    CREATE INDEX cases_by_health_center_and_diagnosis ON cases (health_center_id, diagnosis_date);
+    CREATE INDEX contacts_by_status_and_change ON contacts (status, updated_at_ms);";
 
 /// Laboratory tests of a case after its notification, each its own record (the same SQL on
 /// both backends).

@@ -602,6 +602,22 @@ fn list_lab_tests() {}
 #[allow(dead_code)]
 fn enter_lab_result() {}
 
+use crate::service::retention::RetentionReport;
+
+#[utoipa::path(get, path = "/api/linelist", tag = "cases",
+    params(("from" = String, Query, format = Date), ("to" = String, Query, format = Date)),
+    description = "The caller's cases diagnosed in the period (at most 366 days) as CSV, for prefectures and health centers; audited. Columns: the case, its place and course, sex, age, municipality and the clinical fields (no address, phone, e-mail or workplace).",
+    responses((status = 200, description = "CSV", content_type = "text/csv"), (status = 400, description = "Not a period", body = CaseErrorSchema),
+              (status = 403, body = CaseErrorSchema), (status = 409, description = "More than 100,000 cases: ask for a shorter period", body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn line_list() {}
+
+#[utoipa::path(post, path = "/api/retention/run", tag = "cases",
+    description = "Runs the retention rule now (org admins of the national organization; a daily sweep runs it anyway): the personal data of cases and close contacts closed longer than `retention_days` is removed; statistics keep their counts.",
+    responses((status = 200, description = "What was anonymised", body = RetentionReport), (status = 403, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn run_retention() {}
+
 use crate::service::clusters::{ClusterGraph, ClusterView, NewCluster, NewMember};
 
 #[utoipa::path(post, path = "/api/clusters", tag = "clusters", request_body = NewCluster,
@@ -695,7 +711,9 @@ fn cluster_graph_svg() {}
         cluster_graph_svg,
         record_lab_test,
         list_lab_tests,
-        enter_lab_result
+        enter_lab_result,
+        line_list,
+        run_retention
     ),
     components(schemas(
         CaseStatusSchema,
@@ -728,6 +746,6 @@ mod tests {
             })
             .sum();
         // The routes registered in `api::configure`.
-        assert_eq!(operations, 55);
+        assert_eq!(operations, 57);
     }
 }

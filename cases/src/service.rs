@@ -25,6 +25,7 @@ pub mod contacts;
 pub mod followup;
 pub mod lab_tests;
 pub mod records;
+pub mod retention;
 pub mod statistics;
 
 /// Why an operation was refused or failed.
@@ -237,6 +238,7 @@ pub struct CaseRegistry {
     contacts: Arc<dyn crate::store::contacts::ContactStore>,
     clusters: Arc<dyn crate::store::clusters::ClusterStore>,
     lab_tests: Arc<dyn crate::store::lab_tests::LabTestStore>,
+    retention: Arc<dyn crate::store::retention::RetentionStore>,
     statistics: Arc<dyn StatisticsStore>,
     metrics: Option<followup::FollowUpMetrics>,
     config: Config,
@@ -332,6 +334,7 @@ impl CaseRegistry {
             contacts: store.clone(),
             clusters: store.clone(),
             lab_tests: store.clone(),
+            retention: store.clone(),
             statistics: store.clone(),
             metrics: None,
             store,

@@ -14,6 +14,7 @@ pub mod clusters;
 pub mod contacts;
 pub mod followup;
 pub mod lab_tests;
+pub mod retention;
 pub mod statistics;
 
 /// A stored user.

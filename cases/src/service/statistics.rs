@@ -34,7 +34,7 @@ pub struct StatisticsTableView {
 /// One CSV cell: a text starting with `=`, `+`, `-`, `@`, a tab or a carriage return gets a
 /// leading `'` so a spreadsheet shows it instead of running it as a formula (a health-center
 /// name is chosen by people); quoted when it holds a comma, quote or line break.
-fn csv_field(text: &str) -> String {
+pub(crate) fn csv_field(text: &str) -> String {
     let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{text}")
     } else {

@@ -22,6 +22,10 @@ const EXPIRY_SWEEP: Duration = Duration::from_secs(30);
 /// How often follow-up plans are checked for days past the cut-off without a report.
 const MISSED_REPORT_CHECK: Duration = Duration::from_secs(60);
 
+/// How often the retention rule runs (idempotent on every replica; a day late is still on
+/// time for a period counted in days).
+const RETENTION_SWEEP: Duration = Duration::from_secs(3600);
+
 /// The case and verification services' shared state.
 #[derive(Clone)]
 pub struct CasesService {
@@ -103,6 +107,22 @@ impl CasesService {
                 }
                 if let Err(error) = cases.refresh_followup_metrics().await {
                     tracing::warn!(error = %error, "follow-up metrics refresh failed");
+                }
+            }
+        });
+        let cases = self.cases.get_ref().clone();
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(RETENTION_SWEEP);
+            loop {
+                interval.tick().await;
+                match cases.run_retention().await {
+                    Ok(report) if report.cases + report.contacts > 0 => tracing::info!(
+                        cases = report.cases,
+                        contacts = report.contacts,
+                        "retention: personal data of closed records removed"
+                    ),
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(error = %error, "retention sweep failed"),
                 }
             }
         });
