@@ -31,6 +31,7 @@ use crate::store::ApiKeyKind;
 
 pub mod clusters;
 pub mod contacts;
+pub mod documents;
 pub mod followup;
 pub mod lab_tests;
 pub mod retention;
@@ -200,6 +201,9 @@ impl From<CaseError> for ApiError {
             .with_details(serde_json::to_value(rows).unwrap_or_default()),
             CaseError::Conflict { code, message } => {
                 ApiError::new(StatusCode::CONFLICT, code, message)
+            }
+            CaseError::Unavailable { code, message } => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
             }
             CaseError::Store(e) if e.is_invalid_input() => ApiError::new(
                 StatusCode::BAD_REQUEST,
@@ -687,5 +691,6 @@ pub fn configure(config: &mut web::ServiceConfig, registry: web::Data<CaseRegist
         .configure(contacts::configure)
         .configure(clusters::configure)
         .configure(lab_tests::configure)
-        .configure(retention::configure);
+        .configure(retention::configure)
+        .configure(documents::configure);
 }

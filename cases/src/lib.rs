@@ -16,6 +16,9 @@ pub mod sql;
 pub mod store;
 pub mod suppression;
 
+/// The PDF renderer of certificates and notices (its font is found at start).
+pub use mimamori_documents;
+
 pub use config::Config;
 pub use openapi::openapi;
 pub use service::CaseRegistry;
@@ -156,8 +159,32 @@ pub const MIGRATIONS: mimamori_storage::MigrationSet = mimamori_storage::Migrati
             sqlite: RETENTION_COLUMNS,
             postgres: RETENTION_COLUMNS,
         },
+        mimamori_storage::Migration {
+            version: 8,
+            name: "documents",
+            sqlite: DOCUMENT_TABLES,
+            postgres: DOCUMENT_TABLES,
+        },
     ],
 };
+
+/// Issued certificates and notices with the fields they printed (the same SQL on both
+/// backends).
+const DOCUMENT_TABLES: &str = "CREATE TABLE documents (
+        id TEXT PRIMARY KEY,
+        subject_kind TEXT NOT NULL,
+        subject_id TEXT NOT NULL,
+        health_center_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        language TEXT NOT NULL,
+        number TEXT NOT NULL,
+        fields TEXT NOT NULL,
+        issued_by TEXT NOT NULL,
+        issued_at_ms BIGINT NOT NULL,
+        downloaded_at_ms BIGINT
+    );
+    CREATE INDEX documents_by_subject ON documents (subject_id, issued_at_ms);
+    CREATE INDEX documents_by_health_center ON documents (health_center_id, downloaded_at_ms);";
 
 /// When a closed case's or contact's personal data was removed, and the indexes the line
 /// list and the retention sweep read (the same SQL on both backends).

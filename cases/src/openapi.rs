@@ -602,6 +602,65 @@ fn list_lab_tests() {}
 #[allow(dead_code)]
 fn enter_lab_result() {}
 
+use crate::service::documents::{BundleRequest, DocumentRequest, DocumentView};
+
+const DOCUMENTS_OFF: &str = "No Japanese font on this server (install fonts-ipaexfont-gothic)";
+
+#[utoipa::path(post, path = "/api/cases/{id}/documents", tag = "documents", params(("id" = String, Path)), request_body = DocumentRequest,
+    description = "Issues a 療養証明書 (isolation certificate) or 就業制限通知 (work-restriction notice) for a case, filled from the notification and the follow-up plan's period (or `periodStart`/`periodEnd`). A case worker of its health center.",
+    responses((status = 201, body = DocumentView), (status = 403, body = CaseErrorSchema), (status = 404, body = CaseErrorSchema),
+              (status = 409, description = "The record was anonymised", body = CaseErrorSchema),
+              (status = 422, description = "A field the document needs is missing or invalid, or the kind is for contacts", body = CaseErrorSchema),
+              (status = 503, description = DOCUMENTS_OFF, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn issue_case_document() {}
+
+#[utoipa::path(post, path = "/api/contacts/{id}/documents", tag = "documents", params(("id" = String, Path)), request_body = DocumentRequest,
+    description = "Issues a quarantine start or end notice for a close contact, filled from the contact and their quarantine.",
+    responses((status = 201, body = DocumentView), (status = 403, body = CaseErrorSchema), (status = 404, body = CaseErrorSchema),
+              (status = 409, description = "The record was anonymised", body = CaseErrorSchema),
+              (status = 422, description = "A field the document needs is missing or invalid, or the kind is for cases", body = CaseErrorSchema),
+              (status = 503, description = DOCUMENTS_OFF, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn issue_contact_document() {}
+
+#[utoipa::path(get, path = "/api/cases/{id}/documents", tag = "documents", params(("id" = String, Path)),
+    responses((status = 200, description = "Issued documents, newest first", body = Vec<DocumentView>), (status = 404, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn case_documents() {}
+
+#[utoipa::path(get, path = "/api/contacts/{id}/documents", tag = "documents", params(("id" = String, Path)),
+    responses((status = 200, description = "Issued documents, newest first", body = Vec<DocumentView>), (status = 404, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn contact_documents() {}
+
+#[utoipa::path(post, path = "/api/documents/bundle", tag = "documents", request_body = BundleRequest,
+    description = "Issues one kind of document for up to 500 cases or contacts and answers one PDF, a page each (bulk printing); all or nothing. `X-Document-Count` says how many.",
+    responses((status = 200, description = "PDF", content_type = "application/pdf"), (status = 403, body = CaseErrorSchema), (status = 404, body = CaseErrorSchema),
+              (status = 409, description = "A record was anonymised", body = CaseErrorSchema),
+              (status = 422, body = CaseErrorSchema), (status = 503, description = DOCUMENTS_OFF, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn document_bundle() {}
+
+#[utoipa::path(get, path = "/api/documents/{id}/pdf", tag = "documents", params(("id" = String, Path)),
+    responses((status = 200, description = "PDF of an issued document", content_type = "application/pdf"), (status = 404, body = CaseErrorSchema),
+              (status = 503, description = DOCUMENTS_OFF, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn document_pdf() {}
+
+#[utoipa::path(get, path = "/api/followup/documents", tag = "documents",
+    description = "The documents issued to the holder of a follow-up link, with `Authorization: Bearer <link token>`.",
+    responses((status = 200, body = Vec<DocumentView>), (status = 401, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn link_documents() {}
+
+#[utoipa::path(get, path = "/api/followup/documents/{id}/pdf", tag = "documents", params(("id" = String, Path)),
+    description = "A document's PDF for the holder of its subject's follow-up link (`Authorization: Bearer <link token>`); the first download confirms receipt.",
+    responses((status = 200, description = "PDF", content_type = "application/pdf"), (status = 401, body = CaseErrorSchema), (status = 404, body = CaseErrorSchema),
+              (status = 503, description = DOCUMENTS_OFF, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn link_document_pdf() {}
+
 use crate::service::retention::RetentionReport;
 
 #[utoipa::path(get, path = "/api/linelist", tag = "cases",
@@ -713,7 +772,15 @@ fn cluster_graph_svg() {}
         list_lab_tests,
         enter_lab_result,
         line_list,
-        run_retention
+        run_retention,
+        issue_case_document,
+        issue_contact_document,
+        case_documents,
+        contact_documents,
+        document_bundle,
+        document_pdf,
+        link_documents,
+        link_document_pdf
     ),
     components(schemas(
         CaseStatusSchema,
@@ -746,6 +813,6 @@ mod tests {
             })
             .sum();
         // The routes registered in `api::configure`.
-        assert_eq!(operations, 57);
+        assert_eq!(operations, 65);
     }
 }

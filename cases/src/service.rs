@@ -22,6 +22,7 @@ use crate::store::{
 
 pub mod clusters;
 pub mod contacts;
+pub mod documents;
 pub mod followup;
 pub mod lab_tests;
 pub mod records;
@@ -70,6 +71,14 @@ pub enum CaseError {
         /// Stable code.
         code: &'static str,
         /// What conflicts.
+        message: String,
+    },
+    /// A part the request needs is not set up on this server (503, with what to install).
+    #[error("{message}")]
+    Unavailable {
+        /// Stable code.
+        code: &'static str,
+        /// What is missing.
         message: String,
     },
     /// The database failed.
@@ -239,6 +248,8 @@ pub struct CaseRegistry {
     clusters: Arc<dyn crate::store::clusters::ClusterStore>,
     lab_tests: Arc<dyn crate::store::lab_tests::LabTestStore>,
     retention: Arc<dyn crate::store::retention::RetentionStore>,
+    documents: Arc<dyn crate::store::documents::DocumentStore>,
+    documents_renderer: Option<Arc<mimamori_documents::Renderer>>,
     statistics: Arc<dyn StatisticsStore>,
     metrics: Option<followup::FollowUpMetrics>,
     config: Config,
@@ -335,6 +346,8 @@ impl CaseRegistry {
             clusters: store.clone(),
             lab_tests: store.clone(),
             retention: store.clone(),
+            documents: store.clone(),
+            documents_renderer: None,
             statistics: store.clone(),
             metrics: None,
             store,

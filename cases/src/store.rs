@@ -12,6 +12,7 @@ use crate::sql::{self, Row, Statement, StoreError};
 
 pub mod clusters;
 pub mod contacts;
+pub mod documents;
 pub mod followup;
 pub mod lab_tests;
 pub mod retention;

@@ -131,6 +131,7 @@ impl PageError {
             CaseError::Store(e) if e.is_unavailable() => {
                 (StatusCode::SERVICE_UNAVAILABLE, "error.unavailable")
             }
+            CaseError::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "error.unavailable"),
             CaseError::Store(_) | CaseError::Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "error.internal")
             }

@@ -23,7 +23,7 @@ use crate::service::followup::{PlanInput, SubjectKind};
 type Registry = web::Data<CaseRegistry>;
 
 /// Whose follow-up a path is about: `/api/contacts/{id}/…` a close contact's, else a case's.
-fn subject_kind(request: &HttpRequest) -> SubjectKind {
+pub(super) fn subject_kind(request: &HttpRequest) -> SubjectKind {
     if request.path().starts_with("/api/contacts/") {
         SubjectKind::Contact
     } else {

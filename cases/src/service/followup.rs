@@ -425,7 +425,7 @@ impl CaseRegistry {
         }
     }
 
-    fn local_today(&self) -> Date {
+    pub(crate) fn local_today(&self) -> Date {
         local_day(self.now_ms(), self.config.utc_offset_minutes)
     }
 

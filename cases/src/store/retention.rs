@@ -57,9 +57,14 @@ fn in_list(names: &[&str]) -> String {
         .join(", ")
 }
 
-/// The statements that remove what hangs off a follow-up subject.
-fn followup_cleanup(kind: &str, id: &str) -> [Statement; 2] {
+/// The statements that remove what hangs off a follow-up subject: its link tokens, the
+/// notes of its reports and its issued documents (they print the person's data).
+fn followup_cleanup(kind: &str, id: &str) -> [Statement; 3] {
     [
+        Statement::new(
+            "DELETE FROM documents WHERE subject_id = $1",
+            params![id],
+        ),
         Statement::new(
             "DELETE FROM followup_tokens WHERE subject_id = $1",
             params![id],

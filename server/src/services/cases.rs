@@ -50,6 +50,20 @@ impl CasesService {
         )
         .with_metrics(&context.registry)
         .map_err(anyhow::Error::msg)?;
+        // Certificates and notices need a Japanese font; without one only they are off.
+        let cases = match mimamori_cases::mimamori_documents::Renderer::discover() {
+            Ok(renderer) => {
+                tracing::info!(
+                    font = renderer.fonts().origin(),
+                    "documents: PDF font found"
+                );
+                cases.with_document_renderer(renderer)
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, "documents are off: no Japanese font");
+                cases
+            }
+        };
         let verification = Verification::new(
             context.database.clone(),
             cases.clone(),
