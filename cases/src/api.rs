@@ -34,6 +34,7 @@ pub mod contacts;
 pub mod documents;
 pub mod followup;
 pub mod lab_tests;
+pub mod messages;
 pub mod retention;
 
 /// An HTTP error: `{"error": message, "code": code, "errorCode": code}` (the last for
@@ -692,5 +693,6 @@ pub fn configure(config: &mut web::ServiceConfig, registry: web::Data<CaseRegist
         .configure(clusters::configure)
         .configure(lab_tests::configure)
         .configure(retention::configure)
-        .configure(documents::configure);
+        .configure(documents::configure)
+        .configure(messages::configure);
 }

@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Settings of this service. Unknown keys are rejected. There are no secrets here.
+/// Settings of this service. Unknown keys are rejected. The only secrets (the SMTP password
+/// and the SMS gateway token, under `messaging`) print as `***`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -50,6 +51,134 @@ pub struct Config {
     /// Days after a case or close contact is closed (final status, or revoked) before their
     /// personal data is removed; 0 keeps it. Statistics keep their counts.
     pub retention_days: i64,
+    /// Outbound e-mail and SMS (`[cases.messaging]`).
+    pub messaging: MessagingConfig,
+}
+
+/// A secret in the configuration: `***` when printed or serialized.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str("***")
+    }
+}
+
+/// How the outbox reaches people: an SMTP server for e-mail, an SMS gateway (or the local
+/// recording provider), and the limits it keeps. With neither set, sending is off (503).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MessagingConfig {
+    /// SMTP server host; unset: no e-mail.
+    pub smtp_host: Option<String>,
+    /// SMTP port.
+    pub smtp_port: u16,
+    /// `none`, `starttls` or `tls`.
+    pub smtp_security: String,
+    /// Sender (`保健所 <noreply@example.jp>`).
+    pub smtp_from: String,
+    /// SMTP AUTH user.
+    pub smtp_username: Option<String>,
+    /// SMTP AUTH password.
+    pub smtp_password: Option<Secret>,
+    /// `none`, `http` (a gateway at `sms_url`) or `recording` (kept in memory and appended to
+    /// `sms_record_file`: for local set-ups and tests, sends nothing).
+    pub sms_provider: String,
+    /// The gateway's URL (`http`).
+    pub sms_url: Option<String>,
+    /// The gateway's bearer token.
+    pub sms_token: Option<Secret>,
+    /// Where the recording provider appends messages (JSON lines).
+    pub sms_record_file: Option<std::path::PathBuf>,
+    /// The console's public address, for the follow-up links in messages
+    /// (`https://mimamori.example.jp`).
+    pub public_url: Option<String>,
+    /// The exposure-notification app's page sent with a processing number; `{number}`, if
+    /// present, is replaced by the number.
+    pub app_link: String,
+    /// Local time after which people who have not reported today get a reminder (`HH:MM`);
+    /// empty: no reminders.
+    pub reminder_time: String,
+    /// Attempts before a message is given up (transient failures back off 30 s × 2ⁿ, at
+    /// most an hour).
+    pub max_attempts: i64,
+    /// Messages sent per minute by one replica, all channels.
+    pub sends_per_minute: i64,
+    /// Messages one recipient gets per day at most (more are suppressed).
+    pub max_per_recipient_per_day: i64,
+    /// Days a handled message keeps its recipient and text (then they are erased).
+    pub keep_days: i64,
+}
+
+impl Default for MessagingConfig {
+    fn default() -> Self {
+        MessagingConfig {
+            smtp_host: None,
+            smtp_port: 587,
+            smtp_security: "starttls".into(),
+            smtp_from: "noreply@localhost".into(),
+            smtp_username: None,
+            smtp_password: None,
+            sms_provider: "none".into(),
+            sms_url: None,
+            sms_token: None,
+            sms_record_file: None,
+            public_url: None,
+            app_link: "https://www.mhlw.go.jp/stf/seisakunitsuite/bunya/cocoa_00138.html".into(),
+            reminder_time: "18:00".into(),
+            max_attempts: 8,
+            sends_per_minute: 120,
+            max_per_recipient_per_day: 5,
+            keep_days: 30,
+        }
+    }
+}
+
+impl MessagingConfig {
+    /// The reminder time as minutes after local midnight; `None` when reminders are off.
+    pub fn reminder_minutes(&self) -> Option<i64> {
+        let (hours, minutes) = self.reminder_time.split_once(':')?;
+        let (hours, minutes): (i64, i64) = (hours.parse().ok()?, minutes.parse().ok()?);
+        ((0..24).contains(&hours) && (0..60).contains(&minutes)).then_some(hours * 60 + minutes)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if !self.reminder_time.is_empty() && self.reminder_minutes().is_none() {
+            return Err(format!(
+                "cases.messaging.reminder_time must be HH:MM or empty (got {})",
+                self.reminder_time
+            ));
+        }
+        if !["none", "starttls", "tls"].contains(&self.smtp_security.as_str()) {
+            return Err("cases.messaging.smtp_security: none, starttls or tls".into());
+        }
+        match self.sms_provider.as_str() {
+            "none" | "recording" => {}
+            "http" if self.sms_url.is_some() && self.sms_token.is_some() => {}
+            "http" => {
+                return Err(
+                    "cases.messaging.sms_provider = http needs sms_url and sms_token".into(),
+                );
+            }
+            _ => return Err("cases.messaging.sms_provider: none, http or recording".into()),
+        }
+        if self.max_attempts < 1
+            || self.sends_per_minute < 1
+            || self.max_per_recipient_per_day < 1
+            || self.keep_days < 1
+        {
+            return Err("cases.messaging: max_attempts, sends_per_minute, max_per_recipient_per_day and keep_days must be at least 1".into());
+        }
+        Ok(())
+    }
 }
 
 /// One quarantine rule: contacts last exposed on or after `from` stay in quarantine `days`
@@ -72,6 +201,7 @@ impl Config {
                 self.retention_days
             ));
         }
+        self.messaging.validate()?;
         for rule in &self.quarantine_rules {
             if crate::model::Date::parse(&rule.from).is_none() || !(1..=30).contains(&rule.days) {
                 return Err(format!(
@@ -122,6 +252,7 @@ impl Default for Config {
                 },
             ],
             retention_days: 1095,
+            messaging: MessagingConfig::default(),
         }
     }
 }

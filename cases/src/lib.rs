@@ -165,8 +165,47 @@ pub const MIGRATIONS: mimamori_storage::MigrationSet = mimamori_storage::Migrati
             sqlite: DOCUMENT_TABLES,
             postgres: DOCUMENT_TABLES,
         },
+        mimamori_storage::Migration {
+            version: 9,
+            name: "outbox",
+            sqlite: OUTBOX_TABLES,
+            postgres: OUTBOX_TABLES,
+        },
     ],
 };
+
+/// The outbox of e-mail and SMS, and the opt-outs (keyed hashes only; the same SQL on both
+/// backends).
+const OUTBOX_TABLES: &str = "CREATE TABLE outbox (
+        id TEXT PRIMARY KEY,
+        channel TEXT NOT NULL,
+        template TEXT NOT NULL,
+        language TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        recipient_hash BYTEA NOT NULL,
+        subject TEXT,
+        body TEXT NOT NULL,
+        list_unsubscribe TEXT,
+        subject_kind TEXT,
+        subject_id TEXT,
+        health_center_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        attempts BIGINT NOT NULL,
+        next_attempt_at_ms BIGINT NOT NULL,
+        last_error TEXT,
+        provider_id TEXT,
+        dedupe_key TEXT UNIQUE,
+        created_by TEXT NOT NULL,
+        created_at_ms BIGINT NOT NULL,
+        sent_at_ms BIGINT
+    );
+    CREATE INDEX outbox_due ON outbox (state, next_attempt_at_ms);
+    CREATE INDEX outbox_by_recipient ON outbox (recipient_hash, created_at_ms);
+    CREATE INDEX outbox_by_subject ON outbox (subject_id, created_at_ms);
+    CREATE TABLE message_opt_outs (
+        recipient_hash BYTEA PRIMARY KEY,
+        created_at_ms BIGINT NOT NULL
+    );";
 
 /// Issued certificates and notices with the fields they printed (the same SQL on both
 /// backends).

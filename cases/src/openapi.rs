@@ -661,6 +661,47 @@ fn link_documents() {}
 #[allow(dead_code)]
 fn link_document_pdf() {}
 
+use crate::service::outbox::{MessageView, OptOutRequest, SendRequest};
+
+#[utoipa::path(post, path = "/api/cases/{id}/messages", tag = "messages", params(("id" = String, Path)), request_body = SendRequest,
+    description = "Queues an e-mail or SMS to a case (a case worker of its health center): the processing number, the follow-up link or a reminder, to the notification's phone or e-mail unless `to` is given. 202 once stored; the outbox sends it with retries.",
+    responses((status = 202, body = MessageView), (status = 403, body = CaseErrorSchema), (status = 404, body = CaseErrorSchema),
+              (status = 409, description = "Opted out, the day's limit for the recipient, no plan, or anonymised", body = CaseErrorSchema),
+              (status = 422, description = "No recipient, or the text does not fit (SMS segments)", body = CaseErrorSchema),
+              (status = 503, description = "The channel is not configured", body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn send_case_message() {}
+
+#[utoipa::path(post, path = "/api/contacts/{id}/messages", tag = "messages", params(("id" = String, Path)), request_body = SendRequest,
+    description = "Queues an e-mail or SMS to a close contact: the follow-up link, a reminder, quarantine start or end.",
+    responses((status = 202, body = MessageView), (status = 403, body = CaseErrorSchema), (status = 404, body = CaseErrorSchema),
+              (status = 409, description = "Opted out, the day's limit for the recipient, no plan or quarantine, or anonymised", body = CaseErrorSchema),
+              (status = 422, body = CaseErrorSchema), (status = 503, description = "The channel is not configured", body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn send_contact_message() {}
+
+#[utoipa::path(get, path = "/api/cases/{id}/messages", tag = "messages", params(("id" = String, Path)),
+    responses((status = 200, description = "The case's messages with their delivery states, newest first", body = Vec<MessageView>), (status = 404, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn case_messages() {}
+
+#[utoipa::path(get, path = "/api/contacts/{id}/messages", tag = "messages", params(("id" = String, Path)),
+    responses((status = 200, description = "The contact's messages with their delivery states, newest first", body = Vec<MessageView>), (status = 404, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn contact_messages() {}
+
+#[utoipa::path(post, path = "/api/messages/opt-out", tag = "messages", request_body = OptOutRequest,
+    description = "Records that a phone number or address wants no more messages (staff, when the person asks).",
+    responses((status = 204, description = "Recorded"), (status = 403, body = CaseErrorSchema), (status = 422, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn opt_out() {}
+
+#[utoipa::path(post, path = "/api/followup/opt-out", tag = "messages",
+    description = "The holder of a follow-up link (`Authorization: Bearer <link token>`) opts out of messages to the record's phone and e-mail.",
+    responses((status = 204, description = "Recorded"), (status = 401, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn link_opt_out() {}
+
 use crate::service::retention::RetentionReport;
 
 #[utoipa::path(get, path = "/api/linelist", tag = "cases",
@@ -780,7 +821,13 @@ fn cluster_graph_svg() {}
         document_bundle,
         document_pdf,
         link_documents,
-        link_document_pdf
+        link_document_pdf,
+        send_case_message,
+        send_contact_message,
+        case_messages,
+        contact_messages,
+        opt_out,
+        link_opt_out
     ),
     components(schemas(
         CaseStatusSchema,
@@ -813,6 +860,6 @@ mod tests {
             })
             .sum();
         // The routes registered in `api::configure`.
-        assert_eq!(operations, 65);
+        assert_eq!(operations, 71);
     }
 }

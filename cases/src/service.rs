@@ -25,6 +25,7 @@ pub mod contacts;
 pub mod documents;
 pub mod followup;
 pub mod lab_tests;
+pub mod outbox;
 pub mod records;
 pub mod retention;
 pub mod statistics;
@@ -250,6 +251,8 @@ pub struct CaseRegistry {
     retention: Arc<dyn crate::store::retention::RetentionStore>,
     documents: Arc<dyn crate::store::documents::DocumentStore>,
     documents_renderer: Option<Arc<mimamori_documents::Renderer>>,
+    outbox: Arc<dyn crate::store::outbox::OutboxStore>,
+    transports: Arc<outbox::Transports>,
     statistics: Arc<dyn StatisticsStore>,
     metrics: Option<followup::FollowUpMetrics>,
     config: Config,
@@ -348,6 +351,8 @@ impl CaseRegistry {
             retention: store.clone(),
             documents: store.clone(),
             documents_renderer: None,
+            outbox: store.clone(),
+            transports: Arc::new(outbox::Transports::default()),
             statistics: store.clone(),
             metrics: None,
             store,

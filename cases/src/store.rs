@@ -15,6 +15,7 @@ pub mod contacts;
 pub mod documents;
 pub mod followup;
 pub mod lab_tests;
+pub mod outbox;
 pub mod retention;
 pub mod statistics;
 

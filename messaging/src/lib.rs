@@ -20,6 +20,8 @@ pub mod phone;
 pub mod recording;
 pub mod smtp;
 pub mod template;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use delivery::{
     DeliveryError, DeliveryReceipt, EmailMessage, EmailTransport, SmsMessage, SmsProvider,

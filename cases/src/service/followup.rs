@@ -490,7 +490,7 @@ impl CaseRegistry {
 
     /// The subject when `principal` may change its follow-up (its health center's case
     /// workers), audited as `<kind>.<action>`.
-    async fn writable_subject(
+    pub(crate) async fn writable_subject(
         &self,
         principal: &Principal,
         kind: SubjectKind,
@@ -656,6 +656,30 @@ impl CaseRegistry {
             token,
             expires_at_ms,
         })
+    }
+
+    /// A further link token for a subject's open plan, for a message: the person's other
+    /// links keep working. `None` without an open plan.
+    pub(crate) async fn extra_followup_token(
+        &self,
+        subject_id: &str,
+    ) -> Result<Option<FollowUpToken>, CaseError> {
+        let Some(plan) = self.followup.plan(subject_id).await? else {
+            return Ok(None);
+        };
+        let now = self.now_ms();
+        let expires_at_ms = self.plan_end_ms(&plan)?;
+        if expires_at_ms <= now {
+            return Ok(None);
+        }
+        let token = secrets::new_token("mfu_").map_err(|_| internal("random"))?;
+        self.followup
+            .add_followup_token(&secrets::token_hash(&token), subject_id, now, expires_at_ms)
+            .await?;
+        Ok(Some(FollowUpToken {
+            token,
+            expires_at_ms,
+        }))
     }
 
     /// Revokes the subject's link tokens (its health center only).

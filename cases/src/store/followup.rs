@@ -119,6 +119,21 @@ pub trait FollowUpStore: Send + Sync {
         now_ms: i64,
         expires_at_ms: i64,
     ) -> Result<(), StoreError>;
+    /// Subjects whose plan covers `day` with no report on it and no reminder queued for it
+    /// yet: (subject id, subject kind). One query, for the daily reminder sweep.
+    async fn plans_without_report_or_reminder(
+        &self,
+        day: &str,
+    ) -> Result<Vec<(String, String)>, StoreError>;
+    /// Adds a link token without revoking the subject's others (a link sent in a message
+    /// must not end the one the person already has).
+    async fn add_followup_token(
+        &self,
+        token_hash: &[u8],
+        subject_id: &str,
+        now_ms: i64,
+        expires_at_ms: i64,
+    ) -> Result<(), StoreError>;
     /// The case of a live token.
     async fn followup_token_case(
         &self,
@@ -304,6 +319,41 @@ impl FollowUpStore for DbCaseStore {
                     params![token_hash, subject_id, now_ms, expires_at_ms],
                 ),
             ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn plans_without_report_or_reminder(
+        &self,
+        day: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        sql::query(
+            self.database(),
+            "SELECT p.subject_id, p.subject_kind FROM followup_plans p
+             WHERE p.start_date <= $1 AND p.end_date >= $1
+             AND NOT EXISTS (SELECT 1 FROM followup_observations o WHERE o.subject_id = p.subject_id AND o.day = $1)
+             AND NOT EXISTS (SELECT 1 FROM outbox m WHERE m.dedupe_key = 'reminder:' || p.subject_id || ':' || $1)
+             ORDER BY p.subject_id",
+            params![day],
+        )
+        .await?
+        .iter()
+        .map(|row| Ok((row.text(0)?, row.text(1)?)))
+        .collect()
+    }
+
+    async fn add_followup_token(
+        &self,
+        token_hash: &[u8],
+        subject_id: &str,
+        now_ms: i64,
+        expires_at_ms: i64,
+    ) -> Result<(), StoreError> {
+        sql::execute(
+            self.database(),
+            "INSERT INTO followup_tokens (token_hash, subject_id, created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4)",
+            params![token_hash, subject_id, now_ms, expires_at_ms],
         )
         .await?;
         Ok(())

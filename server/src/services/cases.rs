@@ -22,6 +22,9 @@ const EXPIRY_SWEEP: Duration = Duration::from_secs(30);
 /// How often follow-up plans are checked for days past the cut-off without a report.
 const MISSED_REPORT_CHECK: Duration = Duration::from_secs(60);
 
+/// How often the outbox sends what is due (a twelfth of `sends_per_minute` each time).
+const OUTBOX_ROUND: Duration = Duration::from_secs(5);
+
 /// How often the retention rule runs (idempotent on every replica; a day late is still on
 /// time for a period counted in days).
 const RETENTION_SWEEP: Duration = Duration::from_secs(3600);
@@ -50,6 +53,11 @@ impl CasesService {
         )
         .with_metrics(&context.registry)
         .map_err(anyhow::Error::msg)?;
+        let transports = mimamori_cases::service::outbox::Transports::from_config(
+            &context.settings.cases.messaging,
+        )
+        .map_err(|e| anyhow::anyhow!("cases.messaging: {e}"))?;
+        let cases = cases.with_transports(transports);
         // Certificates and notices need a Japanese font; without one only they are off.
         let cases = match mimamori_cases::mimamori_documents::Renderer::discover() {
             Ok(renderer) => {
@@ -121,6 +129,26 @@ impl CasesService {
                 }
                 if let Err(error) = cases.refresh_followup_metrics().await {
                     tracing::warn!(error = %error, "follow-up metrics refresh failed");
+                }
+            }
+        });
+        let cases = self.cases.get_ref().clone();
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(OUTBOX_ROUND);
+            let mut rounds: u64 = 0;
+            loop {
+                interval.tick().await;
+                // Reminders once a minute; deliveries every round.
+                if rounds.is_multiple_of(12) {
+                    match cases.queue_daily_reminders().await {
+                        Ok(0) => {}
+                        Ok(count) => tracing::info!(count, "daily reminders queued"),
+                        Err(error) => tracing::warn!(error = %error, "reminder sweep failed"),
+                    }
+                }
+                rounds = rounds.wrapping_add(1);
+                if let Err(error) = cases.deliver_due(cases.sends_per_round()).await {
+                    tracing::warn!(error = %error, "outbox delivery failed");
                 }
             }
         });
