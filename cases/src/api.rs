@@ -36,6 +36,7 @@ pub mod followup;
 pub mod lab_tests;
 pub mod messages;
 pub mod retention;
+pub mod tasks;
 
 /// An HTTP error: `{"error": message, "code": code, "errorCode": code}` (the last for
 /// clients of Google's verification server), optionally with `details`.
@@ -694,5 +695,6 @@ pub fn configure(config: &mut web::ServiceConfig, registry: web::Data<CaseRegist
         .configure(lab_tests::configure)
         .configure(retention::configure)
         .configure(documents::configure)
-        .configure(messages::configure);
+        .configure(messages::configure)
+        .configure(tasks::configure);
 }

@@ -171,8 +171,27 @@ pub const MIGRATIONS: mimamori_storage::MigrationSet = mimamori_storage::Migrati
             sqlite: OUTBOX_TABLES,
             postgres: OUTBOX_TABLES,
         },
+        mimamori_storage::Migration {
+            version: 11,
+            name: "subject_calls",
+            sqlite: CALL_TABLES,
+            postgres: CALL_TABLES,
+        },
     ],
 };
+
+/// Calls to cases and contacts (the first-call task reads them; the same SQL on both
+/// backends). Version 10 is the duplicate review queue.
+const CALL_TABLES: &str = "CREATE TABLE subject_calls (
+        id TEXT PRIMARY KEY,
+        subject_kind TEXT NOT NULL,
+        subject_id TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        called_by TEXT NOT NULL,
+        called_at_ms BIGINT NOT NULL
+    );
+    CREATE INDEX subject_calls_by_subject ON subject_calls (subject_id, outcome);
+    CREATE INDEX contacts_by_quarantine_end ON contacts (health_center_id, quarantine_end);";
 
 /// The outbox of e-mail and SMS, and the opt-outs (keyed hashes only; the same SQL on both
 /// backends).

@@ -702,13 +702,41 @@ fn opt_out() {}
 #[allow(dead_code)]
 fn link_opt_out() {}
 
+use crate::service::tasks::{CallInput, CallView, Task};
+
+#[utoipa::path(get, path = "/api/tasks", tag = "tasks",
+    description = "The caller's health center's tasks beyond clinical alerts (`/api/alerts`): `first_call` (nobody reached the person yet), `missing_items` (no phone, date of birth or address), `quarantine_ends_today`, `no_report` (nothing through the link yesterday or today), `unconfirmed_document` (issued over a day ago, not downloaded). At most 500 of each kind.",
+    responses((status = 200, body = Vec<Task>), (status = 403, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn tasks() {}
+
+#[utoipa::path(post, path = "/api/cases/{id}/calls", tag = "tasks", params(("id" = String, Path)), request_body = CallInput,
+    responses((status = 201, body = CallView), (status = 403, body = CaseErrorSchema), (status = 404, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn record_case_call() {}
+
+#[utoipa::path(post, path = "/api/contacts/{id}/calls", tag = "tasks", params(("id" = String, Path)), request_body = CallInput,
+    responses((status = 201, body = CallView), (status = 403, body = CaseErrorSchema), (status = 404, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn record_contact_call() {}
+
+#[utoipa::path(get, path = "/api/cases/{id}/calls", tag = "tasks", params(("id" = String, Path)),
+    responses((status = 200, description = "Calls, newest first", body = Vec<CallView>), (status = 404, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn case_calls() {}
+
+#[utoipa::path(get, path = "/api/contacts/{id}/calls", tag = "tasks", params(("id" = String, Path)),
+    responses((status = 200, description = "Calls, newest first", body = Vec<CallView>), (status = 404, body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn contact_calls() {}
+
 use crate::service::retention::RetentionReport;
 
 #[utoipa::path(get, path = "/api/linelist", tag = "cases",
     params(("from" = String, Query, format = Date), ("to" = String, Query, format = Date)),
     description = "The caller's cases diagnosed in the period (at most 366 days) as CSV, for prefectures and health centers; audited. Columns: the case, its place and course, sex, age, municipality and the clinical fields (no address, phone, e-mail or workplace).",
-    responses((status = 200, description = "CSV", content_type = "text/csv"), (status = 400, description = "Not a period", body = CaseErrorSchema),
-              (status = 403, body = CaseErrorSchema), (status = 409, description = "More than 100,000 cases: ask for a shorter period", body = CaseErrorSchema)))]
+    responses((status = 200, description = "CSV", content_type = "text/csv"), (status = 400, description = "Not days", body = CaseErrorSchema),
+              (status = 403, body = CaseErrorSchema), (status = 422, description = "`to` before `from`, or more than 366 days", body = CaseErrorSchema), (status = 409, description = "More than 100,000 cases: ask for a shorter period", body = CaseErrorSchema)))]
 #[allow(dead_code)]
 fn line_list() {}
 
@@ -827,7 +855,12 @@ fn cluster_graph_svg() {}
         case_messages,
         contact_messages,
         opt_out,
-        link_opt_out
+        link_opt_out,
+        tasks,
+        record_case_call,
+        record_contact_call,
+        case_calls,
+        contact_calls
     ),
     components(schemas(
         CaseStatusSchema,
@@ -860,6 +893,6 @@ mod tests {
             })
             .sum();
         // The routes registered in `api::configure`.
-        assert_eq!(operations, 71);
+        assert_eq!(operations, 76);
     }
 }

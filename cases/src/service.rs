@@ -29,6 +29,7 @@ pub mod outbox;
 pub mod records;
 pub mod retention;
 pub mod statistics;
+pub mod tasks;
 
 /// Why an operation was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -252,6 +253,7 @@ pub struct CaseRegistry {
     documents: Arc<dyn crate::store::documents::DocumentStore>,
     documents_renderer: Option<Arc<mimamori_documents::Renderer>>,
     outbox: Arc<dyn crate::store::outbox::OutboxStore>,
+    tasks_store: Arc<dyn crate::store::tasks::TaskStore>,
     transports: Arc<outbox::Transports>,
     statistics: Arc<dyn StatisticsStore>,
     metrics: Option<followup::FollowUpMetrics>,
@@ -352,6 +354,7 @@ impl CaseRegistry {
             documents: store.clone(),
             documents_renderer: None,
             outbox: store.clone(),
+            tasks_store: store.clone(),
             transports: Arc::new(outbox::Transports::default()),
             statistics: store.clone(),
             metrics: None,

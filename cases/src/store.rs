@@ -18,6 +18,7 @@ pub mod lab_tests;
 pub mod outbox;
 pub mod retention;
 pub mod statistics;
+pub mod tasks;
 
 /// A stored user.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -104,7 +104,7 @@ flow_tests_with! { settings;
         assert!(csv.contains("Closed Case") && csv.contains("Open Case") && !csv.contains("080-1234-5678"), "{csv}");
         let (code, other) = call_text(&app, "GET", "/api/linelist?from=2026-11-01&to=2026-11-30", Some(&world.pref_worker[1])).await;
         assert_eq!((code, other.lines().count()), (StatusCode::OK, 1), "another prefecture sees only the header");
-        for (query, expected) in [("from=2026-11-30&to=2026-11-01", StatusCode::BAD_REQUEST), ("from=2025-01-01&to=2026-11-30", StatusCode::BAD_REQUEST),
+        for (query, expected) in [("from=2026-11-30&to=2026-11-01", StatusCode::UNPROCESSABLE_ENTITY), ("from=2025-01-01&to=2026-11-30", StatusCode::UNPROCESSABLE_ENTITY),
                                   ("from=yesterday&to=2026-11-30", StatusCode::BAD_REQUEST), ("from=2026-11-01", StatusCode::BAD_REQUEST)] {
             let (code, body) = call_text(&app, "GET", &format!("/api/linelist?{query}"), Some(&world.pref_worker[0])).await;
             assert_eq!(code, expected, "{query}: {body}");

@@ -137,9 +137,13 @@ impl CaseRegistry {
             return Err(bad("from and to are days (YYYY-MM-DD)"));
         };
         if last < first || last.days - first.days >= MAX_LINE_LIST_DAYS {
-            return Err(bad(&format!(
-                "to must not be before from, and the period at most {MAX_LINE_LIST_DAYS} days"
-            )));
+            // Well-formed but unusable: 422, as for statistics ranges.
+            return Err(CaseError::Invalid(vec![crate::model::FieldError {
+                field: "to",
+                message: format!(
+                    "to must not be before from, and the period at most {MAX_LINE_LIST_DAYS} days"
+                ),
+            }]));
         }
         let records = self
             .retention
