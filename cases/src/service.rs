@@ -1014,6 +1014,7 @@ impl CaseRegistry {
             created_at_ms: now,
             updated_at_ms: now,
             revoked_at_ms: None,
+            merged_into: None,
         })
     }
 

@@ -465,6 +465,7 @@ impl CaseRegistry {
             created_by: principal.actor.clone(),
             created_at_ms: now,
             updated_at_ms: now,
+            merged_into: None,
         };
         self.contacts
             .insert_contact_person(&record, &exposure)
