@@ -23,6 +23,7 @@ use crate::store::{
 pub mod clusters;
 pub mod contacts;
 pub mod documents;
+pub mod duplicates;
 pub mod followup;
 pub mod lab_tests;
 pub mod records;
@@ -173,6 +174,9 @@ pub struct CaseView {
     pub contacts: Vec<serde_json::Value>,
     /// Linked cases (infection links).
     pub links: Vec<String>,
+    /// The case this one was merged into (a duplicate of the same person; follow it), or
+    /// null.
+    pub merged_into: Option<String>,
 }
 
 /// A summary row of a case list.
@@ -249,6 +253,7 @@ pub struct CaseRegistry {
     lab_tests: Arc<dyn crate::store::lab_tests::LabTestStore>,
     retention: Arc<dyn crate::store::retention::RetentionStore>,
     documents: Arc<dyn crate::store::documents::DocumentStore>,
+    duplicates: Arc<dyn crate::store::duplicates::DuplicateStore>,
     documents_renderer: Option<Arc<mimamori_documents::Renderer>>,
     statistics: Arc<dyn StatisticsStore>,
     metrics: Option<followup::FollowUpMetrics>,
@@ -347,6 +352,7 @@ impl CaseRegistry {
             lab_tests: store.clone(),
             retention: store.clone(),
             documents: store.clone(),
+            duplicates: store.clone(),
             documents_renderer: None,
             statistics: store.clone(),
             metrics: None,
@@ -1026,8 +1032,22 @@ impl CaseRegistry {
         }
     }
 
-    /// Files a notification of occurrence (clinic: `reported`; health center: `accepted`).
+    /// Files a notification of occurrence (clinic: `reported`; health center: `accepted`),
+    /// then looks for duplicates of the person.
     pub async fn file(
+        &self,
+        principal: &Principal,
+        notification: Notification,
+    ) -> Result<CaseView, CaseError> {
+        let view = self.file_case_only(principal, notification).await?;
+        self.detect_duplicates_quietly(duplicates::PersonKind::Case, &view.id)
+            .await;
+        Ok(view)
+    }
+
+    /// [`CaseRegistry::file`] without the duplicate detection (a conversion detects once the
+    /// contact is marked converted).
+    pub(crate) async fn file_case_only(
         &self,
         principal: &Principal,
         notification: Notification,
@@ -1121,6 +1141,7 @@ impl CaseRegistry {
             revoked: record.revoked_at_ms.is_some(),
             created_at_ms: record.created_at_ms,
             updated_at_ms: record.updated_at_ms,
+            merged_into: record.merged_into,
             history,
             contacts,
             links,
@@ -1372,6 +1393,10 @@ impl CaseRegistry {
             return Err(CaseError::ImportRejected(errors));
         }
         self.store.insert_cases(&records, &principal.actor).await?;
+        for record in &records {
+            self.detect_duplicates_quietly(duplicates::PersonKind::Case, &record.id)
+                .await;
+        }
         self.audit(
             &principal.actor,
             "case.import",
@@ -1414,6 +1439,9 @@ impl CaseRegistry {
                 &principal.actor,
             )
             .await?;
+        // A revoked case is nobody's duplicate.
+        self.detect_duplicates_quietly(duplicates::PersonKind::Case, case_id)
+            .await;
         Ok(changed)
     }
 }
