@@ -15,7 +15,8 @@
 //! | `GET /api/statistics/cases` (counts only, small counts suppressed) | statistics viewer, org admin |
 //! | `GET /api/statistics/tables/{table}?from&to&format=json\|csv` (`new_cases`, `cases_by_status`, `open_alerts`, `verification`) | statistics viewer, org admin |
 //!
-//! Follow-up (plans, link tokens, observations, alerts, series, chart) is in [`followup`].
+//! Follow-up (plans, link tokens, observations, alerts, series, chart) is in [`followup`];
+//! duplicate persons (review queue, dismissal, merge) in [`duplicates`].
 //!
 //! Sessions travel as `Authorization: Bearer <token>`. Outside scope every case endpoint
 //! answers 404, exactly like an unknown id.
@@ -32,6 +33,7 @@ use crate::store::ApiKeyKind;
 pub mod clusters;
 pub mod contacts;
 pub mod documents;
+pub mod duplicates;
 pub mod followup;
 pub mod lab_tests;
 pub mod messages;
@@ -696,5 +698,6 @@ pub fn configure(config: &mut web::ServiceConfig, registry: web::Data<CaseRegist
         .configure(retention::configure)
         .configure(documents::configure)
         .configure(messages::configure)
-        .configure(tasks::configure);
+        .configure(tasks::configure)
+        .configure(duplicates::configure);
 }

@@ -172,6 +172,12 @@ pub const MIGRATIONS: mimamori_storage::MigrationSet = mimamori_storage::Migrati
             postgres: OUTBOX_TABLES,
         },
         mimamori_storage::Migration {
+            version: 10,
+            name: "duplicates",
+            sqlite: DUPLICATE_TABLES,
+            postgres: DUPLICATE_TABLES,
+        },
+        mimamori_storage::Migration {
             version: 11,
             name: "subject_calls",
             sqlite: CALL_TABLES,
@@ -225,6 +231,39 @@ const OUTBOX_TABLES: &str = "CREATE TABLE outbox (
         recipient_hash BYTEA PRIMARY KEY,
         created_at_ms BIGINT NOT NULL
     );";
+
+/// Duplicate persons (the same SQL on both backends): `merged_into` on cases and contacts
+/// (a merged record stays, pointing at the kept one), the blocking keys a candidate search
+/// looks up (`dob:<date>`, `tel:<digits>`, per prefecture) and the review queue of candidate
+/// pairs (`open`, `dismissed`, `merged`; each pair once, the lower (kind, id) first).
+const DUPLICATE_TABLES: &str = "ALTER TABLE cases ADD COLUMN merged_into TEXT;
+    ALTER TABLE contacts ADD COLUMN merged_into TEXT;
+    CREATE TABLE person_keys (
+        record_kind TEXT NOT NULL,
+        record_id TEXT NOT NULL,
+        block_key TEXT NOT NULL,
+        prefecture_id TEXT NOT NULL,
+        PRIMARY KEY (record_kind, record_id, block_key)
+    );
+    CREATE INDEX person_keys_by_block ON person_keys (prefecture_id, block_key);
+    CREATE TABLE duplicate_pairs (
+        id TEXT PRIMARY KEY,
+        first_kind TEXT NOT NULL,
+        first_id TEXT NOT NULL,
+        second_kind TEXT NOT NULL,
+        second_id TEXT NOT NULL,
+        score BIGINT NOT NULL,
+        reasons TEXT NOT NULL,
+        state TEXT NOT NULL,
+        detected_at_ms BIGINT NOT NULL,
+        decided_by TEXT,
+        decided_at_ms BIGINT,
+        kept_id TEXT,
+        UNIQUE (first_kind, first_id, second_kind, second_id)
+    );
+    CREATE INDEX duplicate_pairs_by_first ON duplicate_pairs (first_id, state);
+    CREATE INDEX duplicate_pairs_by_second ON duplicate_pairs (second_id, state);
+    CREATE INDEX duplicate_pairs_by_state ON duplicate_pairs (state, score);";
 
 /// Issued certificates and notices with the fields they printed (the same SQL on both
 /// backends).

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod contacts;
+pub mod duplicates;
 pub mod followup;
 
 /// What an organization is; decides which cases its users see.

@@ -141,6 +141,8 @@ pub struct CaseSchema {
     contacts: Vec<serde_json::Value>,
     /// Linked case ids.
     links: Vec<String>,
+    /// The case this one was merged into (a duplicate of the same person), or null.
+    merged_into: Option<String>,
 }
 
 /// A page of cases.
@@ -781,6 +783,36 @@ fn cluster_graph() {}
 #[allow(dead_code)]
 fn cluster_graph_svg() {}
 
+use crate::service::duplicates::{DuplicatePair, MergeRequest, ScanReport};
+
+#[utoipa::path(get, path = "/api/duplicates", tag = "duplicates",
+    description = "Open candidate pairs of duplicate persons (cases, close contacts) with both records in the caller's health center, or in a prefecture's health centers; best score first, at most 500. A pair scores 60 or more out of 100: same birth date 35, same kana or name 35 (similar name 25), a phone in common 30, two different birth dates −40.",
+    responses((status = 200, body = Vec<DuplicatePair>), (status = 403, description = "Not a health center's or prefecture's case worker", body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn list_duplicates() {}
+
+#[utoipa::path(post, path = "/api/duplicates/scan", tag = "duplicates",
+    description = "Compares every case and close contact of the caller's health center with the persons of its prefecture sharing a birth date or a phone (detection also runs on each filing, correction and new contact).",
+    responses((status = 200, body = ScanReport), (status = 403, description = "Not a health center's case worker", body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn scan_duplicates() {}
+
+#[utoipa::path(post, path = "/api/duplicates/{id}/dismiss", tag = "duplicates", params(("id" = String, Path)),
+    description = "Not the same person: the pair is closed and not proposed again; audited and written into each case's history.",
+    responses((status = 200, body = DuplicatePair), (status = 403, description = "May read the pair but not decide (a prefecture)", body = CaseErrorSchema),
+              (status = 404, description = "Unknown, or a record outside the caller's scope", body = CaseErrorSchema), (status = 409, description = "Already dismissed or merged", body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn dismiss_duplicate() {}
+
+#[utoipa::path(post, path = "/api/duplicates/{id}/merge", tag = "duplicates", params(("id" = String, Path)), request_body = MergeRequest,
+    description = "The same person: `keep` stays, the other record is marked merged into it (`mergedInto`; never deleted) and left out of lists and statistics; a merged contact's exposures move to the kept one. Audited and written into each case's history. A case and a close contact are not merged: convert the contact.",
+    responses((status = 200, body = DuplicatePair), (status = 403, description = "May read the pair but not merge (a prefecture)", body = CaseErrorSchema),
+              (status = 404, description = "Unknown, or a record outside the caller's scope", body = CaseErrorSchema),
+              (status = 409, description = "Already dismissed or merged, or a record was merged meanwhile", body = CaseErrorSchema),
+              (status = 422, description = "`keep` is not one of the pair, or the pair is a case and a contact (convert the contact instead)", body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn merge_duplicate() {}
+
 /// The case registry's OpenAPI document.
 #[derive(OpenApi)]
 #[openapi(
@@ -860,7 +892,11 @@ fn cluster_graph_svg() {}
         record_case_call,
         record_contact_call,
         case_calls,
-        contact_calls
+        contact_calls,
+        list_duplicates,
+        scan_duplicates,
+        dismiss_duplicate,
+        merge_duplicate
     ),
     components(schemas(
         CaseStatusSchema,
@@ -893,6 +929,6 @@ mod tests {
             })
             .sum();
         // The routes registered in `api::configure`.
-        assert_eq!(operations, 76);
+        assert_eq!(operations, 80);
     }
 }

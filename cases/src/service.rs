@@ -23,6 +23,7 @@ use crate::store::{
 pub mod clusters;
 pub mod contacts;
 pub mod documents;
+pub mod duplicates;
 pub mod followup;
 pub mod lab_tests;
 pub mod outbox;
@@ -175,6 +176,9 @@ pub struct CaseView {
     pub contacts: Vec<serde_json::Value>,
     /// Linked cases (infection links).
     pub links: Vec<String>,
+    /// The case this one was merged into (a duplicate of the same person; follow it), or
+    /// null.
+    pub merged_into: Option<String>,
 }
 
 /// A summary row of a case list.
@@ -251,6 +255,7 @@ pub struct CaseRegistry {
     lab_tests: Arc<dyn crate::store::lab_tests::LabTestStore>,
     retention: Arc<dyn crate::store::retention::RetentionStore>,
     documents: Arc<dyn crate::store::documents::DocumentStore>,
+    duplicates: Arc<dyn crate::store::duplicates::DuplicateStore>,
     documents_renderer: Option<Arc<mimamori_documents::Renderer>>,
     outbox: Arc<dyn crate::store::outbox::OutboxStore>,
     tasks_store: Arc<dyn crate::store::tasks::TaskStore>,
@@ -352,6 +357,7 @@ impl CaseRegistry {
             lab_tests: store.clone(),
             retention: store.clone(),
             documents: store.clone(),
+            duplicates: store.clone(),
             documents_renderer: None,
             outbox: store.clone(),
             tasks_store: store.clone(),
@@ -1022,6 +1028,7 @@ impl CaseRegistry {
             created_at_ms: now,
             updated_at_ms: now,
             revoked_at_ms: None,
+            merged_into: None,
         })
     }
 
@@ -1033,8 +1040,22 @@ impl CaseRegistry {
         }
     }
 
-    /// Files a notification of occurrence (clinic: `reported`; health center: `accepted`).
+    /// Files a notification of occurrence (clinic: `reported`; health center: `accepted`),
+    /// then looks for duplicates of the person.
     pub async fn file(
+        &self,
+        principal: &Principal,
+        notification: Notification,
+    ) -> Result<CaseView, CaseError> {
+        let view = self.file_case_only(principal, notification).await?;
+        self.detect_duplicates_quietly(duplicates::PersonKind::Case, &view.id)
+            .await;
+        Ok(view)
+    }
+
+    /// [`CaseRegistry::file`] without the duplicate detection (a conversion detects once the
+    /// contact is marked converted).
+    pub(crate) async fn file_case_only(
         &self,
         principal: &Principal,
         notification: Notification,
@@ -1128,6 +1149,7 @@ impl CaseRegistry {
             revoked: record.revoked_at_ms.is_some(),
             created_at_ms: record.created_at_ms,
             updated_at_ms: record.updated_at_ms,
+            merged_into: record.merged_into,
             history,
             contacts,
             links,
@@ -1379,6 +1401,10 @@ impl CaseRegistry {
             return Err(CaseError::ImportRejected(errors));
         }
         self.store.insert_cases(&records, &principal.actor).await?;
+        for record in &records {
+            self.detect_duplicates_quietly(duplicates::PersonKind::Case, &record.id)
+                .await;
+        }
         self.audit(
             &principal.actor,
             "case.import",
@@ -1421,6 +1447,9 @@ impl CaseRegistry {
                 &principal.actor,
             )
             .await?;
+        // A revoked case is nobody's duplicate.
+        self.detect_duplicates_quietly(duplicates::PersonKind::Case, case_id)
+            .await;
         Ok(changed)
     }
 }

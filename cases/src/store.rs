@@ -13,6 +13,7 @@ use crate::sql::{self, Row, Statement, StoreError};
 pub mod clusters;
 pub mod contacts;
 pub mod documents;
+pub mod duplicates;
 pub mod followup;
 pub mod lab_tests;
 pub mod outbox;
@@ -116,6 +117,9 @@ pub struct CaseRecord {
     pub updated_at_ms: i64,
     /// Revoked (false positive) at.
     pub revoked_at_ms: Option<i64>,
+    /// The case this one was merged into (a duplicate of the same person): kept, but left out
+    /// of lists and statistics.
+    pub merged_into: Option<String>,
 }
 
 /// An entry of a case's history (status change or lifecycle event).
@@ -433,7 +437,7 @@ fn user_from_row(row: &Row) -> Result<UserRecord, StoreError> {
     })
 }
 
-const CASE_COLUMNS: &str = "id, health_center_id, prefecture_id, reporting_org_id, status, name, data, onset_date, diagnosis_date, created_at_ms, updated_at_ms, revoked_at_ms";
+const CASE_COLUMNS: &str = "id, health_center_id, prefecture_id, reporting_org_id, status, name, data, onset_date, diagnosis_date, created_at_ms, updated_at_ms, revoked_at_ms, merged_into";
 
 fn case_from_row(row: &Row) -> Result<CaseRecord, StoreError> {
     Ok(CaseRecord {
@@ -449,6 +453,7 @@ fn case_from_row(row: &Row) -> Result<CaseRecord, StoreError> {
         created_at_ms: row.int(9)?,
         updated_at_ms: row.int(10)?,
         revoked_at_ms: row.opt_int(11)?,
+        merged_into: row.opt_text(12)?,
     })
 }
 
@@ -704,7 +709,7 @@ impl CaseStore for DbCaseStore {
         for case in cases {
             statements.push(Statement::new(
                 format!(
-                    "INSERT INTO cases ({CASE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+                    "INSERT INTO cases ({CASE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
                 ),
                 params![
                     &case.id,
@@ -718,7 +723,8 @@ impl CaseStore for DbCaseStore {
                     &case.diagnosis_date,
                     case.created_at_ms,
                     case.updated_at_ms,
-                    case.revoked_at_ms
+                    case.revoked_at_ms,
+                    case.merged_into.as_deref()
                 ],
             ));
             statements.push(Statement::new(
@@ -756,7 +762,7 @@ impl CaseStore for DbCaseStore {
             ScopeFilter::Reporter(id) => ("reporting_org_id", id),
         };
         let filter = format!(
-            "{column} = $1 AND ($2 = '' OR status = $2) AND ($3 = '' OR substr(name, 1, length($3)) = $3)"
+            "{column} = $1 AND merged_into IS NULL AND ($2 = '' OR status = $2) AND ($3 = '' OR substr(name, 1, length($3)) = $3)"
         );
         let status = status.unwrap_or_default();
         let prefix = name_prefix.unwrap_or_default();
@@ -797,7 +803,7 @@ impl CaseStore for DbCaseStore {
             &self.database,
             &format!(
                 "SELECT prefecture_id, status, CAST(COUNT(*) AS BIGINT) FROM cases
-                 WHERE {column} = $1 AND revoked_at_ms IS NULL
+                 WHERE {column} = $1 AND revoked_at_ms IS NULL AND merged_into IS NULL
                  GROUP BY prefecture_id, status ORDER BY prefecture_id, status"
             ),
             params![value],
@@ -1121,6 +1127,7 @@ pub mod conformance {
             created_at_ms: t,
             updated_at_ms: t,
             revoked_at_ms: None,
+            merged_into: None,
         }
     }
 

@@ -27,6 +27,14 @@ mimamori_storage::backend_tests! {
     }
 }
 
+mimamori_storage::backend_tests! {
+    migrations = [mimamori_storage::MIGRATIONS, mimamori_cases::MIGRATIONS];
+    async fn duplicate_store_conforms(database) {
+        let store = DbCaseStore::new(database);
+        mimamori_cases::store::duplicates::conformance::duplicate_store(&store).await;
+    }
+}
+
 /// The cases migrations before close contacts (versions 1 and 2).
 const BEFORE_CONTACTS: mimamori_storage::MigrationSet = mimamori_storage::MigrationSet {
     component: "cases",

@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::duplicates::PersonKind;
 use super::followup::{PlanInput, SubjectKind};
 use super::{CaseError, CaseRegistry};
 use crate::model::contacts::{ContactStatus, quarantine_after};
@@ -223,8 +224,11 @@ pub struct ContactView {
     pub quarantine_end: Option<String>,
     /// The case the contact became.
     pub converted_case_id: Option<String>,
-    /// Exposures, oldest first.
+    /// Exposures, oldest first (a merged contact's moved to the kept one).
     pub exposures: Vec<ExposureView>,
+    /// The contact this one was merged into (the same person recorded twice; follow it), or
+    /// null.
+    pub merged_into: Option<String>,
 }
 
 /// The result of a conversion.
@@ -324,6 +328,7 @@ impl CaseRegistry {
             quarantine_start: record.quarantine_start,
             quarantine_end: record.quarantine_end,
             converted_case_id: record.converted_case_id,
+            merged_into: record.merged_into,
             exposures: exposures
                 .into_iter()
                 .map(|e| ExposureView {
@@ -465,12 +470,15 @@ impl CaseRegistry {
             created_by: principal.actor.clone(),
             created_at_ms: now,
             updated_at_ms: now,
+            merged_into: None,
         };
         self.contacts
             .insert_contact_person(&record, &exposure)
             .await?;
         self.audit(&principal.actor, "contact.create", &format!("contact:{id}"))
             .await?;
+        self.detect_duplicates_quietly(PersonKind::Contact, &id)
+            .await;
         self.contact_view(record).await
     }
 
@@ -692,7 +700,7 @@ impl CaseRegistry {
                     message: format!("with the person's data it is no complete notification: {e}"),
                 }])
             })?;
-        let case = self.file(principal, notification).await?;
+        let case = self.file_case_only(principal, notification).await?;
         let now = self.now_ms();
         let mut linked = std::collections::BTreeSet::new();
         for exposure in self.contacts.contact_exposures(id).await? {
@@ -717,6 +725,9 @@ impl CaseRegistry {
             });
         }
         self.followup.revoke_followup_tokens(id, now).await?;
+        // The contact became this case: no candidate pair; the case may duplicate others.
+        self.detect_duplicates_quietly(PersonKind::Case, &case.id)
+            .await;
         self.audit(
             &principal.actor,
             "contact.converted",

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::duplicates::PersonKind;
 use super::{CaseError, CaseRegistry, CaseView};
 use crate::model::{Access, FieldError, Notification, OrgKind, Principal};
 
@@ -108,6 +109,8 @@ impl CaseRegistry {
             &format!("case:{id} organization:{to}"),
         )
         .await?;
+        // Its blocking keys move to the receiving prefecture.
+        self.detect_duplicates_quietly(PersonKind::Case, id).await;
         Ok(Transferred {
             id: id.into(),
             health_center_id: to.into(),
@@ -155,6 +158,8 @@ impl CaseRegistry {
             &format!("contact:{id} organization:{to}"),
         )
         .await?;
+        self.detect_duplicates_quietly(PersonKind::Contact, id)
+            .await;
         Ok(Transferred {
             id: id.into(),
             health_center_id: to.into(),
@@ -242,6 +247,7 @@ impl CaseRegistry {
                 message: "the case changed meanwhile; reload".into(),
             });
         }
+        self.detect_duplicates_quietly(PersonKind::Case, id).await;
         self.view(corrected).await
     }
 

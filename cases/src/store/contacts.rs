@@ -44,6 +44,8 @@ pub struct ContactRecord {
     pub created_at_ms: i64,
     /// Last changed.
     pub updated_at_ms: i64,
+    /// The contact this one was merged into (the same person recorded twice).
+    pub merged_into: Option<String>,
 }
 
 /// One exposure of a contact to a case, as the contact investigation recorded it.
@@ -141,7 +143,7 @@ pub trait ContactStore: Send + Sync {
     ) -> Result<bool, StoreError>;
 }
 
-const CONTACT_COLUMNS: &str = "id, health_center_id, prefecture_id, name, kana, birth_date, phones, address, household, status, last_exposure_date, quarantine_start, quarantine_end, converted_case_id, created_by, created_at_ms, updated_at_ms";
+const CONTACT_COLUMNS: &str = "id, health_center_id, prefecture_id, name, kana, birth_date, phones, address, household, status, last_exposure_date, quarantine_start, quarantine_end, converted_case_id, created_by, created_at_ms, updated_at_ms, merged_into";
 
 fn contact_from_row(row: &Row) -> Result<ContactRecord, StoreError> {
     Ok(ContactRecord {
@@ -162,6 +164,7 @@ fn contact_from_row(row: &Row) -> Result<ContactRecord, StoreError> {
         created_by: row.text(14)?,
         created_at_ms: row.int(15)?,
         updated_at_ms: row.int(16)?,
+        merged_into: row.opt_text(17)?,
     })
 }
 
@@ -216,7 +219,7 @@ impl ContactStore for DbCaseStore {
             vec![
                 Statement::new(
                     format!(
-                        "INSERT INTO contacts ({CONTACT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+                        "INSERT INTO contacts ({CONTACT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
                     ),
                     params![
                         &c.id,
@@ -235,7 +238,8 @@ impl ContactStore for DbCaseStore {
                         c.converted_case_id.as_deref(),
                         &c.created_by,
                         c.created_at_ms,
-                        c.updated_at_ms
+                        c.updated_at_ms,
+                        c.merged_into.as_deref()
                     ],
                 ),
                 insert_exposure(exposure),
@@ -299,7 +303,8 @@ impl ContactStore for DbCaseStore {
         sql::query(
             self.database(),
             &format!(
-                "SELECT {CONTACT_COLUMNS} FROM contacts WHERE health_center_id = $1 ORDER BY created_at_ms DESC, id LIMIT $2"
+                "SELECT {CONTACT_COLUMNS} FROM contacts WHERE health_center_id = $1 AND merged_into IS NULL
+                 ORDER BY created_at_ms DESC, id LIMIT $2"
             ),
             params![health_center_id, limit],
         )

@@ -595,6 +595,7 @@ pub mod conformance {
             created_at_ms: 1,
             updated_at_ms: 1,
             revoked_at_ms: None,
+            merged_into: None,
         };
         store.insert_cases(&[case], "system").await.unwrap();
         let mut plan = PlanRecord {

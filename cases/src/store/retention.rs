@@ -77,6 +77,22 @@ fn followup_cleanup(kind: &str, id: &str) -> [Statement; 3] {
     ]
 }
 
+/// The statements that remove a person's blocking keys (birth date, phones) and the
+/// undecided duplicate pairs they made; decided pairs stay (ids and a score only).
+fn duplicate_cleanup(kind: &str, id: &str) -> [Statement; 2] {
+    [
+        Statement::new(
+            "DELETE FROM person_keys WHERE record_kind = $1 AND record_id = $2",
+            params![kind, id],
+        ),
+        Statement::new(
+            "DELETE FROM duplicate_pairs WHERE state = 'open'
+             AND ((first_kind = $1 AND first_id = $2) OR (second_kind = $1 AND second_id = $2))",
+            params![kind, id],
+        ),
+    ]
+}
+
 #[async_trait]
 impl RetentionStore for DbCaseStore {
     async fn line_list(
@@ -94,7 +110,7 @@ impl RetentionStore for DbCaseStore {
         sql::query(
             self.database(),
             &format!(
-                "SELECT {CASE_COLUMNS} FROM cases WHERE {column} = $1 AND diagnosis_date >= $2 AND diagnosis_date <= $3
+                "SELECT {CASE_COLUMNS} FROM cases WHERE {column} = $1 AND merged_into IS NULL AND diagnosis_date >= $2 AND diagnosis_date <= $3
                  ORDER BY diagnosis_date, id LIMIT $4"
             ),
             params![value, from, to, limit],
@@ -135,6 +151,7 @@ impl RetentionStore for DbCaseStore {
             Statement::new("DELETE FROM case_revisions WHERE case_id = $1", params![id]),
             Statement::new("DELETE FROM close_contacts WHERE case_id = $1", params![id]),
         ];
+        statements.extend(duplicate_cleanup("case", id));
         statements.extend(followup_cleanup("case", id));
         statements.push(Statement::new(
             "INSERT INTO case_events (case_id, kind, detail, at_ms, actor)
@@ -175,6 +192,7 @@ impl RetentionStore for DbCaseStore {
             params![now_ms, id],
         )];
         statements.extend(followup_cleanup("contact", id));
+        statements.extend(duplicate_cleanup("contact", id));
         let results = sql::transaction(self.database(), statements).await?;
         Ok(results.first().is_some_and(|rows| !rows.is_empty()))
     }

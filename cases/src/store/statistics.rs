@@ -120,7 +120,7 @@ impl StatisticsStore for DbCaseStore {
             StatisticsTable::NewCases => (
                 format!(
                     "SELECT c.diagnosis_date, c.prefecture_id, c.health_center_id, CAST(COUNT(*) AS BIGINT)
-                     FROM cases c WHERE c.revoked_at_ms IS NULL AND {scope}
+                     FROM cases c WHERE c.revoked_at_ms IS NULL AND c.merged_into IS NULL AND {scope}
                      AND c.diagnosis_date >= $3 AND c.diagnosis_date <= $4
                      GROUP BY c.diagnosis_date, c.prefecture_id, c.health_center_id
                      ORDER BY c.diagnosis_date, c.prefecture_id, c.health_center_id"
@@ -141,7 +141,7 @@ impl StatisticsStore for DbCaseStore {
                          MIN(CASE WHEN e.detail = 'icu_ventilator' THEN e.at_ms END)
                            OVER (PARTITION BY e.case_id) AS first_icu
                        FROM case_events e JOIN cases c ON c.id = e.case_id
-                       WHERE e.kind = 'status' AND c.revoked_at_ms IS NULL AND {scope} AND e.at_ms < $6
+                       WHERE e.kind = 'status' AND c.revoked_at_ms IS NULL AND c.merged_into IS NULL AND {scope} AND e.at_ms < $6
                      ),
                      spans AS (
                        SELECT p, h, since, until,
@@ -169,7 +169,7 @@ impl StatisticsStore for DbCaseStore {
                 format!(
                     "SELECT c.prefecture_id, c.health_center_id, a.kind, CAST(COUNT(*) AS BIGINT)
                      FROM followup_alerts a JOIN cases c ON c.id = a.subject_id
-                     WHERE a.state IN ('open', 'acknowledged') AND {scope}
+                     WHERE a.state IN ('open', 'acknowledged') AND c.merged_into IS NULL AND {scope}
                      GROUP BY c.prefecture_id, c.health_center_id, a.kind
                      ORDER BY c.prefecture_id, c.health_center_id, a.kind"
                 ),
@@ -228,6 +228,7 @@ pub mod conformance {
             created_at_ms: 1,
             updated_at_ms: 1,
             revoked_at_ms: None,
+            merged_into: None,
         }
     }
 

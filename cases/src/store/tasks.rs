@@ -86,8 +86,8 @@ fn rows(found: Vec<sql::Row>) -> Result<Vec<TaskRow>, StoreError> {
         .collect()
 }
 
-/// Cases still being worked (not closed, revoked or anonymised).
-const OPEN_CASE: &str = "c.status NOT IN ('recovered', 'deceased') AND c.revoked_at_ms IS NULL AND c.anonymised_at_ms IS NULL";
+/// Cases still being worked (not closed, revoked, anonymised or merged into another).
+const OPEN_CASE: &str = "c.status NOT IN ('recovered', 'deceased') AND c.revoked_at_ms IS NULL AND c.anonymised_at_ms IS NULL AND c.merged_into IS NULL";
 
 #[async_trait]
 impl TaskStore for DbCaseStore {
@@ -136,7 +136,7 @@ impl TaskStore for DbCaseStore {
                      AND NOT EXISTS (SELECT 1 FROM subject_calls k WHERE k.subject_id = c.id AND k.outcome = 'reached')
                      UNION ALL
                      SELECT 'contact', p.id, p.name, p.last_exposure_date FROM contacts p WHERE p.health_center_id = $1
-                     AND p.status IN ('identified', 'quarantined') AND p.anonymised_at_ms IS NULL
+                     AND p.status IN ('identified', 'quarantined') AND p.anonymised_at_ms IS NULL AND p.merged_into IS NULL
                      AND NOT EXISTS (SELECT 1 FROM subject_calls k WHERE k.subject_id = p.id AND k.outcome = 'reached')
                      ORDER BY 4, 2 LIMIT $2"
                 ),
