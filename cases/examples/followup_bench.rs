@@ -63,20 +63,21 @@ async fn main() {
     )
     .await
     .unwrap();
-    // Every subject reported on the earlier days; 80 % also today.
+    // 80 % reported every day so far; the others stopped after 2026-11-18, so yesterday is
+    // a missed report and today a reminder.
     sql::execute(
         &database,
         "INSERT INTO followup_observations (id, subject_id, observed_at_ms, day, temperature_tenths, spo2, pulse, symptoms, note, proxy_actor)
          SELECT 'obs-' || g || '-' || d, 'case-' || g, 0, to_char(DATE '2026-11-16' + d::int, 'YYYY-MM-DD'), 365, 98, 70, '[]', NULL, NULL
          FROM generate_series(1, $1::bigint) g, generate_series(0, 4) d
-         WHERE d < 4 OR g % 5 <> 0",
+         WHERE d < 3 OR g % 5 <> 0",
         vec![subjects.into()],
     )
     .await
     .unwrap();
     sql::execute(&database, "ANALYZE", vec![]).await.unwrap();
     println!(
-        "data: {cases} cases, {subjects} plans, observations through today for 80 %: {:.1} s",
+        "data: {cases} cases, {subjects} plans, reports through today for 80 %, through 2026-11-18 for 20 %: {:.1} s",
         started.elapsed().as_secs_f64()
     );
 
@@ -107,9 +108,9 @@ async fn main() {
         actor: "user:bench".into(),
         user_id: Some("bench".into()),
         organization: Organization {
-            id: "hc3".into(),
+            id: "hc1".into(),
             kind: OrgKind::HealthCenter,
-            name: "HC 3".into(),
+            name: "HC 1".into(),
             parent_id: Some("pref".into()),
         },
         roles: vec![Role::CaseWorker],

@@ -183,6 +183,17 @@ pub const MIGRATIONS: mimamori_storage::MigrationSet = mimamori_storage::Migrati
             sqlite: CALL_TABLES,
             postgres: CALL_TABLES,
         },
+        mimamori_storage::Migration {
+            version: 12,
+            name: "case_list_indexes",
+            sqlite: "CREATE INDEX cases_list_by_health_center ON cases (health_center_id, status, name);
+                CREATE INDEX cases_list_by_prefecture ON cases (prefecture_id, status, name);
+                CREATE INDEX cases_list_by_reporter ON cases (reporting_org_id, status, name);",
+            // Byte order, as the list's prefix range compares (see `list_cases`).
+            postgres: "CREATE INDEX cases_list_by_health_center ON cases (health_center_id, status, name COLLATE \"C\");
+                CREATE INDEX cases_list_by_prefecture ON cases (prefecture_id, status, name COLLATE \"C\");
+                CREATE INDEX cases_list_by_reporter ON cases (reporting_org_id, status, name COLLATE \"C\");",
+        },
     ],
 };
 

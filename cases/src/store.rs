@@ -439,6 +439,23 @@ fn user_from_row(row: &Row) -> Result<UserRecord, StoreError> {
 
 const CASE_COLUMNS: &str = "id, health_center_id, prefecture_id, reporting_org_id, status, name, data, onset_date, diagnosis_date, created_at_ms, updated_at_ms, revoked_at_ms, merged_into";
 
+/// The smallest text greater than every text starting with `prefix` (byte order): the prefix
+/// with its last character incremented; `None` when no such character exists.
+fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let mut next = u32::from(last) + 1;
+        if (0xD800..0xE000).contains(&next) {
+            next = 0xE000;
+        }
+        if let Some(c) = char::from_u32(next) {
+            chars.push(c);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
 fn case_from_row(row: &Row) -> Result<CaseRecord, StoreError> {
     Ok(CaseRecord {
         id: row.text(0)?,
@@ -761,26 +778,48 @@ impl CaseStore for DbCaseStore {
             ScopeFilter::Prefecture(id) => ("prefecture_id", id),
             ScopeFilter::Reporter(id) => ("reporting_org_id", id),
         };
-        let filter = format!(
-            "{column} = $1 AND merged_into IS NULL AND ($2 = '' OR status = $2) AND ($3 = '' OR substr(name, 1, length($3)) = $3)"
-        );
-        let status = status.unwrap_or_default();
-        let prefix = name_prefix.unwrap_or_default();
+        // Only the filters given, and a name prefix as a range, so that an index
+        // (scope, status, name) answers it; on PostgreSQL the range is in byte order
+        // (`COLLATE "C"`), as SQLite's is, so it holds exactly the names with the prefix.
+        let mut filter = format!("{column} = $1 AND merged_into IS NULL");
+        let mut values: Vec<sql::Value> = params![value];
+        if let Some(status) = status.filter(|s| !s.is_empty()) {
+            values.push(status.into());
+            filter.push_str(&format!(" AND status = ${}", values.len()));
+        }
+        if let Some(prefix) = name_prefix.filter(|p| !p.is_empty()) {
+            let collate = match self.database.backend() {
+                mimamori_storage::Backend::Postgres => " COLLATE \"C\"",
+                mimamori_storage::Backend::Sqlite => "",
+            };
+            values.push(prefix.into());
+            let at = values.len();
+            filter.push_str(&format!(
+                " AND substr(name, 1, length(${at})) = ${at} AND name{collate} >= ${at}"
+            ));
+            if let Some(end) = prefix_end(prefix) {
+                values.push(end.into());
+                filter.push_str(&format!(" AND name{collate} < ${}", values.len()));
+            }
+        }
         let total = sql::query_opt(
             &self.database,
             &format!("SELECT CAST(COUNT(*) AS BIGINT) FROM cases WHERE {filter}"),
-            params![value, status, prefix],
+            values.clone(),
         )
         .await?
         .map(|row| row.int(0))
         .transpose()?
         .unwrap_or(0);
+        let (limit_at, offset_at) = (values.len() + 1, values.len() + 2);
+        values.push(limit.into());
+        values.push(offset.into());
         let items = sql::query(
             &self.database,
             &format!(
-                "SELECT {CASE_COLUMNS} FROM cases WHERE {filter} ORDER BY created_at_ms DESC, id LIMIT $4 OFFSET $5"
+                "SELECT {CASE_COLUMNS} FROM cases WHERE {filter} ORDER BY created_at_ms DESC, id LIMIT ${limit_at} OFFSET ${offset_at}"
             ),
-            params![value, status, prefix, limit, offset],
+            values,
         )
         .await?
         .iter()

@@ -6,6 +6,8 @@
 //! contractor the plan delegates to (case workers or doctors) sees and works only the cases
 //! delegated to it; the case's prefecture and reporting institution may read the series.
 
+use std::collections::{HashMap, HashSet};
+
 use serde::{Deserialize, Serialize};
 
 use super::{CaseError, CaseRegistry, internal};
@@ -841,7 +843,8 @@ impl CaseRegistry {
     /// Opens a `missed_report` alert for every plan day (from the day the plan was set) whose
     /// cut-off has passed without a report. It looks at every day of every plan that ended
     /// less than [`MISSED_REPORT_LOOKBACK_DAYS`] ago, so a job that was stopped catches up on
-    /// the whole plan; idempotent, so every replica may run it. One query per plan. Returns
+    /// the whole plan; idempotent, so every replica may run it. Three queries in all, then the
+    /// alerts in batches of 1,000. Returns
     /// how many alerts it opened.
     pub async fn check_missed_reports(&self) -> Result<usize, CaseError> {
         let now = self.now_ms();
@@ -858,52 +861,73 @@ impl CaseRegistry {
         let floor = Date {
             days: today.days - MISSED_REPORT_LOOKBACK_DAYS,
         };
-        let mut opened = 0;
-        for plan in self
+        let (from, to) = (floor.to_string(), last_due.to_string());
+        // Three queries for every plan together, then the alerts in batches: the sweep's cost
+        // grows with the number of plans, not with round trips per plan.
+        let plans = self.followup.plans_overlapping(&from, &to).await?;
+        let mut settled: HashMap<String, HashSet<String>> = HashMap::new();
+        for (subject, day) in self.followup.settled_days_between(&from, &to).await? {
+            settled.entry(subject).or_default().insert(day);
+        }
+        let closed: HashSet<String> = self
             .followup
-            .plans_overlapping(&floor.to_string(), &last_due.to_string())
+            .closed_plan_subjects(&from, &to)
             .await?
-        {
+            .into_iter()
+            .collect();
+        let now = self.now_ms();
+        let kind = AlertKind::MissedReport;
+        let mut alerts = Vec::new();
+        for plan in plans {
             let (Some(start), Some(end)) =
                 (Date::parse(&plan.start_date), Date::parse(&plan.end_date))
             else {
                 continue;
             };
+            if closed.contains(&plan.subject_id) {
+                continue;
+            }
             // Days before the plan existed cannot have been reported through it.
-            let first = start.max(local_day(plan.created_at_ms, offset));
+            let first = start.max(local_day(plan.created_at_ms, offset)).max(floor);
             let last = end.min(last_due);
-            if first > last {
-                continue;
-            }
-            let settled = self
-                .followup
-                .missed_report_settled_days(&plan.subject_id)
-                .await?;
-            let due: Vec<Date> = (first.days..=last.days)
-                .map(|days| Date { days })
-                .filter(|day| !settled.contains(&day.to_string()))
-                .collect();
-            if due.is_empty()
-                || self
-                    .subject(SubjectKind::parse(&plan.subject_kind), &plan.subject_id)
-                    .await?
-                    .is_none_or(|s| s.closed)
-            {
-                continue;
-            }
-            for day in due {
-                if self
-                    .open_alert(
-                        &plan,
-                        AlertKind::MissedReport,
-                        day,
-                        format!("no report on {day}"),
-                    )
-                    .await?
-                {
-                    opened += 1;
+            let done = settled.get(&plan.subject_id);
+            for days in first.days..=last.days {
+                let day = Date { days };
+                if done.is_some_and(|d| d.contains(&day.to_string())) {
+                    continue;
                 }
+                alerts.push(AlertRecord {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    subject_id: plan.subject_id.clone(),
+                    subject_kind: plan.subject_kind.clone(),
+                    organization_id: plan.organization_id.clone(),
+                    kind: kind.as_str().into(),
+                    severity: kind.severity().rank(),
+                    day: day.to_string(),
+                    detail: format!("no report on {day}"),
+                    state: AlertState::Open.as_str().into(),
+                    opened_at_ms: now,
+                    acknowledged_by: None,
+                    acknowledged_at_ms: None,
+                    resolved_by: None,
+                    resolved_at_ms: None,
+                });
             }
+        }
+        let opened = self.followup.insert_alerts(&alerts).await?;
+        if opened > 0 {
+            tracing::info!(
+                kind = kind.as_str(),
+                count = opened,
+                "follow-up alerts opened"
+            );
+            if let Some(metrics) = &self.metrics {
+                metrics
+                    .alerts_opened
+                    .with_label_values(&[kind.as_str()])
+                    .inc_by(opened as u64);
+            }
+            self.refresh_metrics_quietly().await;
         }
         Ok(opened)
     }

@@ -11,7 +11,7 @@
 //! never an address, a number or a text. Recipient and text are erased `keep_days` after a
 //! message was handled.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use mimamori_messaging::{
@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use super::followup::SubjectKind;
 use super::{CaseError, CaseRegistry};
 use crate::config::MessagingConfig;
-use crate::model::{Access, FieldError, Principal};
+use crate::model::{Access, Date, FieldError, Principal};
 use crate::store::outbox::MessageRecord;
 
 /// After this long in `sending` a message is taken to be lost with its replica and sent again.
@@ -723,8 +723,11 @@ impl CaseRegistry {
 
     /// Queues today's reminder for everyone with an open follow-up plan who has not
     /// reported today, once the configured local time has passed: by SMS to the record's
-    /// phone, else by e-mail. Once per subject and day (a dedupe key), so every replica may
-    /// run it. Returns how many were queued.
+    /// phone, else by e-mail, with a new follow-up link (their other links keep working).
+    /// Once per subject and day (a dedupe key), so every replica may run it; opted-out
+    /// recipients and those at their daily limit are skipped. Set-based: four queries, then
+    /// the messages and their links in transactions of 1,000; one audit entry for the round.
+    /// Returns how many were queued.
     pub async fn queue_daily_reminders(&self) -> Result<usize, CaseError> {
         let Some(minutes) = self.config.messaging.reminder_minutes() else {
             return Ok(0);
@@ -739,64 +742,124 @@ impl CaseRegistry {
             return Ok(0);
         }
         let day = today.to_string();
-        let mut queued = 0;
-        for (subject_id, subject_kind) in self.outbox_reminders_due(&day).await? {
-            let kind = SubjectKind::parse(&subject_kind);
-            let Some(subject) = self.subject(kind, &subject_id).await? else {
-                continue;
-            };
-            let Some(addressee) = self.addressee(kind, &subject_id).await? else {
-                continue;
-            };
-            if subject.closed || addressee.name.is_empty() {
-                continue;
-            }
-            let channel_and_recipient = [
-                (MessageChannel::Sms, addressee.phone.clone()),
-                (MessageChannel::Email, addressee.email.clone()),
-            ]
+        let candidates = self.outbox.reminder_candidates(&day).await?;
+        if candidates.is_empty() {
+            return Ok(0);
+        }
+        let opted_out: HashSet<Vec<u8>> =
+            self.outbox.opted_out_hashes().await?.into_iter().collect();
+        let mut sent_today: HashMap<Vec<u8>, i64> = self
+            .outbox
+            .recipient_counts_since(now - 86_400_000)
+            .await?
             .into_iter()
-            .filter(|(channel, _)| match channel {
-                MessageChannel::Sms => self.transports.sms.is_some(),
-                MessageChannel::Email => self.transports.email.is_some(),
-            })
-            .find_map(|(channel, recipient)| {
-                Some((channel, normalised_recipient(channel, &recipient?).ok()?))
-            });
-            let Some((channel, recipient)) = channel_and_recipient else {
+            .collect();
+        let mut health_centers: HashMap<String, String> = HashMap::new();
+        let mut batch = Vec::new();
+        for candidate in candidates {
+            if candidate.closed || candidate.name.is_empty() {
                 continue;
-            };
-            let Some(token) = self.extra_followup_token(&subject_id).await? else {
-                continue;
-            };
-            let mut vars = BTreeMap::new();
-            vars.insert("link".into(), self.link_url(&token.token)?);
-            vars.insert("date".into(), day.clone());
-            if self
-                .queue_message(
-                    "system",
-                    kind,
-                    &subject_id,
-                    &addressee,
-                    MessageTemplate::DailyReminder,
-                    channel,
-                    MessageLanguage::Ja,
-                    &recipient,
-                    vars,
-                    Some(format!("reminder:{subject_id}:{day}")),
-                    true,
-                )
-                .await?
-                .is_some()
-            {
-                queued += 1;
             }
+            let (phone, email) = if candidate.subject_kind == "contact" {
+                let phones: Vec<String> =
+                    serde_json::from_str(&candidate.details).unwrap_or_default();
+                (phones.into_iter().next(), None)
+            } else {
+                let data: serde_json::Value =
+                    serde_json::from_str(&candidate.details).unwrap_or_default();
+                let field = |key: &str| data[key].as_str().map(str::to_string);
+                (field("phone"), field("email"))
+            };
+            let reachable = [(MessageChannel::Sms, phone), (MessageChannel::Email, email)]
+                .into_iter()
+                .filter(|(channel, _)| match channel {
+                    MessageChannel::Sms => self.transports.sms.is_some(),
+                    MessageChannel::Email => self.transports.email.is_some(),
+                })
+                .filter_map(|(channel, recipient)| {
+                    Some((channel, normalised_recipient(channel, &recipient?).ok()?))
+                })
+                .find(|(_, recipient)| {
+                    let hash = recipient_hash(recipient);
+                    !opted_out.contains(&hash)
+                        && sent_today.get(&hash).copied().unwrap_or(0)
+                            < self.config.messaging.max_per_recipient_per_day
+                });
+            let Some((channel, recipient)) = reachable else {
+                continue;
+            };
+            let Some(end) = Date::parse(&candidate.end_date) else {
+                continue;
+            };
+            // The link works to the end of the plan's last local day.
+            let expires_at_ms = (end.days + 1) * 86_400_000 - offset * 60_000;
+            let token = super::secrets::new_token("mfu_")
+                .map_err(|_| CaseError::Internal("randomness".into()))?;
+            if !health_centers.contains_key(&candidate.health_center_id) {
+                let name = self
+                    .store
+                    .organization(&candidate.health_center_id)
+                    .await?
+                    .map(|org| org.name)
+                    .unwrap_or_default();
+                health_centers.insert(candidate.health_center_id.clone(), name);
+            }
+            let mut vars = BTreeMap::new();
+            vars.insert("name".into(), candidate.name.clone());
+            vars.insert(
+                "health_center".into(),
+                health_centers[&candidate.health_center_id].clone(),
+            );
+            vars.insert("link".into(), self.link_url(&token)?);
+            vars.insert("date".into(), day.clone());
+            let Ok(rendered) = mimamori_messaging::render(
+                TemplateId::DailyReminder,
+                Language::Ja,
+                &vars,
+                channel.channel(),
+            ) else {
+                continue;
+            };
+            let hash = recipient_hash(&recipient);
+            *sent_today.entry(hash.clone()).or_default() += 1;
+            batch.push((
+                MessageRecord {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    channel: channel.as_str().into(),
+                    template: TemplateId::DailyReminder.as_str().into(),
+                    language: Language::Ja.as_str().into(),
+                    recipient,
+                    recipient_hash: hash,
+                    subject: rendered.subject,
+                    body: rendered.body,
+                    list_unsubscribe: rendered.list_unsubscribe,
+                    subject_kind: Some(candidate.subject_kind.clone()),
+                    subject_id: Some(candidate.subject_id.clone()),
+                    health_center_id: candidate.health_center_id.clone(),
+                    state: "queued".into(),
+                    attempts: 0,
+                    next_attempt_at_ms: now,
+                    last_error: None,
+                    provider_id: None,
+                    dedupe_key: Some(format!("reminder:{}:{day}", candidate.subject_id)),
+                    created_by: "system".into(),
+                    created_at_ms: now,
+                    sent_at_ms: None,
+                },
+                super::secrets::token_hash(&token),
+                expires_at_ms,
+            ));
+        }
+        let queued = self.outbox.enqueue_with_tokens(&batch).await?;
+        if queued > 0 {
+            self.audit(
+                "system",
+                "message.reminders",
+                &format!("reminders:{day}:{queued}"),
+            )
+            .await?;
         }
         Ok(queued)
-    }
-
-    async fn outbox_reminders_due(&self, day: &str) -> Result<Vec<(String, String)>, CaseError> {
-        Ok(self.followup.plans_without_report_or_reminder(day).await?)
     }
 
     /// Sends due messages (at most `limit`): each claimed by one replica, handed to its

@@ -119,12 +119,19 @@ pub trait FollowUpStore: Send + Sync {
         now_ms: i64,
         expires_at_ms: i64,
     ) -> Result<(), StoreError>;
-    /// Subjects whose plan covers `day` with no report on it and no reminder queued for it
-    /// yet: (subject id, subject kind). One query, for the daily reminder sweep.
-    async fn plans_without_report_or_reminder(
+    /// Every (subject, day) from `from` to `to` with a report or a missed-report alert, of
+    /// every subject (one query: the missed-report sweep's "settled" days).
+    async fn settled_days_between(
         &self,
-        day: &str,
+        from: &str,
+        to: &str,
     ) -> Result<Vec<(String, String)>, StoreError>;
+    /// Subjects with a plan overlapping `from`..`to` whose record is gone or closed (a revoked
+    /// case, a contact no longer followed).
+    async fn closed_plan_subjects(&self, from: &str, to: &str) -> Result<Vec<String>, StoreError>;
+    /// Opens alerts unless one of the same subject, kind and day exists (500 to a
+    /// statement); returns how many were inserted.
+    async fn insert_alerts(&self, alerts: &[AlertRecord]) -> Result<usize, StoreError>;
     /// Adds a link token without revoking the subject's others (a link sent in a message
     /// must not end the one the person already has).
     async fn add_followup_token(
@@ -182,6 +189,9 @@ pub trait FollowUpStore: Send + Sync {
         limit: i64,
     ) -> Result<Vec<AlertRecord>, StoreError>;
 }
+
+/// The columns an alert is inserted with.
+const ALERT_INSERT_COLUMNS: &str = "id, subject_id, organization_id, kind, severity, day, detail, state, opened_at_ms, subject_kind";
 
 const PLAN_COLUMNS: &str = "subject_id, organization_id, start_date, end_date, reporting_times, created_at_ms, updated_at_ms, subject_kind";
 
@@ -324,23 +334,77 @@ impl FollowUpStore for DbCaseStore {
         Ok(())
     }
 
-    async fn plans_without_report_or_reminder(
+    async fn settled_days_between(
         &self,
-        day: &str,
+        from: &str,
+        to: &str,
     ) -> Result<Vec<(String, String)>, StoreError> {
         sql::query(
             self.database(),
-            "SELECT p.subject_id, p.subject_kind FROM followup_plans p
-             WHERE p.start_date <= $1 AND p.end_date >= $1
-             AND NOT EXISTS (SELECT 1 FROM followup_observations o WHERE o.subject_id = p.subject_id AND o.day = $1)
-             AND NOT EXISTS (SELECT 1 FROM outbox m WHERE m.dedupe_key = 'reminder:' || p.subject_id || ':' || $1)
-             ORDER BY p.subject_id",
-            params![day],
+            "SELECT subject_id, day FROM followup_observations WHERE day >= $1 AND day <= $2
+             UNION SELECT subject_id, day FROM followup_alerts WHERE kind = 'missed_report' AND day >= $1 AND day <= $2",
+            params![from, to],
         )
         .await?
         .iter()
         .map(|row| Ok((row.text(0)?, row.text(1)?)))
         .collect()
+    }
+
+    async fn closed_plan_subjects(&self, from: &str, to: &str) -> Result<Vec<String>, StoreError> {
+        sql::query(
+            self.database(),
+            "SELECT p.subject_id FROM followup_plans p
+             LEFT JOIN cases c ON p.subject_kind = 'case' AND c.id = p.subject_id
+             LEFT JOIN contacts k ON p.subject_kind = 'contact' AND k.id = p.subject_id
+             WHERE p.start_date <= $2 AND p.end_date >= $1
+             AND ((p.subject_kind = 'contact' AND (k.id IS NULL OR k.status NOT IN ('identified', 'quarantined')))
+               OR (p.subject_kind <> 'contact' AND (c.id IS NULL OR c.revoked_at_ms IS NOT NULL)))",
+            params![from, to],
+        )
+        .await?
+        .iter()
+        .map(|row| Ok(row.text(0)?))
+        .collect()
+    }
+
+    async fn insert_alerts(&self, alerts: &[AlertRecord]) -> Result<usize, StoreError> {
+        let mut inserted = 0;
+        // One multi-row statement per 500 alerts.
+        for chunk in alerts.chunks(500) {
+            let mut values = Vec::with_capacity(chunk.len() * 10);
+            let mut rows = Vec::with_capacity(chunk.len());
+            for a in chunk {
+                let base = values.len();
+                let placeholders: Vec<String> =
+                    (1..=10).map(|i| format!("${}", base + i)).collect();
+                rows.push(format!("({})", placeholders.join(", ")));
+                values.extend(params![
+                    &a.id,
+                    &a.subject_id,
+                    &a.organization_id,
+                    &a.kind,
+                    a.severity,
+                    &a.day,
+                    &a.detail,
+                    &a.state,
+                    a.opened_at_ms,
+                    &a.subject_kind
+                ]);
+            }
+            inserted += sql::query(
+                self.database(),
+                &format!(
+                    "INSERT INTO followup_alerts ({ALERT_INSERT_COLUMNS}) VALUES {}
+                     ON CONFLICT (subject_id, kind, day) DO NOTHING RETURNING id",
+                    rows.join(", ")
+                ),
+                values,
+            )
+            .await?
+            .len();
+        }
+        Ok(inserted)
     }
 
     async fn add_followup_token(
@@ -443,8 +507,10 @@ impl FollowUpStore for DbCaseStore {
     async fn insert_alert(&self, a: &AlertRecord) -> Result<bool, StoreError> {
         Ok(sql::execute(
             self.database(),
-            "INSERT INTO followup_alerts (id, subject_id, organization_id, kind, severity, day, detail, state, opened_at_ms, subject_kind)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (subject_id, kind, day) DO NOTHING",
+            &format!(
+                "INSERT INTO followup_alerts ({ALERT_INSERT_COLUMNS})
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (subject_id, kind, day) DO NOTHING"
+            ),
             params![
                 &a.id,
                 &a.subject_id,

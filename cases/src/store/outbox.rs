@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use super::DbCaseStore;
 use crate::params;
-use crate::sql::{self, Row, StoreError};
+use crate::sql::{self, Row, Statement, StoreError};
 
 /// A message in the outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,9 +54,45 @@ pub struct MessageRecord {
     pub sent_at_ms: Option<i64>,
 }
 
+/// Someone due a daily reminder, with what the reminder needs (one row of one query).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReminderCandidate {
+    /// The subject.
+    pub subject_id: String,
+    /// `case` or `contact`.
+    pub subject_kind: String,
+    /// The plan's last day.
+    pub end_date: String,
+    /// Name (empty once anonymised).
+    pub name: String,
+    /// The notification JSON (cases) or the phones JSON array (contacts).
+    pub details: String,
+    /// The health center.
+    pub health_center_id: String,
+    /// A revoked case or a contact no longer followed.
+    pub closed: bool,
+}
+
 /// Storage of the outbox.
 #[async_trait]
 pub trait OutboxStore: Send + Sync {
+    /// Subjects whose plan covers `day` with no report on it and no reminder queued for it
+    /// yet, with their names and contact details.
+    async fn reminder_candidates(&self, day: &str) -> Result<Vec<ReminderCandidate>, StoreError>;
+    /// Every opted-out recipient hash.
+    async fn opted_out_hashes(&self) -> Result<Vec<Vec<u8>>, StoreError>;
+    /// Messages per recipient hash queued since `since_ms` (sent, queued or sending).
+    async fn recipient_counts_since(
+        &self,
+        since_ms: i64,
+    ) -> Result<Vec<(Vec<u8>, i64)>, StoreError>;
+    /// Queues messages with follow-up link tokens (token hash, subject, expiry), 500 to a
+    /// transaction; a message whose dedupe key exists is skipped. Returns how many were
+    /// queued.
+    async fn enqueue_with_tokens(
+        &self,
+        messages: &[(MessageRecord, Vec<u8>, i64)],
+    ) -> Result<usize, StoreError>;
     /// Queues a message; false when its dedupe key was queued before.
     async fn enqueue(&self, message: &MessageRecord) -> Result<bool, StoreError>;
     /// A message.
@@ -92,6 +128,32 @@ pub trait OutboxStore: Send + Sync {
 
 const COLUMNS: &str = "id, channel, template, language, recipient, recipient_hash, subject, body, list_unsubscribe, subject_kind, subject_id, health_center_id, state, attempts, next_attempt_at_ms, last_error, provider_id, dedupe_key, created_by, created_at_ms, sent_at_ms";
 
+fn message_params(m: &MessageRecord) -> Vec<sql::Value> {
+    params![
+        &m.id,
+        &m.channel,
+        &m.template,
+        &m.language,
+        &m.recipient,
+        m.recipient_hash.clone(),
+        m.subject.as_deref(),
+        &m.body,
+        m.list_unsubscribe.as_deref(),
+        m.subject_kind.as_deref(),
+        m.subject_id.as_deref(),
+        &m.health_center_id,
+        &m.state,
+        m.attempts,
+        m.next_attempt_at_ms,
+        m.last_error.as_deref(),
+        m.provider_id.as_deref(),
+        m.dedupe_key.as_deref(),
+        &m.created_by,
+        m.created_at_ms,
+        m.sent_at_ms
+    ]
+}
+
 fn message_of(row: &Row) -> Result<MessageRecord, StoreError> {
     Ok(MessageRecord {
         id: row.text(0)?,
@@ -120,35 +182,134 @@ fn message_of(row: &Row) -> Result<MessageRecord, StoreError> {
 
 #[async_trait]
 impl OutboxStore for DbCaseStore {
+    async fn reminder_candidates(&self, day: &str) -> Result<Vec<ReminderCandidate>, StoreError> {
+        sql::query(
+            self.database(),
+            "SELECT p.subject_id, p.subject_kind, p.end_date,
+                    COALESCE(c.name, k.name, ''), COALESCE(c.data, k.phones, ''),
+                    COALESCE(c.health_center_id, k.health_center_id, ''),
+                    CAST(CASE WHEN p.subject_kind = 'contact'
+                         THEN CASE WHEN k.id IS NULL OR k.status NOT IN ('identified', 'quarantined') THEN 1 ELSE 0 END
+                         ELSE CASE WHEN c.id IS NULL OR c.revoked_at_ms IS NOT NULL THEN 1 ELSE 0 END END AS BIGINT)
+             FROM followup_plans p
+             LEFT JOIN cases c ON p.subject_kind <> 'contact' AND c.id = p.subject_id
+             LEFT JOIN contacts k ON p.subject_kind = 'contact' AND k.id = p.subject_id
+             WHERE p.start_date <= $1 AND p.end_date >= $1
+             AND NOT EXISTS (SELECT 1 FROM followup_observations o WHERE o.subject_id = p.subject_id AND o.day = $1)
+             AND NOT EXISTS (SELECT 1 FROM outbox m WHERE m.dedupe_key = 'reminder:' || p.subject_id || ':' || $1)
+             ORDER BY p.subject_id",
+            params![day],
+        )
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(ReminderCandidate {
+                subject_id: row.text(0)?,
+                subject_kind: row.text(1)?,
+                end_date: row.text(2)?,
+                name: row.text(3)?,
+                details: row.text(4)?,
+                health_center_id: row.text(5)?,
+                closed: row.int(6)? == 1,
+            })
+        })
+        .collect()
+    }
+
+    async fn opted_out_hashes(&self) -> Result<Vec<Vec<u8>>, StoreError> {
+        sql::query(
+            self.database(),
+            "SELECT recipient_hash FROM message_opt_outs",
+            params![],
+        )
+        .await?
+        .iter()
+        .map(|row| Ok(row.bytes(0)?))
+        .collect()
+    }
+
+    async fn recipient_counts_since(
+        &self,
+        since_ms: i64,
+    ) -> Result<Vec<(Vec<u8>, i64)>, StoreError> {
+        sql::query(
+            self.database(),
+            "SELECT recipient_hash, CAST(COUNT(*) AS BIGINT) FROM outbox WHERE created_at_ms >= $1
+             AND state IN ('queued', 'sending', 'sent') GROUP BY recipient_hash",
+            params![since_ms],
+        )
+        .await?
+        .iter()
+        .map(|row| Ok((row.bytes(0)?, row.int(1)?)))
+        .collect()
+    }
+
+    async fn enqueue_with_tokens(
+        &self,
+        messages: &[(MessageRecord, Vec<u8>, i64)],
+    ) -> Result<usize, StoreError> {
+        let mut queued = 0;
+        // Multi-row statements: two round trips per 500 messages. A token whose message
+        // turns out queued already (another replica's reminder) is a link nobody received;
+        // it expires with the plan.
+        for chunk in messages.chunks(500) {
+            let mut token_values = Vec::with_capacity(chunk.len() * 4);
+            let mut token_rows = Vec::with_capacity(chunk.len());
+            let mut message_values = Vec::with_capacity(chunk.len() * 21);
+            let mut message_rows = Vec::with_capacity(chunk.len());
+            for (m, token_hash, expires_at_ms) in chunk {
+                let base = token_values.len();
+                token_rows.push(format!(
+                    "(${}, ${}, ${}, ${})",
+                    base + 1,
+                    base + 2,
+                    base + 3,
+                    base + 4
+                ));
+                token_values.extend(params![
+                    token_hash.clone(),
+                    m.subject_id.as_deref().unwrap_or_default(),
+                    m.created_at_ms,
+                    *expires_at_ms
+                ]);
+                let base = message_values.len();
+                let placeholders: Vec<String> =
+                    (1..=21).map(|i| format!("${}", base + i)).collect();
+                message_rows.push(format!("({})", placeholders.join(", ")));
+                message_values.extend(message_params(m));
+            }
+            let results = sql::transaction(
+                self.database(),
+                vec![
+                    Statement::new(
+                        format!(
+                            "INSERT INTO followup_tokens (token_hash, subject_id, created_at_ms, expires_at_ms) VALUES {}",
+                            token_rows.join(", ")
+                        ),
+                        token_values,
+                    ),
+                    Statement::new(
+                        format!(
+                            "INSERT INTO outbox ({COLUMNS}) VALUES {} ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+                            message_rows.join(", ")
+                        ),
+                        message_values,
+                    ),
+                ],
+            )
+            .await?;
+            queued += results.get(1).map_or(0, Vec::len);
+        }
+        Ok(queued)
+    }
+
     async fn enqueue(&self, m: &MessageRecord) -> Result<bool, StoreError> {
         let result = sql::execute(
             self.database(),
             &format!(
                 "INSERT INTO outbox ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
             ),
-            params![
-                &m.id,
-                &m.channel,
-                &m.template,
-                &m.language,
-                &m.recipient,
-                m.recipient_hash.clone(),
-                m.subject.as_deref(),
-                &m.body,
-                m.list_unsubscribe.as_deref(),
-                m.subject_kind.as_deref(),
-                m.subject_id.as_deref(),
-                &m.health_center_id,
-                &m.state,
-                m.attempts,
-                m.next_attempt_at_ms,
-                m.last_error.as_deref(),
-                m.provider_id.as_deref(),
-                m.dedupe_key.as_deref(),
-                &m.created_by,
-                m.created_at_ms,
-                m.sent_at_ms
-            ],
+            message_params(m),
         )
         .await;
         match result {
