@@ -10,40 +10,10 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use mimamori_documents::{DocumentFields, DocumentKind, Language, Renderer};
 
 fn fields(kind: DocumentKind, i: usize) -> DocumentFields {
-    let some = |s: &str| Some(s.to_owned());
-    let mut fields = DocumentFields {
+    DocumentFields {
         document_number: format!("みなと保第{}号", 1000 + i),
-        person_name: "山田 太郎".to_owned(),
-        person_name_kana: some("ヤマダ タロウ"),
-        address: some("東京都港区芝公園一丁目二番三号 みなとハイツ405"),
-        health_center_name: "みなと保健所".to_owned(),
-        health_center_phone: some("03-1234-5678"),
-        issue_date: "2022-02-14".to_owned(),
-        ..DocumentFields::default()
-    };
-    match kind {
-        DocumentKind::IsolationCertificate => {
-            fields.birth_date = some("1980-04-01");
-            fields.diagnosis_date = some("2022-02-01");
-            fields.isolation_start = some("2022-01-31");
-            fields.isolation_end = some("2022-02-09");
-        }
-        DocumentKind::WorkRestrictionNotice => {
-            fields.restricted_from = some("2022-02-01");
-            fields.restricted_to = some("2022-02-09");
-        }
-        DocumentKind::QuarantineStartNotice => {
-            fields.last_exposure_date = some("2022-02-02");
-            fields.quarantine_start = some("2022-02-03");
-            fields.quarantine_end = some("2022-02-09");
-            fields.health_report_url = some("https://health.example.invalid/report?token=4f6b2c9a");
-        }
-        DocumentKind::QuarantineEndNotice => {
-            fields.quarantine_start = some("2022-02-03");
-            fields.quarantine_end = some("2022-02-09");
-        }
+        ..DocumentFields::example(kind)
     }
-    fields
 }
 
 fn bench(c: &mut Criterion) {

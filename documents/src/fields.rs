@@ -230,3 +230,48 @@ pub(crate) fn check_url(field: &'static str, value: &str) -> Result<(), Document
         }),
     }
 }
+
+impl DocumentFields {
+    /// A filled example: a person of the sixth wave (January–February 2022) with every
+    /// field `kind` may show (for samples, tests and benchmarks).
+    pub fn example(kind: DocumentKind) -> DocumentFields {
+        let some = |s: &str| Some(s.to_owned());
+        let mut fields = DocumentFields {
+            document_number: "みなと保第1234号".to_owned(),
+            person_name: "山田 太郎".to_owned(),
+            person_name_kana: some("ヤマダ タロウ"),
+            address: some("東京都港区芝公園一丁目二番三号 みなとハイツ405"),
+            health_center_name: "みなと保健所".to_owned(),
+            health_center_phone: some("03-1234-5678"),
+            issue_date: "2022-02-14".to_owned(),
+            ..DocumentFields::default()
+        };
+        match kind {
+            DocumentKind::IsolationCertificate => {
+                fields.birth_date = some("1980-04-01");
+                fields.diagnosis_date = some("2022-02-01");
+                fields.isolation_start = some("2022-01-31");
+                fields.isolation_end = some("2022-02-09");
+            }
+            DocumentKind::WorkRestrictionNotice => {
+                fields.restricted_from = some("2022-02-01");
+                fields.restricted_to = some("2022-02-09");
+                fields.issue_date = "2022-02-01".to_owned();
+            }
+            DocumentKind::QuarantineStartNotice => {
+                fields.last_exposure_date = some("2022-02-02");
+                fields.quarantine_start = some("2022-02-03");
+                fields.quarantine_end = some("2022-02-09");
+                fields.health_report_url =
+                    some("https://health.example.invalid/report?token=4f6b2c9a");
+                fields.issue_date = "2022-02-03".to_owned();
+            }
+            DocumentKind::QuarantineEndNotice => {
+                fields.quarantine_start = some("2022-02-03");
+                fields.quarantine_end = some("2022-02-09");
+                fields.issue_date = "2022-02-10".to_owned();
+            }
+        }
+        fields
+    }
+}
