@@ -75,6 +75,7 @@ fn entry(key: &str) -> Option<(&'static str, &'static str)> {
         "nav.cases" => ("患者一覧", "Cases"),
         "nav.new" => ("発生届の入力", "File a notification"),
         "nav.alerts" => ("アラート", "Alerts"),
+        "nav.tasks" => ("作業一覧", "Tasks"),
         "nav.stats" => ("統計", "Statistics"),
         "nav.admin" => ("管理", "Administration"),
         "signout" => ("ログアウト", "Sign out"),
@@ -412,6 +413,21 @@ fn entry(key: &str) -> Option<(&'static str, &'static str)> {
         "sym.nausea" => ("吐き気", "Nausea"),
         "sym.musclePain" => ("筋肉・関節の痛み", "Muscle or joint pain"),
         "sym.confusion" => ("意識がぼんやりする", "Confusion or drowsiness"),
+        // tasks
+        "tasks.title" => ("作業一覧", "Tasks"),
+        "tasks.intro" => (
+            "臨床アラート以外の、今日しておくべきこと。",
+            "What needs doing today besides the clinical alerts.",
+        ),
+        "tasks.none" => ("未処理の作業はありません。", "Nothing to do."),
+        "tasks.kind" => ("作業", "Task"),
+        "tasks.person" => ("対象者", "Person"),
+        "tasks.detail" => ("内容", "Detail"),
+        "tasks.first_call" => ("初回連絡が未実施", "First call not made"),
+        "tasks.missing_items" => ("必須項目が未入力", "Missing required items"),
+        "tasks.quarantine_ends_today" => ("本日で待機期間終了", "Quarantine ends today"),
+        "tasks.no_report" => ("1日以上健康観察の報告なし", "No report for a day"),
+        "tasks.unconfirmed_document" => ("交付文書が未確認", "Document not yet received"),
         // alerts
         "alerts.title" => ("アラート一覧", "Alert worklist"),
         "alerts.none" => ("対応中のアラートはありません。", "No active alerts."),
@@ -556,10 +572,10 @@ mod catalogue {
     /// Every message key the pages use is in the catalogue (an unknown key would show itself).
     #[test]
     fn every_key_used_by_the_pages_exists() {
-        const PREFIXES: [&str; 22] = [
+        const PREFIXES: [&str; 23] = [
             "account.", "login.", "error.", "cases.", "status.", "new.", "f.", "v.", "case.",
             "ev.", "obs.", "report.", "sym.", "alerts.", "alert.", "sev.", "stats.", "admin.",
-            "role.", "kind.", "nav.", "contact.",
+            "role.", "kind.", "nav.", "contact.", "tasks.",
         ];
         let sources = [
             include_str!("layout.rs"),
@@ -571,6 +587,7 @@ mod catalogue {
             include_str!("pages/stats.rs"),
             include_str!("pages/admin.rs"),
             include_str!("pages/account.rs"),
+            include_str!("pages/tasks.rs"),
         ];
         let mut checked = 0;
         for source in sources {

@@ -68,6 +68,7 @@ pub fn page(staff: &Staff, here: &str, title: &str, body: Markup) -> Markup {
         || (kind == OrgKind::MedicalInstitution && p.has(Role::Doctor));
     let alerts = (kind == OrgKind::HealthCenter && p.has(Role::CaseWorker))
         || (kind == OrgKind::Contractor && (p.has(Role::CaseWorker) || p.has(Role::Doctor)));
+    let tasks = kind == OrgKind::HealthCenter && p.has(Role::CaseWorker);
     let stats = p.has(Role::StatisticsViewer) || p.has(Role::OrgAdmin);
     let admin = p.has(Role::OrgAdmin);
     html! {
@@ -83,6 +84,7 @@ pub fn page(staff: &Staff, here: &str, title: &str, body: Markup) -> Markup {
                             @if case_reader { li { a href="/console/cases" { (t(lang, "nav.cases")) } } }
                             @if filer { li { a href="/console/cases/new" { (t(lang, "nav.new")) } } }
                             @if alerts { li { a href="/console/alerts" { (t(lang, "nav.alerts")) } } }
+                            @if tasks { li { a href="/console/tasks" { (t(lang, "nav.tasks")) } } }
                             @if stats { li { a href="/console/stats" { (t(lang, "nav.stats")) } } }
                             @if admin { li { a href="/console/admin" { (t(lang, "nav.admin")) } } }
                         }

@@ -500,6 +500,78 @@ async fn case_list_search_is_posted_and_scoped(backend: Backend) {
     let _ = &s.admin_token;
 }
 
+both_backends!(the_task_list_links_each_person_and_speaks_both_languages);
+async fn the_task_list_links_each_person_and_speaks_both_languages(backend: Backend) {
+    let Some(s) = setup(backend).await else {
+        return;
+    };
+    let nurse_token = support::login(&s.app, &s.clock, &s.nurse).await;
+    let case_id = support::file_case(&s.app, &nurse_token, &s.health_center, "Kato Ken").await;
+    let mut visitor = Visitor::new(&s.app);
+    s.clock.advance_ms(31_000);
+    visitor.sign_in(&s.clock, &s.nurse).await;
+    let page = visitor.get("/console/tasks").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("作業一覧") && page.body.contains("初回連絡が未実施"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains(&format!("href=\"/console/cases/{case_id}\"")),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("address"),
+        "the missing item is named: {}",
+        page.body
+    );
+    assert!(
+        page.body.contains("href=\"/console/tasks\""),
+        "the menu links it"
+    );
+    // A reached call takes the case off the first-call list.
+    let (status, _) = call(
+        &s.app,
+        "POST",
+        &format!("/api/cases/{case_id}/calls"),
+        Some(&nurse_token),
+        None,
+        Some(json!({"outcome": "reached"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let page = visitor.get("/console/tasks").await;
+    assert!(
+        !page.body.contains("data-kind=\"tasks.first_call\""),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("data-kind=\"tasks.missing_items\""),
+        "{}",
+        page.body
+    );
+    // In English after the switch.
+    visitor.get("/console/lang/en").await;
+    let page = visitor.get("/console/tasks").await;
+    assert!(
+        page.body.contains("Missing required items") && page.body.contains(">Tasks<"),
+        "{}",
+        page.body
+    );
+    // A doctor has no task list.
+    let mut doctor = Visitor::new(&s.app);
+    s.clock.advance_ms(31_000);
+    doctor.sign_in(&s.clock, &s.doctor).await;
+    assert_eq!(
+        doctor.get("/console/tasks").await.status,
+        StatusCode::FORBIDDEN
+    );
+}
+
 /// The text of the element with `id` (a leaf element holding text only).
 fn element_text(body: &str, id: &str) -> String {
     let start = body

@@ -6,6 +6,7 @@ mod cases;
 mod contacts;
 mod followup;
 mod stats;
+mod tasks;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header;
@@ -36,6 +37,7 @@ pub fn routes(config: &mut aweb::ServiceConfig) {
     contacts::routes(config);
     followup::routes(config);
     stats::routes(config);
+    tasks::routes(config);
     admin::routes(config);
 }
 
