@@ -76,6 +76,7 @@ fn entry(key: &str) -> Option<(&'static str, &'static str)> {
         "nav.new" => ("発生届の入力", "File a notification"),
         "nav.alerts" => ("アラート", "Alerts"),
         "nav.tasks" => ("作業一覧", "Tasks"),
+        "nav.duplicates" => ("重複確認", "Duplicates"),
         "nav.stats" => ("統計", "Statistics"),
         "nav.admin" => ("管理", "Administration"),
         "signout" => ("ログアウト", "Sign out"),
@@ -428,6 +429,29 @@ fn entry(key: &str) -> Option<(&'static str, &'static str)> {
         "tasks.quarantine_ends_today" => ("本日で待機期間終了", "Quarantine ends today"),
         "tasks.no_report" => ("1日以上健康観察の報告なし", "No report for a day"),
         "tasks.unconfirmed_document" => ("交付文書が未確認", "Document not yet received"),
+        // duplicate persons
+        "dup.title" => ("重複の可能性がある人", "Possible duplicate persons"),
+        "dup.intro" => (
+            "同じ人が二重に登録されていないか確認してください。統合しても記録は削除されません。",
+            "Check whether one person was recorded twice. A merge deletes no record.",
+        ),
+        "dup.none" => ("確認待ちの組はありません。", "No pairs to review."),
+        "dup.score" => ("一致度", "Score"),
+        "dup.first" => ("記録1", "Record 1"),
+        "dup.second" => ("記録2", "Record 2"),
+        "dup.reasons" => ("根拠", "Evidence"),
+        "dup.actions" => ("操作", "Actions"),
+        "dup.keep" => ("統合して残す:", "Merge, keeping"),
+        "dup.dismiss" => ("別人", "Not the same person"),
+        "dup.case" => ("患者", "Case"),
+        "dup.contact" => ("濃厚接触者", "Close contact"),
+        "dup.same_birth_date" => ("生年月日が同じ", "Same birth date"),
+        "dup.same_kana" => ("カナが同じ", "Same kana"),
+        "dup.same_name" => ("氏名が同じ", "Same name"),
+        "dup.similar_name" => ("氏名が類似", "Similar name"),
+        "dup.same_phone" => ("電話番号が同じ", "Same phone"),
+        "dup.different_birth_date" => ("生年月日が異なる", "Different birth dates"),
+        "dup.other" => ("その他", "Other"),
         // alerts
         "alerts.title" => ("アラート一覧", "Alert worklist"),
         "alerts.none" => ("対応中のアラートはありません。", "No active alerts."),
@@ -572,10 +596,10 @@ mod catalogue {
     /// Every message key the pages use is in the catalogue (an unknown key would show itself).
     #[test]
     fn every_key_used_by_the_pages_exists() {
-        const PREFIXES: [&str; 23] = [
+        const PREFIXES: [&str; 24] = [
             "account.", "login.", "error.", "cases.", "status.", "new.", "f.", "v.", "case.",
             "ev.", "obs.", "report.", "sym.", "alerts.", "alert.", "sev.", "stats.", "admin.",
-            "role.", "kind.", "nav.", "contact.", "tasks.",
+            "role.", "kind.", "nav.", "contact.", "tasks.", "dup.",
         ];
         let sources = [
             include_str!("layout.rs"),
@@ -588,6 +612,7 @@ mod catalogue {
             include_str!("pages/admin.rs"),
             include_str!("pages/account.rs"),
             include_str!("pages/tasks.rs"),
+            include_str!("pages/duplicates.rs"),
         ];
         let mut checked = 0;
         for source in sources {

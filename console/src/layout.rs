@@ -85,6 +85,7 @@ pub fn page(staff: &Staff, here: &str, title: &str, body: Markup) -> Markup {
                             @if filer { li { a href="/console/cases/new" { (t(lang, "nav.new")) } } }
                             @if alerts { li { a href="/console/alerts" { (t(lang, "nav.alerts")) } } }
                             @if tasks { li { a href="/console/tasks" { (t(lang, "nav.tasks")) } } }
+                            @if tasks { li { a href="/console/duplicates" { (t(lang, "nav.duplicates")) } } }
                             @if stats { li { a href="/console/stats" { (t(lang, "nav.stats")) } } }
                             @if admin { li { a href="/console/admin" { (t(lang, "nav.admin")) } } }
                         }

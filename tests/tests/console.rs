@@ -572,6 +572,80 @@ async fn the_task_list_links_each_person_and_speaks_both_languages(backend: Back
     );
 }
 
+both_backends!(the_duplicate_queue_merges_keeping_the_chosen_record);
+async fn the_duplicate_queue_merges_keeping_the_chosen_record(backend: Backend) {
+    let Some(s) = setup(backend).await else {
+        return;
+    };
+    let nurse_token = support::login(&s.app, &s.clock, &s.nurse).await;
+    // The same person twice (same name, birth date and phone), and someone else.
+    let first = support::file_case(&s.app, &nurse_token, &s.health_center, "Mori Aki").await;
+    let second = support::file_case(&s.app, &nurse_token, &s.health_center, "Mori Aki").await;
+    let mut visitor = Visitor::new(&s.app);
+    s.clock.advance_ms(31_000);
+    visitor.sign_in(&s.clock, &s.nurse).await;
+    let page = visitor.get("/console/duplicates").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("重複の可能性がある人") && page.body.contains("生年月日が同じ"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains(&format!("href=\"/console/cases/{first}\""))
+            && page
+                .body
+                .contains(&format!("href=\"/console/cases/{second}\"")),
+        "{}",
+        page.body
+    );
+    let pair_id = page
+        .body
+        .split("id=\"pair-")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a pair row")
+        .to_string();
+    let csrf = page.csrf();
+    let merged = visitor
+        .post(
+            &format!("/console/duplicates/{pair_id}/merge"),
+            &[("csrf", &csrf), ("keep", &first)],
+        )
+        .await;
+    assert!(
+        merged.status.is_redirection() || merged.status == StatusCode::OK,
+        "{}",
+        merged.status
+    );
+    let page = visitor.get("/console/duplicates").await;
+    assert!(
+        page.body.contains("no-duplicates"),
+        "the pair left the queue: {}",
+        page.body
+    );
+    let (status, case) = call(
+        &s.app,
+        "GET",
+        &format!("/api/cases/{second}"),
+        Some(&nurse_token),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(case["mergedInto"], first.as_str(), "{case}");
+    // Without the session's CSRF token nothing happens.
+    let refused = visitor
+        .post(
+            &format!("/console/duplicates/{pair_id}/dismiss"),
+            &[("csrf", "wrong")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}
+
 /// The text of the element with `id` (a leaf element holding text only).
 fn element_text(body: &str, id: &str) -> String {
     let start = body

@@ -4,6 +4,7 @@ mod account;
 mod admin;
 mod cases;
 mod contacts;
+mod duplicates;
 mod followup;
 mod stats;
 mod tasks;
@@ -38,6 +39,7 @@ pub fn routes(config: &mut aweb::ServiceConfig) {
     followup::routes(config);
     stats::routes(config);
     tasks::routes(config);
+    duplicates::routes(config);
     admin::routes(config);
 }
 
