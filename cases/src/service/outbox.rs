@@ -43,8 +43,6 @@ pub struct Transports {
     pub email: Option<Arc<dyn EmailTransport>>,
     /// SMS, when a gateway (or the recording provider) is configured.
     pub sms: Option<Arc<dyn SmsProvider>>,
-    /// The recording provider, when that is the SMS provider (tests read it).
-    pub recording_sms: Option<Arc<RecordingSmsProvider>>,
 }
 
 impl std::fmt::Debug for Transports {
@@ -89,12 +87,10 @@ impl Transports {
                 transports.sms = Some(Arc::new(provider));
             }
             "recording" => {
-                let provider = Arc::new(match &config.sms_record_file {
+                transports.sms = Some(Arc::new(match &config.sms_record_file {
                     Some(path) => RecordingSmsProvider::with_file(path),
                     None => RecordingSmsProvider::new(),
-                });
-                transports.recording_sms = Some(provider.clone());
-                transports.sms = Some(provider);
+                }));
             }
             _ => {}
         }
@@ -342,11 +338,6 @@ impl CaseRegistry {
         self
     }
 
-    /// The recording SMS provider, when it is the configured one.
-    pub fn recording_sms(&self) -> Option<Arc<RecordingSmsProvider>> {
-        self.transports.recording_sms.clone()
-    }
-
     async fn addressee(&self, kind: SubjectKind, id: &str) -> Result<Option<Addressee>, CaseError> {
         Ok(match kind {
             SubjectKind::Case => match self.store.case(id).await? {
@@ -404,8 +395,8 @@ impl CaseRegistry {
         Ok(format!("{}/console/r/{token}", base.trim_end_matches('/')))
     }
 
-    /// Renders and queues one message; `Ok(None)` when the recipient opted out or reached
-    /// today's limit and `quiet` (the reminder sweep), else those are 409.
+    /// Renders and queues one message from staff; an opted-out recipient or one at today's
+    /// limit is 409.
     #[allow(clippy::too_many_arguments)]
     async fn queue_message(
         &self,
@@ -418,9 +409,7 @@ impl CaseRegistry {
         language: MessageLanguage,
         recipient: &str,
         mut vars: BTreeMap<String, String>,
-        dedupe_key: Option<String>,
-        quiet: bool,
-    ) -> Result<Option<MessageRecord>, CaseError> {
+    ) -> Result<MessageRecord, CaseError> {
         let available = match channel {
             MessageChannel::Email => self.transports.email.is_some(),
             MessageChannel::Sms => self.transports.sms.is_some(),
@@ -436,14 +425,10 @@ impl CaseRegistry {
         }
         let hash = recipient_hash(recipient);
         let refuse = |code: &'static str, message: &str| {
-            if quiet {
-                Ok(None)
-            } else {
-                Err(CaseError::Conflict {
-                    code,
-                    message: message.into(),
-                })
-            }
+            Err(CaseError::Conflict {
+                code,
+                message: message.into(),
+            })
         };
         if self.outbox.opted_out(&hash).await? {
             return refuse("opted_out", "the recipient asked for no more messages");
@@ -498,13 +483,13 @@ impl CaseRegistry {
             next_attempt_at_ms: now,
             last_error: None,
             provider_id: None,
-            dedupe_key,
+            dedupe_key: None,
             created_by: actor.to_string(),
             created_at_ms: now,
             sent_at_ms: None,
         };
         if !self.outbox.enqueue(&record).await? {
-            return Ok(None);
+            return Err(CaseError::Internal("a new message id was taken".into()));
         }
         self.audit(
             actor,
@@ -512,7 +497,7 @@ impl CaseRegistry {
             &format!("{}:{subject_id}", kind.as_str()),
         )
         .await?;
-        Ok(Some(record))
+        Ok(record)
     }
 
     /// Queues a message to a case or contact (a case worker of its health center); 202 once
@@ -628,11 +613,8 @@ impl CaseRegistry {
                 request.language,
                 &recipient,
                 vars,
-                None,
-                false,
             )
-            .await?
-            .ok_or_else(|| CaseError::Internal("message not queued".into()))?;
+            .await?;
         Ok(view(&record))
     }
 
