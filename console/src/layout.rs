@@ -69,6 +69,8 @@ pub fn page(staff: &Staff, here: &str, title: &str, body: Markup) -> Markup {
     let alerts = (kind == OrgKind::HealthCenter && p.has(Role::CaseWorker))
         || (kind == OrgKind::Contractor && (p.has(Role::CaseWorker) || p.has(Role::Doctor)));
     let tasks = kind == OrgKind::HealthCenter && p.has(Role::CaseWorker);
+    let line_list =
+        matches!(kind, OrgKind::HealthCenter | OrgKind::Prefecture) && p.has(Role::CaseWorker);
     let stats = p.has(Role::StatisticsViewer) || p.has(Role::OrgAdmin);
     let admin = p.has(Role::OrgAdmin);
     html! {
@@ -86,6 +88,8 @@ pub fn page(staff: &Staff, here: &str, title: &str, body: Markup) -> Markup {
                             @if alerts { li { a href="/console/alerts" { (t(lang, "nav.alerts")) } } }
                             @if tasks { li { a href="/console/tasks" { (t(lang, "nav.tasks")) } } }
                             @if tasks { li { a href="/console/duplicates" { (t(lang, "nav.duplicates")) } } }
+                            @if tasks { li { a href="/console/clusters" { (t(lang, "nav.clusters")) } } }
+                            @if line_list { li { a href="/console/line-list" { (t(lang, "nav.line_list")) } } }
                             @if stats { li { a href="/console/stats" { (t(lang, "nav.stats")) } } }
                             @if admin { li { a href="/console/admin" { (t(lang, "nav.admin")) } } }
                         }

@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web as aweb};
 use maud::{Markup, html};
 use mimamori_cases::model::{CaseStatus, Date, DateRules, Notification, OrgKind, Role};
+use mimamori_cases::service::followup::SubjectKind;
 use mimamori_cases::service::{CaseError, CaseView};
 use mimamori_verification::service::{IssueRequest, Issued};
 
@@ -132,7 +133,8 @@ fn label_key(field: &str) -> &'static str {
     }
 }
 
-fn options(lang: Lang, pairs: &[(&str, &'static str)]) -> Vec<(String, String)> {
+/// Select options from (value, label key) pairs.
+pub(super) fn options(lang: Lang, pairs: &[(&str, &'static str)]) -> Vec<(String, String)> {
     pairs
         .iter()
         .map(|(v, k)| (v.to_string(), t(lang, k).to_string()))
@@ -614,6 +616,14 @@ pub(super) async fn render_case(
     let followup = followup::case_section(console, staff, &view, observation_form).await;
     let contacts_section =
         super::contacts::case_section(console, staff, &view.id, writable, None).await;
+    let lab_tests = super::lab_tests::case_section(console, staff, &view.id, writable).await;
+    let documents =
+        super::documents::section(console, staff, SubjectKind::Case, &view.id, writable).await;
+    let messages =
+        super::messages::section(console, staff, SubjectKind::Case, &view.id, writable).await;
+    let add_to_cluster =
+        super::clusters::add_to_cluster_form(console, staff, SubjectKind::Case, &view.id, writable)
+            .await;
     let body = html! {
         p { a href="/console/cases" { "← " (t(lang, "nav.cases")) } }
         h1 { (name) " " (badge(lang, &view.status)) }
@@ -651,7 +661,11 @@ pub(super) async fn render_case(
                         button.secondary type="submit" { (t(lang, "case.link.add")) }
                     }
                 }
+                (add_to_cluster)
+                (lab_tests)
                 (followup)
+                (documents)
+                (messages)
             }
             div {
                 h2 { (t(lang, "case.timeline")) }
@@ -788,7 +802,12 @@ async fn link(
     Ok(web::redirect(&format!("/console/cases/{path}")))
 }
 
-fn issued_panel(console: &Console, lang: Lang, issued: &Issued) -> Markup {
+fn issued_panel(console: &Console, staff: &Staff, case_id: &str, issued: &Issued) -> Markup {
+    let lang = staff.lang;
+    let expires = datetime(
+        issued.expires_at_timestamp * 1000,
+        console.cases().config().utc_offset_minutes,
+    );
     let sms = issued
         .long_code
         .as_ref()
@@ -800,7 +819,7 @@ fn issued_panel(console: &Console, lang: Lang, issued: &Issued) -> Markup {
             p { span.secret #processing-number { (issued.code) } }
             dl.facts {
                 dt { (t(lang, "case.number.expires")) }
-                dd #number-expiry { (datetime(issued.expires_at_timestamp * 1000, console.cases().config().utc_offset_minutes)) }
+                dd #number-expiry { (expires) }
                 @if let Some(sms) = &sms {
                     dt { (t(lang, "case.number.sms")) }
                     dd.mono #sms-link { (sms) }
@@ -810,6 +829,7 @@ fn issued_panel(console: &Console, lang: Lang, issued: &Issued) -> Markup {
                 h3 { (t(lang, "case.number.qr")) }
                 (svg(qr_svg(sms, t(lang, "case.number.qr"))))
             }
+            (super::messages::processing_number_form(staff, case_id, &issued.code, &expires))
         }
     }
 }
@@ -827,7 +847,7 @@ async fn issue_number(
         .issue(&staff.principal, &path, IssueRequest::default())
         .await
         .map_err(|e| PageError::Verification(staff.lang, e))?;
-    let panel = issued_panel(&console, staff.lang, &issued);
+    let panel = issued_panel(&console, &staff, &path, &issued);
     render_case(
         &console,
         &staff,

@@ -12,9 +12,9 @@ use mimamori_cases::service::contacts::{
 };
 use mimamori_cases::service::followup::SubjectKind;
 
-use super::cases::{Errors, input, select};
+use super::cases::{Errors, input, options, select};
 use super::{Data, field_message};
-use crate::i18n::{Lang, t};
+use crate::i18n::t;
 use crate::layout::{self, csrf, datetime};
 use crate::web::{self, Form, Staff};
 use crate::{Console, Page, PageError};
@@ -28,7 +28,8 @@ pub(super) fn routes(config: &mut aweb::ServiceConfig) {
         .route("/contacts/{id}/convert", aweb::post().to(convert));
 }
 
-const SETTINGS: [(&str, &str); 7] = [
+/// The exposure settings offered (also a cluster's setting).
+pub(super) const SETTINGS: [(&str, &str); 7] = [
     ("household", "contact.setting.household"),
     ("workplace", "contact.setting.workplace"),
     ("school", "contact.setting.school"),
@@ -45,7 +46,8 @@ const PROXIMITIES: [(&str, &str); 4] = [
     ("unknown", "contact.proximity.unknown"),
 ];
 
-fn status_key(status: ContactStatus) -> &'static str {
+/// The message key of a contact status.
+pub(super) fn status_key(status: ContactStatus) -> &'static str {
     match status {
         ContactStatus::Identified => "contact.status.identified",
         ContactStatus::Quarantined => "contact.status.quarantined",
@@ -56,18 +58,12 @@ fn status_key(status: ContactStatus) -> &'static str {
     }
 }
 
-fn setting_key(setting: &str) -> &'static str {
+/// The message key of an exposure setting.
+pub(super) fn setting_key(setting: &str) -> &'static str {
     SETTINGS
         .iter()
         .find(|(value, _)| *value == setting)
         .map_or("contact.setting.other", |(_, key)| key)
-}
-
-fn options(lang: Lang, pairs: &[(&str, &'static str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(value, key)| (value.to_string(), t(lang, key).to_string()))
-        .collect()
 }
 
 fn may_work(staff: &Staff) -> bool {
@@ -235,7 +231,7 @@ async fn record(
     .await
 }
 
-async fn render(
+pub(super) async fn render(
     console: &Console,
     staff: &Staff,
     id: &str,
@@ -264,6 +260,19 @@ async fn render(
     .filter(|s| contact.status.can_become(*s))
     .collect();
     let offset = console.cases().config().utc_offset_minutes;
+    let documents =
+        super::documents::section(console, staff, SubjectKind::Contact, &contact.id, writable)
+            .await;
+    let messages =
+        super::messages::section(console, staff, SubjectKind::Contact, &contact.id, writable).await;
+    let add_to_cluster = super::clusters::add_to_cluster_form(
+        console,
+        staff,
+        SubjectKind::Contact,
+        &contact.id,
+        writable,
+    )
+    .await;
     let body = html! {
         h1 { (contact.name) " " span.badge #contact-status { (t(lang, status_key(contact.status))) } }
         @if let Some(extra) = extra { (extra) }
@@ -306,6 +315,9 @@ async fn render(
                         } }
                     }
                 }
+                (add_to_cluster)
+                (documents)
+                (messages)
             }
             div {
                 @if writable {

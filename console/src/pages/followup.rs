@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web as aweb};
 use maud::{Markup, html};
 use mimamori_cases::model::followup::{AlertState, ObservationInput, Symptoms};
 use mimamori_cases::model::{OrgKind, Role};
+use mimamori_cases::service::documents::DocumentView;
 use mimamori_cases::service::followup::SubjectKind;
 use mimamori_cases::service::{CaseError, CaseView};
 
@@ -26,7 +27,9 @@ pub(super) fn routes(config: &mut aweb::ServiceConfig) {
         .route("/alerts/{id}/{action}", aweb::post().to(transition))
         .route("/r/{token}", aweb::get().to(open_link))
         .route("/report", aweb::get().to(report_form))
-        .route("/report", aweb::post().to(report));
+        .route("/report", aweb::post().to(report))
+        .route("/report/documents/{id}", aweb::get().to(report_document))
+        .route("/report/opt-out", aweb::post().to(report_opt_out));
 }
 
 const SYMPTOMS: [(&str, &str); 12] = [
@@ -465,13 +468,23 @@ async fn open_link(console: Data, request: HttpRequest, path: aweb::Path<String>
         .finish()
 }
 
+/// What the person's report page shows besides the form.
+#[derive(Default)]
+struct ReportExtras {
+    /// A notice on top (saved, alerted, opted out).
+    message: Option<Markup>,
+    /// The documents issued to the person, downloadable here.
+    documents: Vec<DocumentView>,
+}
+
 fn report_page(
     lang: Lang,
     token: &str,
     form: &Form,
     errors: &Errors,
-    message: Option<Markup>,
+    extras: ReportExtras,
 ) -> Markup {
+    let csrf = web::csrf_token(token);
     layout::bare_at(
         lang,
         "/console/report",
@@ -479,17 +492,44 @@ fn report_page(
         html! {
             div.report {
                 h1 { (t(lang, "report.title")) }
-                @if let Some(message) = message { (message) }
+                @if let Some(message) = extras.message { (message) }
                 p { (t(lang, "report.intro")) }
                 @if !errors.is_empty() { p.warning role="alert" { (t(lang, "error.invalid")) } }
                 form method="post" action="/console/report" {
-                    input type="hidden" name="csrf" value=(web::csrf_token(token));
+                    input type="hidden" name="csrf" value=(csrf);
                     (observation_fields(lang, form, errors))
                     button #send-report type="submit" { (t(lang, "obs.submit")) }
+                }
+                @if !extras.documents.is_empty() {
+                    h2 { (t(lang, "report.documents")) }
+                    ul.documents #report-documents { @for d in &extras.documents {
+                        li {
+                            a href={ "/console/report/documents/" (d.id) } download {
+                                (t(lang, super::documents::kind_key(d.kind))) " " span.mono { (d.number) }
+                            }
+                        }
+                    } }
+                }
+                details.panel {
+                    summary { (t(lang, "report.opt_out")) }
+                    form #report-opt-out method="post" action="/console/report/opt-out" {
+                        input type="hidden" name="csrf" value=(csrf);
+                        p.muted { (t(lang, "report.opt_out.hint")) }
+                        button.secondary type="submit" { (t(lang, "report.opt_out")) }
+                    }
                 }
             }
         },
     )
+}
+
+/// The documents of the link's subject (none when the lookup fails: the form still works).
+async fn link_documents(console: &Console, token: &str) -> Vec<DocumentView> {
+    console
+        .cases()
+        .link_documents(token)
+        .await
+        .unwrap_or_default()
 }
 
 fn invalid_link(lang: Lang) -> HttpResponse {
@@ -508,14 +548,61 @@ fn invalid_link(lang: Lang) -> HttpResponse {
     )
 }
 
-async fn report_form(request: HttpRequest) -> HttpResponse {
+async fn report_form(console: Data, request: HttpRequest) -> HttpResponse {
     let lang = web::lang(&request);
     match web::cookie(&request, REPORT_COOKIE) {
-        Some(token) => web::html(
-            StatusCode::OK,
-            report_page(lang, &token, &Form::default(), &Errors::new(), None),
-        ),
+        Some(token) => {
+            let extras = ReportExtras {
+                message: None,
+                documents: link_documents(&console, &token).await,
+            };
+            web::html(
+                StatusCode::OK,
+                report_page(lang, &token, &Form::default(), &Errors::new(), extras),
+            )
+        }
         None => invalid_link(lang),
+    }
+}
+
+/// A document's PDF for the person; the first download confirms receipt.
+async fn report_document(console: Data, request: HttpRequest, path: aweb::Path<String>) -> Page {
+    let lang = web::lang(&request);
+    let Some(token) = web::cookie(&request, REPORT_COOKIE) else {
+        return Ok(invalid_link(lang));
+    };
+    match console.cases().link_document_pdf(&token, &path).await {
+        Ok((document, pdf)) => Ok(super::documents::pdf_response(&document, pdf)),
+        Err(CaseError::Unauthenticated) => Ok(invalid_link(lang)),
+        Err(e) => Err(PageError::Service(lang, e)),
+    }
+}
+
+/// The person asks for no more messages to the number or address on record.
+async fn report_opt_out(console: Data, request: HttpRequest, body: aweb::Bytes) -> Page {
+    let lang = web::lang(&request);
+    let Some(token) = web::cookie(&request, REPORT_COOKIE) else {
+        return Ok(invalid_link(lang));
+    };
+    let form = Form::parse(&body);
+    if !web::csrf_ok(&token, form.opt(web::CSRF_FIELD).as_deref()) {
+        return Err(PageError::Csrf(lang));
+    }
+    match console.cases().link_opt_out(&token).await {
+        Ok(()) => {
+            let extras = ReportExtras {
+                message: Some(
+                    html! { p.notice #opted-out role="status" { (t(lang, "report.opted_out")) } },
+                ),
+                documents: link_documents(&console, &token).await,
+            };
+            Ok(web::html(
+                StatusCode::OK,
+                report_page(lang, &token, &Form::default(), &Errors::new(), extras),
+            ))
+        }
+        Err(CaseError::Unauthenticated) => Ok(invalid_link(lang)),
+        Err(e) => Err(PageError::Service(lang, e)),
     }
 }
 
@@ -542,15 +629,13 @@ async fn report(console: Data, request: HttpRequest, body: aweb::Bytes) -> Page 
                         p.warning role="alert" { (t(lang, "obs.alerted")) }
                     }
                 };
+                let extras = ReportExtras {
+                    message: Some(message),
+                    documents: link_documents(&console, &token).await,
+                };
                 return Ok(web::html(
                     StatusCode::CREATED,
-                    report_page(
-                        lang,
-                        &token,
-                        &Form::default(),
-                        &Errors::new(),
-                        Some(message),
-                    ),
+                    report_page(lang, &token, &Form::default(), &Errors::new(), extras),
                 ));
             }
             Err(CaseError::Unauthenticated) => return Ok(invalid_link(lang)),
@@ -562,8 +647,12 @@ async fn report(console: Data, request: HttpRequest, body: aweb::Bytes) -> Page 
             Err(e) => return Err(PageError::Service(lang, e)),
         }
     }
+    let extras = ReportExtras {
+        message: None,
+        documents: link_documents(&console, &token).await,
+    };
     Ok(web::html(
         StatusCode::UNPROCESSABLE_ENTITY,
-        report_page(lang, &token, &form, &errors, None),
+        report_page(lang, &token, &form, &errors, extras),
     ))
 }

@@ -3,21 +3,28 @@
 mod account;
 mod admin;
 mod cases;
+mod clusters;
 mod contacts;
+mod documents;
 mod duplicates;
 mod followup;
+mod lab_tests;
+mod line_list;
+mod messages;
 mod stats;
 mod tasks;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web as aweb};
-use maud::html;
+use maud::{Markup, html};
 use mimamori_cases::model::{OrgKind, Role};
 use mimamori_cases::service::CaseError;
+use mimamori_cases::service::followup::SubjectKind;
 
 use crate::i18n::{Lang, t};
 use crate::layout;
+use crate::web::Staff;
 use crate::web::{self, Form, LANG_COOKIE, PRE_COOKIE, SESSION_COOKIE, SameSite};
 use crate::{Console, Page, PageError};
 
@@ -40,6 +47,11 @@ pub fn routes(config: &mut aweb::ServiceConfig) {
     stats::routes(config);
     tasks::routes(config);
     duplicates::routes(config);
+    lab_tests::routes(config);
+    documents::routes(config);
+    messages::routes(config);
+    clusters::routes(config);
+    line_list::routes(config);
     admin::routes(config);
 }
 
@@ -71,7 +83,7 @@ fn login_page(
     csrf: &str,
     username: &str,
     message: Option<(&'static str, bool)>,
-) -> maud::Markup {
+) -> Markup {
     layout::bare_at(
         lang,
         "/console/login",
@@ -260,6 +272,68 @@ async fn switch_language(
             ),
         ))
         .finish()
+}
+
+/// The console page of a case or a close contact.
+pub(crate) fn subject_path(kind: SubjectKind, id: &str) -> String {
+    match kind {
+        SubjectKind::Case => format!("/console/cases/{id}"),
+        SubjectKind::Contact => format!("/console/contacts/{id}"),
+    }
+}
+
+/// The case or contact page with `extra` shown on top.
+pub(super) async fn subject_page(
+    console: &Console,
+    staff: &Staff,
+    kind: SubjectKind,
+    id: &str,
+    extra: Markup,
+    status: StatusCode,
+) -> Page {
+    match kind {
+        SubjectKind::Case => {
+            cases::render_case(console, staff, id, Some(extra), None, status).await
+        }
+        SubjectKind::Contact => contacts::render(console, staff, id, Some(extra), status).await,
+    }
+}
+
+/// After a form on a case or contact page failed: field errors listed on top of the page
+/// again (422, `label` names the field in the user's language); any other error is the
+/// error page.
+pub(super) async fn form_failed(
+    console: &Console,
+    staff: &Staff,
+    kind: SubjectKind,
+    id: &str,
+    error: CaseError,
+    label: fn(&str) -> Option<&'static str>,
+) -> Page {
+    let lang = staff.lang;
+    let CaseError::Invalid(errors) = error else {
+        return Err(PageError::Service(lang, error));
+    };
+    let extra = html! {
+        div.warning #form-errors role="alert" {
+            p { (t(lang, "error.invalid")) }
+            ul { @for e in &errors {
+                li {
+                    @match label(e.field) { Some(key) => (t(lang, key)), None => (e.field) }
+                    ": " (field_message(lang, &e.message))
+                }
+            } }
+        }
+    };
+    subject_page(
+        console,
+        staff,
+        kind,
+        id,
+        extra,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
 }
 
 /// Field-level error messages in the user's language (unknown messages shown as sent).

@@ -1,0 +1,359 @@
+//! Clusters (`/console/clusters`): the health center's clusters with their counts, a form
+//! to open one, and a cluster's page with its members, the transmission graph (SVG drawn
+//! by the case registry) and a form to add a case or contact. The case and contact pages
+//! carry an "add to cluster" form that posts to the same handler.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, web as aweb};
+use maud::{Markup, html};
+use mimamori_cases::model::{OrgKind, Role};
+use mimamori_cases::service::CaseError;
+use mimamori_cases::service::clusters::{ClusterView, NewCluster, NewMember};
+use mimamori_cases::service::contacts::ExposureSetting;
+use mimamori_cases::service::followup::SubjectKind;
+
+use super::Data;
+use super::cases::{Errors, input, options, select};
+use super::contacts::{SETTINGS, setting_key};
+use crate::i18n::{Lang, status_key, t};
+use crate::layout::{self, csrf, svg};
+use crate::web::{self, Form, Staff};
+use crate::{Console, Page, PageError};
+
+pub(super) fn routes(config: &mut aweb::ServiceConfig) {
+    config
+        .route("/clusters", aweb::get().to(list))
+        .route("/clusters", aweb::post().to(create))
+        .route("/clusters/{id}", aweb::get().to(show))
+        .route("/cluster-members", aweb::post().to(add_member));
+}
+
+const MEMBER_KINDS: [(&str, &str); 2] = [
+    ("case", "cluster.member.case"),
+    ("contact", "cluster.member.contact"),
+];
+
+/// Whether the user opens clusters and adds members (a health center's case worker).
+fn may_work(staff: &Staff) -> bool {
+    staff.principal.organization.kind == OrgKind::HealthCenter
+        && staff.principal.has(Role::CaseWorker)
+}
+
+fn parse<T: serde::de::DeserializeOwned>(value: &str) -> Option<T> {
+    serde_json::from_value(serde_json::Value::String(value.to_string())).ok()
+}
+
+/// The field errors of a failed call as the form shows them; other errors as the page.
+fn form_errors(lang: Lang, error: CaseError) -> Result<Errors, PageError> {
+    match error {
+        CaseError::Invalid(found) => Ok(found
+            .into_iter()
+            .map(|e| (e.field.to_string(), super::field_message(lang, &e.message)))
+            .collect()),
+        other => Err(PageError::Service(lang, other)),
+    }
+}
+
+/// The status label of a member (a case status or a contact status).
+fn member_status(lang: Lang, kind: SubjectKind, status: &str) -> &'static str {
+    match kind {
+        SubjectKind::Case => t(lang, status_key(status)),
+        SubjectKind::Contact => match parse(status) {
+            Some(status) => t(lang, super::contacts::status_key(status)),
+            None => "—",
+        },
+    }
+}
+
+fn counts(lang: Lang, cluster: &ClusterView) -> Markup {
+    html! {
+        (t(lang, "cluster.cases")) " " strong { (cluster.counts.cases) } " · "
+        (t(lang, "cluster.contacts")) " " strong { (cluster.counts.contacts) } " · "
+        (t(lang, "cluster.quarantined")) " " strong { (cluster.counts.quarantined) } " · "
+        (t(lang, "cluster.converted")) " " strong { (cluster.counts.converted) }
+    }
+}
+
+async fn list_page(
+    console: &Console,
+    staff: &Staff,
+    form: &Form,
+    errors: &Errors,
+    status: StatusCode,
+) -> Page {
+    let lang = staff.lang;
+    let clusters = console
+        .cases()
+        .clusters(&staff.principal)
+        .await
+        .map_err(|e| PageError::Service(lang, e))?;
+    let body = html! {
+        h1 { (t(lang, "cluster.title")) }
+        @if clusters.is_empty() { p.muted #no-clusters { (t(lang, "case.none")) } }
+        @else {
+            div.table-wrap { table #clusters {
+                thead { tr {
+                    th scope="col" { (t(lang, "cluster.name")) }
+                    th scope="col" { (t(lang, "contact.setting")) }
+                    th scope="col" { (t(lang, "cluster.first_date")) }
+                    th scope="col" { (t(lang, "cluster.counts")) }
+                } }
+                tbody { @for c in &clusters {
+                    tr {
+                        td { a href={ "/console/clusters/" (c.id) } { (c.name) } }
+                        td { (t(lang, setting_key(&c.setting))) }
+                        td { (c.first_date) }
+                        td { (counts(lang, c)) }
+                    }
+                } }
+            } }
+        }
+        @if may_work(staff) {
+            h2 { (t(lang, "cluster.create")) }
+            @if !errors.is_empty() { p.warning role="alert" { (t(lang, "error.invalid")) } }
+            form #cluster-form method="post" action="/console/clusters" {
+                (csrf(staff))
+                (input(lang, form, errors, "name", "cluster.name", "text", true))
+                div.row {
+                    (select(lang, form, errors, "setting", "contact.setting", &options(lang, &SETTINGS)))
+                    (input(lang, form, errors, "firstDate", "cluster.first_date", "date", false))
+                }
+                button #create-cluster type="submit" { (t(lang, "cluster.create")) }
+            }
+        }
+    };
+    Ok(web::html(
+        status,
+        layout::page(staff, "/console/clusters", t(lang, "cluster.title"), body),
+    ))
+}
+
+async fn list(console: Data, request: HttpRequest) -> Page {
+    let staff = console.staff(&request).await?;
+    list_page(
+        &console,
+        &staff,
+        &Form::default(),
+        &Errors::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn create(console: Data, request: HttpRequest, body: aweb::Bytes) -> Page {
+    let form = Form::parse(&body);
+    let staff = console.staff_post(&request, &form).await?;
+    let lang = staff.lang;
+    let Some(setting) = parse::<ExposureSetting>(form.get("setting")) else {
+        let errors = vec![("setting".to_string(), t(lang, "v.required").to_string())];
+        return list_page(
+            &console,
+            &staff,
+            &form,
+            &errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let cluster = NewCluster {
+        name: form.get("name").trim().to_string(),
+        setting,
+        first_date: form.opt("firstDate"),
+    };
+    match console
+        .cases()
+        .create_cluster(&staff.principal, cluster)
+        .await
+    {
+        Ok(created) => Ok(web::redirect(&format!("/console/clusters/{}", created.id))),
+        Err(e) => {
+            let errors = form_errors(lang, e)?;
+            list_page(
+                &console,
+                &staff,
+                &form,
+                &errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}
+
+async fn cluster_page(
+    console: &Console,
+    staff: &Staff,
+    id: &str,
+    form: &Form,
+    errors: &Errors,
+    status: StatusCode,
+) -> Page {
+    let lang = staff.lang;
+    let cases = console.cases();
+    let cluster = cases
+        .cluster(&staff.principal, id)
+        .await
+        .map_err(|e| PageError::Service(lang, e))?;
+    let graph = cases
+        .cluster_graph_svg(&staff.principal, id)
+        .await
+        .map_err(|e| PageError::Service(lang, e))?;
+    let writable = may_work(staff) && staff.principal.organization.id == cluster.health_center_id;
+    let body = html! {
+        p { a href="/console/clusters" { "← " (t(lang, "cluster.title")) } }
+        h1 { (cluster.name) }
+        dl.facts {
+            dt { (t(lang, "contact.setting")) } dd { (t(lang, setting_key(&cluster.setting))) }
+            dt { (t(lang, "cluster.first_date")) } dd { (cluster.first_date) }
+            dt { (t(lang, "cluster.counts")) } dd #cluster-counts { (counts(lang, &cluster)) }
+        }
+        h2 #graph-title { (t(lang, "cluster.graph")) }
+        p.muted { (t(lang, "cluster.graph.legend")) }
+        div.graph #cluster-graph { (svg(graph)) }
+        h2 #members-title { (t(lang, "cluster.members")) }
+        @if cluster.members.is_empty() { p.muted { (t(lang, "case.none")) } }
+        @else {
+            div.table-wrap { table #members aria-labelledby="members-title" {
+                thead { tr {
+                    th scope="col" { (t(lang, "cluster.member")) }
+                    th scope="col" { (t(lang, "cluster.member.kind")) }
+                    th scope="col" { (t(lang, "msg.state")) }
+                } }
+                tbody { @for m in &cluster.members {
+                    tr data-kind=(m.kind.as_str()) {
+                        td { a href={ (super::subject_path(m.kind, &m.id)) } { (m.name) } }
+                        td { (t(lang, if m.kind == SubjectKind::Case { "cluster.member.case" } else { "cluster.member.contact" })) }
+                        td { (member_status(lang, m.kind, &m.status)) }
+                    }
+                } }
+            } }
+        }
+        @if writable {
+            h2 { (t(lang, "cluster.add")) }
+            @if !errors.is_empty() { p.warning role="alert" { (t(lang, "error.invalid")) } }
+            form #member-form method="post" action="/console/cluster-members" {
+                (csrf(staff))
+                input type="hidden" name="cluster" value=(cluster.id);
+                div.row {
+                    (select(lang, form, errors, "kind", "cluster.member.kind", &options(lang, &MEMBER_KINDS)))
+                    (input(lang, form, errors, "id", "cluster.member.id", "text", true))
+                }
+                button #add-member type="submit" { (t(lang, "cluster.add")) }
+            }
+        }
+    };
+    Ok(web::html(
+        status,
+        layout::page(staff, "/console/clusters", t(lang, "cluster.title"), body),
+    ))
+}
+
+async fn show(console: Data, request: HttpRequest, path: aweb::Path<String>) -> Page {
+    let staff = console.staff(&request).await?;
+    cluster_page(
+        &console,
+        &staff,
+        &path,
+        &Form::default(),
+        &Errors::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn add_member(console: Data, request: HttpRequest, body: aweb::Bytes) -> Page {
+    let form = Form::parse(&body);
+    let staff = console.staff_post(&request, &form).await?;
+    let lang = staff.lang;
+    let cluster_id = form.get("cluster").to_string();
+    let Some(kind) = parse::<SubjectKind>(form.get("kind")) else {
+        let errors = vec![("kind".to_string(), t(lang, "v.required").to_string())];
+        return cluster_page(
+            &console,
+            &staff,
+            &cluster_id,
+            &form,
+            &errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let member = NewMember {
+        kind,
+        id: form.get("id").trim().to_string(),
+    };
+    match console
+        .cases()
+        .add_cluster_member(&staff.principal, &cluster_id, member)
+        .await
+    {
+        Ok(_) => Ok(web::redirect(&format!("/console/clusters/{cluster_id}"))),
+        Err(e) => {
+            let errors = form_errors(lang, e)?;
+            cluster_page(
+                &console,
+                &staff,
+                &cluster_id,
+                &form,
+                &errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}
+
+/// The "add to cluster" form on a case or contact page: the health center's clusters to
+/// choose from (nothing when it has none or the user may not add members).
+pub(super) async fn add_to_cluster_form(
+    console: &Console,
+    staff: &Staff,
+    kind: SubjectKind,
+    id: &str,
+    writable: bool,
+) -> Markup {
+    if !writable || !may_work(staff) {
+        return html! {};
+    }
+    let lang = staff.lang;
+    let clusters = console
+        .cases()
+        .clusters(&staff.principal)
+        .await
+        .unwrap_or_default();
+    if clusters.is_empty() {
+        return html! {};
+    }
+    let choices: Vec<(String, String)> = clusters
+        .iter()
+        .map(|c| (c.id.clone(), c.name.clone()))
+        .collect();
+    html! {
+        details.panel {
+            summary { (t(lang, "cluster.add_to")) }
+            form #add-to-cluster method="post" action="/console/cluster-members" {
+                (csrf(staff))
+                input type="hidden" name="kind" value=(kind.as_str());
+                input type="hidden" name="id" value=(id);
+                (select(lang, &Form::default(), &Errors::new(), "cluster", "cluster.title", &choices))
+                button.secondary type="submit" { (t(lang, "cluster.add_to")) }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_offered_choice_parses() {
+        for (value, _) in MEMBER_KINDS {
+            assert!(parse::<SubjectKind>(value).is_some(), "{value}");
+        }
+        for (value, _) in SETTINGS {
+            assert!(parse::<ExposureSetting>(value).is_some(), "{value}");
+        }
+        assert!(parse::<SubjectKind>("person").is_none());
+    }
+}
