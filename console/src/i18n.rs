@@ -576,6 +576,15 @@ fn entry(key: &str) -> Option<(&'static str, &'static str)> {
         "cluster.member.contact" => ("接触者", "Close contact"),
         "cluster.member.id" => ("患者または接触者のID", "Case or contact id"),
         "cluster.add" => ("構成員を追加", "Add a member"),
+        "cluster.print" => ("構成員の文書を一括発行", "Print documents for the members"),
+        "cluster.print.hint" => (
+            "療養証明書・就業制限通知書は患者に、待機終了通知書は接触者に、1人1ページのPDFとして発行します。",
+            "Certificates and work-restriction notices go to the cases, quarantine end notices to the contacts: one PDF, a page each.",
+        ),
+        "cluster.print.nobody" => (
+            "この文書の対象となる構成員がいません。",
+            "No member is the subject of this document.",
+        ),
         "cluster.add_to" => ("クラスターに追加", "Add to a cluster"),
         // line list
         "linelist.title" => ("ラインリスト", "Line list"),

@@ -83,6 +83,11 @@ async fn new_user(
 
 async fn setup(backend: Backend) -> Option<Setup> {
     let (app, clock) = support::start(backend, console_settings).await?;
+    Some(setup_on(app, clock).await)
+}
+
+/// The organizations and users of [`Setup`] on an app already started.
+async fn setup_on(app: TestApp, clock: ManualClock) -> Setup {
     let admin_credentials = support::admin_init(&app, &clock).await;
     let admin_token = support::login(&app, &clock, &admin_credentials).await;
     let prefecture = organization(&app, &admin_token, "prefecture", "東京都", None).await;
@@ -111,7 +116,7 @@ async fn setup(backend: Backend) -> Option<Setup> {
         &["case_worker", "statistics_viewer", "org_admin"],
     )
     .await;
-    Some(Setup {
+    Setup {
         app,
         clock,
         admin_token,
@@ -119,7 +124,7 @@ async fn setup(backend: Backend) -> Option<Setup> {
         health_center,
         doctor,
         nurse,
-    })
+    }
 }
 
 both_backends!(pages_carry_security_headers_and_cookies_are_http_only_and_strict);
@@ -1475,4 +1480,608 @@ mod browser {
         assert!(staff.find(Locator::Id("converted-case")).await.is_ok());
         staff.close().await.unwrap();
     }
+}
+
+/// The console's settings plus the recording SMS provider (a file of this test's own) and
+/// the public address the links in messages point at.
+fn messaging_settings(settings: &mut Settings) {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static APPS: AtomicU32 = AtomicU32::new(0);
+    console_settings(settings);
+    let messaging = &mut settings.cases.messaging;
+    messaging.sms_provider = "recording".into();
+    messaging.sms_record_file = Some(std::env::temp_dir().join(format!(
+        "mimamori-console-sms-{}-{}.jsonl",
+        std::process::id(),
+        APPS.fetch_add(1, Ordering::Relaxed)
+    )));
+    messaging.public_url = Some("https://mimamori.example.jp".into());
+}
+
+/// The SMS the app's recording provider wrote, waiting (at most 30 s: the outbox sends
+/// every few seconds) until there are `count`.
+async fn recorded_sms(app: &TestApp, count: usize) -> Vec<serde_json::Value> {
+    let path = app
+        .settings
+        .cases
+        .messaging
+        .sms_record_file
+        .clone()
+        .unwrap();
+    for _ in 0..60 {
+        let sms: Vec<serde_json::Value> = std::fs::read_to_string(&path)
+            .unwrap_or_default()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        if sms.len() >= count {
+            return sms;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    panic!("the outbox did not send {count} SMS in time");
+}
+
+/// The value of the first `attribute="…"` after `marker` in `body`.
+fn attribute_after(body: &str, marker: &str, attribute: &str) -> String {
+    let start = body
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} in {body}"));
+    let rest = &body[start..];
+    let at = rest
+        .find(&format!("{attribute}=\""))
+        .unwrap_or_else(|| panic!("{attribute} after {marker}"))
+        + attribute.len()
+        + 2;
+    rest[at..at + rest[at..].find('"').unwrap()].to_string()
+}
+
+both_backends!(the_case_page_records_tests_issues_documents_and_sends_messages);
+async fn the_case_page_records_tests_issues_documents_and_sends_messages(backend: Backend) {
+    let Some((app, clock)) = support::start(backend, messaging_settings).await else {
+        return;
+    };
+    let s = setup_on(app, clock).await;
+    let nurse = support::login(&s.app, &s.clock, &s.nurse).await;
+    let case_id = support::file_case(&s.app, &nurse, &s.health_center, "Ito Yui").await;
+    let (status, body) = call(
+        &s.app,
+        "POST",
+        &format!("/api/cases/{case_id}/status"),
+        Some(&nurse),
+        None,
+        Some(json!({"status": "accepted"})),
+    )
+    .await;
+    assert!(
+        status == StatusCode::OK || status == StatusCode::CONFLICT,
+        "{body}"
+    );
+    let mut visitor = Visitor::new(&s.app);
+    s.clock.advance_ms(31_000);
+    visitor.sign_in(&s.clock, &s.nurse).await;
+    let case_page = format!("/console/cases/{case_id}");
+    let page = visitor.get(&case_page).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    for form in [
+        "lab-test-form",
+        "document-form",
+        "message-form",
+        "opt-out-form",
+    ] {
+        assert!(page.body.contains(&format!("id=\"{form}\"")), "#{form}");
+    }
+    assert_labelled(&page.body);
+    let csrf = page.csrf();
+
+    // A repeat test, then its result.
+    let tests_path = format!("/console/cases/{case_id}/tests");
+    let bad = visitor
+        .post(
+            &tests_path,
+            &[
+                ("csrf", &csrf),
+                ("specimen", "tears"),
+                ("collectedOn", "2026-11-19"),
+                ("method", "pcr"),
+                ("result", "pending"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("id=\"form-errors\""), "{}", bad.body);
+    let recorded = visitor
+        .post(
+            &tests_path,
+            &[
+                ("csrf", &csrf),
+                ("specimen", "saliva"),
+                ("collectedOn", "2026-11-19"),
+                ("method", "pcr"),
+                ("laboratory", "みなと検査センター"),
+                ("result", "pending"),
+            ],
+        )
+        .await;
+    assert_eq!(recorded.status, StatusCode::SEE_OTHER, "{}", recorded.body);
+    let page = visitor.get(&case_page).await;
+    assert!(
+        page.body.contains("唾液") && page.body.contains("結果待ち"),
+        "{}",
+        page.body
+    );
+    let result_action = attribute_after(&page.body, "id=\"lab-tests\"", "action");
+    assert!(result_action.ends_with("/result"), "{result_action}");
+    let entered = visitor
+        .post(
+            &result_action,
+            &[
+                ("csrf", &csrf),
+                ("result", "negative"),
+                ("resultOn", "2026-11-20"),
+            ],
+        )
+        .await;
+    assert_eq!(entered.status, StatusCode::SEE_OTHER, "{}", entered.body);
+    let page = visitor.get(&case_page).await;
+    let table = &page.body[page.body.find("id=\"lab-tests\"").unwrap()..];
+    assert!(
+        table.contains("陰性") && !table[..table.find("</table>").unwrap()].contains("結果待ち"),
+        "{table}"
+    );
+
+    // A certificate of isolation as PDF.
+    let issued = visitor
+        .post(
+            &format!("/console/cases/{case_id}/documents"),
+            &[
+                ("csrf", &csrf),
+                ("kind", "isolation_certificate"),
+                ("language", "ja"),
+                ("periodStart", "2026-11-16"),
+                ("periodEnd", "2026-11-26"),
+                ("healthCenterPhone", "03-1234-5678"),
+            ],
+        )
+        .await;
+    assert_eq!(issued.status, StatusCode::SEE_OTHER, "{}", issued.body);
+    let page = visitor.get(&case_page).await;
+    let document = attribute_after(&page.body, "id=\"documents\"", "href");
+    assert!(document.starts_with("/console/documents/"), "{document}");
+    assert!(page.body.contains("療養証明書"), "{}", page.body);
+    let pdf = visitor.get(&document).await;
+    assert_eq!(pdf.status, StatusCode::OK);
+    assert_eq!(pdf.headers["content-type"], "application/pdf");
+    assert_eq!(pdf.headers["cache-control"], "no-store");
+    assert!(
+        pdf.headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment; filename=")
+    );
+    assert!(pdf.body.starts_with("%PDF-"), "a PDF");
+    // A notice for contacts is not a case's document.
+    let wrong = visitor
+        .post(
+            &format!("/console/cases/{case_id}/documents"),
+            &[
+                ("csrf", &csrf),
+                ("kind", "quarantine_end_notice"),
+                ("language", "ja"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        wrong.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        wrong.body
+    );
+
+    // The follow-up link by SMS to the phone on record: once the case has a plan.
+    let early = visitor
+        .post(
+            &format!("/console/cases/{case_id}/messages"),
+            &[
+                ("csrf", &csrf),
+                ("template", "follow_up_link"),
+                ("channel", "sms"),
+            ],
+        )
+        .await;
+    assert_eq!(early.status, StatusCode::CONFLICT, "{}", early.body);
+    assert!(
+        early.body.contains("id=\"form-errors\"") && early.body.contains("id=\"message-form\""),
+        "said on the case page: {}",
+        early.body
+    );
+    let (status, _) = call(
+        &s.app,
+        "PUT",
+        &format!("/api/cases/{case_id}/followup"),
+        Some(&nurse),
+        None,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let sent = visitor
+        .post(
+            &format!("/console/cases/{case_id}/messages"),
+            &[
+                ("csrf", &csrf),
+                ("template", "follow_up_link"),
+                ("channel", "sms"),
+                ("language", "ja"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::ACCEPTED, "{}", sent.body);
+    assert!(sent.body.contains("id=\"message-notice\""), "{}", sent.body);
+    let sms = recorded_sms(&s.app, 1).await;
+    assert!(
+        sms[0]["to"].as_str().unwrap().starts_with("+8190"),
+        "{sms:?}"
+    );
+    assert!(
+        sms[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("https://mimamori.example.jp/console/r/mfu_"),
+        "{sms:?}"
+    );
+    let page = visitor.get(&case_page).await;
+    let table = &page.body[page
+        .body
+        .find("id=\"messages\"")
+        .expect("the messages table")..];
+    let table = &table[..table.find("</table>").unwrap()];
+    assert!(
+        table.contains("data-state=\"sent\"") && !table.contains("090-0000-0000"),
+        "sent, the recipient masked: {table}"
+    );
+
+    // The processing number panel offers to send the number.
+    let number = visitor
+        .post(
+            &format!("/console/cases/{case_id}/number"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(number.status, StatusCode::CREATED, "{}", number.body);
+    assert!(
+        number.body.contains("id=\"send-number\""),
+        "{}",
+        number.body
+    );
+    let code = element_text(&number.body, "processing-number");
+    let valid_until = attribute_after(&number.body, "name=\"validUntil\"", "value");
+    let sent = visitor
+        .post(
+            &format!("/console/cases/{case_id}/messages"),
+            &[
+                ("csrf", &csrf),
+                ("template", "processing_number"),
+                ("processingNumber", &code),
+                ("validUntil", &valid_until),
+                ("channel", "sms"),
+                ("language", "en"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::ACCEPTED, "{}", sent.body);
+    let sms = recorded_sms(&s.app, 2).await;
+    assert!(sms[1]["body"].as_str().unwrap().contains(&code), "{sms:?}");
+
+    // The person reads the certificate through the follow-up link and stops messages.
+    let (status, token) = call(
+        &s.app,
+        "POST",
+        &format!("/api/cases/{case_id}/followup/token"),
+        Some(&nurse),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{token}");
+    let mut patient = Visitor::new(&s.app);
+    patient
+        .get(&format!("/console/r/{}", token["token"].as_str().unwrap()))
+        .await;
+    let report = patient.get("/console/report").await;
+    assert_eq!(report.status, StatusCode::OK, "{}", report.body);
+    let download = attribute_after(&report.body, "id=\"report-documents\"", "href");
+    assert!(
+        download.starts_with("/console/report/documents/"),
+        "{download}"
+    );
+    let pdf = patient.get(&download).await;
+    assert_eq!(pdf.status, StatusCode::OK);
+    assert!(pdf.body.starts_with("%PDF-"));
+    let (_, documents) = call(
+        &s.app,
+        "GET",
+        &format!("/api/cases/{case_id}/documents"),
+        Some(&nurse),
+        None,
+        None,
+    )
+    .await;
+    assert!(
+        documents[0]["downloadedAtMs"].is_i64(),
+        "receipt confirmed: {documents}"
+    );
+    // Another person's document through this link is 404.
+    let other = patient.get("/console/report/documents/doc_nope").await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
+    let refused = patient
+        .post("/console/report/opt-out", &[("csrf", "wrong")])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let stopped = patient
+        .post("/console/report/opt-out", &[("csrf", &report.csrf())])
+        .await;
+    assert_eq!(stopped.status, StatusCode::OK, "{}", stopped.body);
+    assert!(
+        stopped.body.contains("id=\"opted-out\""),
+        "{}",
+        stopped.body
+    );
+    let (status, refused) = call(
+        &s.app,
+        "POST",
+        &format!("/api/cases/{case_id}/messages"),
+        Some(&nurse),
+        None,
+        Some(json!({"template": "follow_up_link", "channel": "sms"})),
+    )
+    .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (StatusCode::CONFLICT, Some("opted_out")),
+        "{refused}"
+    );
+
+    // In English.
+    visitor.get("/console/lang/en").await;
+    let page = visitor.get(&case_page).await;
+    assert!(
+        page.body.contains("Lab tests") && page.body.contains("Certificate of isolation"),
+        "{}",
+        page.body
+    );
+}
+
+both_backends!(clusters_show_members_and_the_graph_and_the_line_list_downloads);
+async fn clusters_show_members_and_the_graph_and_the_line_list_downloads(backend: Backend) {
+    let Some(s) = setup(backend).await else {
+        return;
+    };
+    let nurse = support::login(&s.app, &s.clock, &s.nurse).await;
+    let case_id = support::file_case(&s.app, &nurse, &s.health_center, "Abe Rin").await;
+    let (status, contact) = call(
+        &s.app,
+        "POST",
+        "/api/contacts",
+        Some(&nurse),
+        None,
+        Some(json!({
+            "person": {"name": "Ueno Sora", "kana": "ウエノ ソラ", "birthDate": "1990-05-01",
+                       "phones": ["090-1111-2222"], "address": "Minato-ku 1-2-3"},
+            "healthCenterId": s.health_center,
+            "exposure": {"caseId": case_id, "date": "2026-11-17", "setting": "care_facility",
+                         "durationMinutes": 45, "proximity": "within_1m", "method": "interview",
+                         "respondent": "case"}
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{contact}");
+    let contact_id = contact["id"].as_str().unwrap();
+    let mut visitor = Visitor::new(&s.app);
+    s.clock.advance_ms(31_000);
+    visitor.sign_in(&s.clock, &s.nurse).await;
+    let list = visitor.get("/console/clusters").await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    assert!(
+        list.body.contains("id=\"no-clusters\"")
+            && list.body.contains("href=\"/console/clusters\"")
+    );
+    let csrf = list.csrf();
+    let nameless = visitor
+        .post(
+            "/console/clusters",
+            &[("csrf", &csrf), ("name", " "), ("setting", "care_facility")],
+        )
+        .await;
+    assert_eq!(
+        nameless.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        nameless.body
+    );
+    let created = visitor
+        .post(
+            "/console/clusters",
+            &[
+                ("csrf", &csrf),
+                ("name", "さくら苑"),
+                ("setting", "care_facility"),
+                ("firstDate", "2026-11-17"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let cluster_page = created.location().to_string();
+    let cluster_id = cluster_page
+        .trim_start_matches("/console/clusters/")
+        .to_string();
+    // The case page offers the cluster; the contact is added from the cluster's page.
+    let page = visitor.get(&format!("/console/cases/{case_id}")).await;
+    assert!(
+        page.body.contains("id=\"add-to-cluster\"") && page.body.contains("さくら苑"),
+        "{}",
+        page.body
+    );
+    let added = visitor
+        .post(
+            "/console/cluster-members",
+            &[
+                ("csrf", &csrf),
+                ("cluster", &cluster_id),
+                ("kind", "case"),
+                ("id", &case_id),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    let unknown = visitor
+        .post(
+            "/console/cluster-members",
+            &[
+                ("csrf", &csrf),
+                ("cluster", &cluster_id),
+                ("kind", "contact"),
+                ("id", "nobody"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        unknown.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        unknown.body
+    );
+    assert!(
+        unknown.body.contains("id=\"member-form\""),
+        "{}",
+        unknown.body
+    );
+    let added = visitor
+        .post(
+            "/console/cluster-members",
+            &[
+                ("csrf", &csrf),
+                ("cluster", &cluster_id),
+                ("kind", "contact"),
+                ("id", contact_id),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    let page = visitor.get(&cluster_page).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body
+            .contains(&format!("href=\"/console/cases/{case_id}\"")),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains(&format!("href=\"/console/contacts/{contact_id}\"")),
+        "{}",
+        page.body
+    );
+    let graph = &page.body[page.body.find("id=\"cluster-graph\"").unwrap()..];
+    assert!(
+        graph.contains("<svg") && graph.contains("<line"),
+        "an exposure edge: {graph}"
+    );
+    assert!(element_text(&page.body, "cluster-counts").contains("患者"));
+    let list = visitor.get("/console/clusters").await;
+    assert!(
+        list.body.contains(&format!("href=\"{cluster_page}\"")),
+        "{}",
+        list.body
+    );
+    // Certificates for the cluster's cases in one PDF.
+    let print = format!("/console/clusters/{cluster_id}/documents");
+    let pdf = visitor
+        .post(
+            &print,
+            &[
+                ("csrf", &csrf),
+                ("kind", "isolation_certificate"),
+                ("language", "ja"),
+                ("periodStart", "2026-11-16"),
+                ("periodEnd", "2026-11-26"),
+            ],
+        )
+        .await;
+    assert_eq!(pdf.status, StatusCode::OK, "{}", pdf.body);
+    assert_eq!(pdf.headers["content-type"], "application/pdf");
+    assert_eq!(
+        pdf.headers["content-disposition"],
+        "attachment; filename=\"cluster-1.pdf\""
+    );
+    assert!(pdf.body.starts_with("%PDF-"));
+    let page = visitor.get(&format!("/console/cases/{case_id}")).await;
+    assert!(
+        page.body.contains("/console/documents/"),
+        "the certificate is listed on the case"
+    );
+    let start_notice = visitor
+        .post(
+            &print,
+            &[("csrf", &csrf), ("kind", "quarantine_start_notice")],
+        )
+        .await;
+    assert_eq!(start_notice.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The line list: the form, the CSV, and the period checked.
+    let form = visitor.get("/console/line-list").await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert!(form.body.contains("id=\"line-list-form\""));
+    let csv = visitor
+        .get("/console/line-list.csv?from=2026-11-12&to=2026-11-20")
+        .await;
+    assert_eq!(csv.status, StatusCode::OK, "{}", csv.body);
+    assert!(
+        csv.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert_eq!(csv.headers["cache-control"], "no-store");
+    assert_eq!(
+        csv.headers["content-disposition"],
+        "attachment; filename=\"line-list-2026-11-12-2026-11-20.csv\""
+    );
+    assert!(
+        csv.body.starts_with("caseId,")
+            && csv.body.contains(&case_id)
+            && csv.body.contains("Abe Rin"),
+        "{}",
+        csv.body
+    );
+    let backwards = visitor
+        .get("/console/line-list.csv?from=2026-11-20&to=2026-11-01")
+        .await;
+    assert_eq!(backwards.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        backwards.body.contains("id=\"form-errors\""),
+        "{}",
+        backwards.body
+    );
+    let garbage = visitor
+        .get("/console/line-list.csv?from=yesterday&to=today")
+        .await;
+    assert_eq!(garbage.status, StatusCode::BAD_REQUEST);
+
+    // A clinic doctor has neither.
+    let mut doctor = Visitor::new(&s.app);
+    s.clock.advance_ms(31_000);
+    doctor.sign_in(&s.clock, &s.doctor).await;
+    assert_eq!(
+        doctor.get("/console/clusters").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        doctor.get("/console/line-list").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        doctor.get(&cluster_page).await.status,
+        StatusCode::NOT_FOUND
+    );
 }

@@ -3,13 +3,14 @@
 //! by the case registry) and a form to add a case or contact. The case and contact pages
 //! carry an "add to cluster" form that posts to the same handler.
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, web as aweb};
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web as aweb};
 use maud::{Markup, html};
 use mimamori_cases::model::{OrgKind, Role};
 use mimamori_cases::service::CaseError;
 use mimamori_cases::service::clusters::{ClusterView, NewCluster, NewMember};
 use mimamori_cases::service::contacts::ExposureSetting;
+use mimamori_cases::service::documents::{BundleRequest, BundleSubject, DocumentType};
 use mimamori_cases::service::followup::SubjectKind;
 
 use super::Data;
@@ -25,8 +26,20 @@ pub(super) fn routes(config: &mut aweb::ServiceConfig) {
         .route("/clusters", aweb::get().to(list))
         .route("/clusters", aweb::post().to(create))
         .route("/clusters/{id}", aweb::get().to(show))
-        .route("/cluster-members", aweb::post().to(add_member));
+        .route("/cluster-members", aweb::post().to(add_member))
+        .route("/clusters/{id}/documents", aweb::post().to(print_documents));
 }
+
+/// The documents printed for all members at once (a quarantine start notice needs each
+/// person's own report link, so it is issued one by one on the contact's page).
+const BULK_KINDS: [(&str, &str); 3] = [
+    ("isolation_certificate", "doc.kind.isolation_certificate"),
+    (
+        "work_restriction_notice",
+        "doc.kind.work_restriction_notice",
+    ),
+    ("quarantine_end_notice", "doc.kind.quarantine_end_notice"),
+];
 
 const MEMBER_KINDS: [(&str, &str); 2] = [
     ("case", "cluster.member.case"),
@@ -240,6 +253,22 @@ async fn cluster_page(
                 }
                 button #add-member type="submit" { (t(lang, "cluster.add")) }
             }
+            h2 { (t(lang, "cluster.print")) }
+            p.muted { (t(lang, "cluster.print.hint")) }
+            form #bulk-documents method="post" action={ "/console/clusters/" (cluster.id) "/documents" } {
+                (csrf(staff))
+                div.row {
+                    (select(lang, &Form::default(), &Errors::new(), "kind", "doc.kind", &options(lang, &BULK_KINDS)))
+                    (select(lang, &Form::default(), &Errors::new(), "language", "doc.language", &options(lang, &super::documents::LANGUAGES)))
+                }
+                div.row {
+                    (input(lang, &Form::default(), &Errors::new(), "periodStart", "doc.period_start", "date", false))
+                    (input(lang, &Form::default(), &Errors::new(), "periodEnd", "doc.period_end", "date", false))
+                }
+                p.muted { (t(lang, "doc.period_hint")) }
+                (input(lang, &Form::default(), &Errors::new(), "healthCenterPhone", "doc.hc_phone", "tel", false))
+                button.secondary #print-documents type="submit" { (t(lang, "cluster.print")) }
+            }
         }
     };
     Ok(web::html(
@@ -303,6 +332,85 @@ async fn add_member(console: Data, request: HttpRequest, body: aweb::Bytes) -> P
     }
 }
 
+/// One PDF with a page per member for whom the chosen document is meant (cases for
+/// certificates and work restrictions, contacts for quarantine end notices).
+async fn print_documents(
+    console: Data,
+    request: HttpRequest,
+    path: aweb::Path<String>,
+    body: aweb::Bytes,
+) -> Page {
+    let form = Form::parse(&body);
+    let staff = console.staff_post(&request, &form).await?;
+    let lang = staff.lang;
+    let id = path.into_inner();
+    let invalid =
+        |field: &str, key: &'static str| vec![(field.to_string(), t(lang, key).to_string())];
+    let document = super::documents::parse_request(&form)
+        .filter(|d| d.kind != DocumentType::QuarantineStartNotice);
+    let Some(document) = document else {
+        let errors = invalid("kind", "v.required");
+        return cluster_page(
+            &console,
+            &staff,
+            &id,
+            &form,
+            &errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let cluster = console
+        .cases()
+        .cluster(&staff.principal, &id)
+        .await
+        .map_err(|e| PageError::Service(lang, e))?;
+    let subjects: Vec<BundleSubject> = cluster
+        .members
+        .iter()
+        .filter(|m| m.kind == document.kind_subject())
+        .map(|m| BundleSubject { id: m.id.clone() })
+        .collect();
+    if subjects.is_empty() {
+        let errors = invalid("kind", "cluster.print.nobody");
+        return cluster_page(
+            &console,
+            &staff,
+            &id,
+            &form,
+            &errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    match console
+        .cases()
+        .issue_bundle(&staff.principal, BundleRequest { document, subjects })
+        .await
+    {
+        Ok((documents, pdf)) => Ok(HttpResponse::Ok()
+            .content_type("application/pdf")
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"cluster-{}.pdf\"", documents.len()),
+            ))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(pdf)),
+        Err(e) => {
+            let errors = form_errors(lang, e)?;
+            cluster_page(
+                &console,
+                &staff,
+                &id,
+                &form,
+                &errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}
+
 /// The "add to cluster" form on a case or contact page: the health center's clusters to
 /// choose from (nothing when it has none or the user may not add members).
 pub(super) async fn add_to_cluster_form(
@@ -355,5 +463,12 @@ mod tests {
             assert!(parse::<ExposureSetting>(value).is_some(), "{value}");
         }
         assert!(parse::<SubjectKind>("person").is_none());
+        for (value, _) in BULK_KINDS {
+            let form = Form(vec![("kind".into(), value.into())]);
+            assert!(
+                super::super::documents::parse_request(&form).is_some(),
+                "{value}"
+            );
+        }
     }
 }

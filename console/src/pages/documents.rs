@@ -45,7 +45,9 @@ const CONTACT_KINDS: [(&str, &str); 2] = [
     ("quarantine_end_notice", "doc.kind.quarantine_end_notice"),
 ];
 
-const LANGUAGES: [(&str, &str); 2] = [("ja", "doc.language.ja"), ("en", "doc.language.en")];
+/// The document languages offered.
+pub(super) const LANGUAGES: [(&str, &str); 2] =
+    [("ja", "doc.language.ja"), ("en", "doc.language.en")];
 
 /// The label key of a document kind.
 pub(super) fn kind_key(kind: DocumentType) -> &'static str {
@@ -147,7 +149,7 @@ pub(super) async fn section(
 }
 
 /// The document request a form describes (`None`: no kind chosen).
-fn parse_request(form: &Form) -> Option<DocumentRequest> {
+pub(super) fn parse_request(form: &Form) -> Option<DocumentRequest> {
     Some(DocumentRequest {
         kind: parse_kind(form.get("kind"))?,
         language: if form.get("language") == "en" {

@@ -311,8 +311,20 @@ pub(super) async fn form_failed(
     label: fn(&str) -> Option<&'static str>,
 ) -> Page {
     let lang = staff.lang;
-    let CaseError::Invalid(errors) = error else {
-        return Err(PageError::Service(lang, error));
+    let errors = match error {
+        CaseError::Invalid(errors) => errors,
+        // Not possible in the current state (no plan yet, opted out, …): say why on the
+        // page the user was working on.
+        CaseError::Conflict { message, .. } => {
+            let extra = html! {
+                div.warning #form-errors role="alert" {
+                    p { (t(lang, "error.conflict")) }
+                    p.muted { (message) }
+                }
+            };
+            return subject_page(console, staff, kind, id, extra, StatusCode::CONFLICT).await;
+        }
+        other => return Err(PageError::Service(lang, other)),
     };
     let extra = html! {
         div.warning #form-errors role="alert" {
