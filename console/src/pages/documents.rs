@@ -13,7 +13,7 @@ use mimamori_cases::service::documents::{
 use mimamori_cases::service::followup::SubjectKind;
 
 use super::cases::{Errors, input, options, select};
-use super::{Data, form_failed, subject_path};
+use super::{Data, SUBJECTS, form_failed, subject_kind, subject_path};
 use crate::i18n::t;
 use crate::layout::{csrf, datetime};
 use crate::web::{self, Form, Staff};
@@ -21,10 +21,9 @@ use crate::{Console, Page, PageError};
 
 pub(super) fn routes(config: &mut aweb::ServiceConfig) {
     config
-        .route("/cases/{id}/documents", aweb::post().to(issue_for_case))
         .route(
-            "/contacts/{id}/documents",
-            aweb::post().to(issue_for_contact),
+            &format!("/{SUBJECTS}/{{id}}/documents"),
+            aweb::post().to(issue),
         )
         .route("/documents/{id}", aweb::get().to(download));
 }
@@ -168,10 +167,11 @@ pub(super) fn parse_request(form: &Form) -> Option<DocumentRequest> {
 async fn issue(
     console: Data,
     request: HttpRequest,
-    kind: SubjectKind,
-    id: String,
+    path: aweb::Path<(String, String)>,
     body: aweb::Bytes,
 ) -> Page {
+    let (subjects, id) = path.into_inner();
+    let kind = subject_kind(&subjects);
     let form = Form::parse(&body);
     let staff = console.staff_post(&request, &form).await?;
     let Some(mut document) = parse_request(&form).filter(|d| d.kind_subject() == kind) else {
@@ -206,31 +206,6 @@ async fn issue(
         ))),
         Err(e) => form_failed(&console, &staff, kind, &id, e, field_label).await,
     }
-}
-
-async fn issue_for_case(
-    console: Data,
-    request: HttpRequest,
-    path: aweb::Path<String>,
-    body: aweb::Bytes,
-) -> Page {
-    issue(console, request, SubjectKind::Case, path.into_inner(), body).await
-}
-
-async fn issue_for_contact(
-    console: Data,
-    request: HttpRequest,
-    path: aweb::Path<String>,
-    body: aweb::Bytes,
-) -> Page {
-    issue(
-        console,
-        request,
-        SubjectKind::Contact,
-        path.into_inner(),
-        body,
-    )
-    .await
 }
 
 /// A PDF as a download that no cache keeps.

@@ -13,7 +13,7 @@ use mimamori_cases::service::outbox::{
 };
 
 use super::cases::{Errors, input, options, select};
-use super::{Data, form_failed, subject_page, subject_path};
+use super::{Data, SUBJECTS, form_failed, subject_kind, subject_page, subject_path};
 use crate::i18n::{Lang, t};
 use crate::layout::{csrf, datetime};
 use crate::web::{Form, Staff};
@@ -21,10 +21,14 @@ use crate::{Console, Page};
 
 pub(super) fn routes(config: &mut aweb::ServiceConfig) {
     config
-        .route("/cases/{id}/messages", aweb::post().to(send_to_case))
-        .route("/contacts/{id}/messages", aweb::post().to(send_to_contact))
-        .route("/cases/{id}/opt-out", aweb::post().to(opt_out_case))
-        .route("/contacts/{id}/opt-out", aweb::post().to(opt_out_contact));
+        .route(
+            &format!("/{SUBJECTS}/{{id}}/messages"),
+            aweb::post().to(send),
+        )
+        .route(
+            &format!("/{SUBJECTS}/{{id}}/opt-out"),
+            aweb::post().to(opt_out),
+        );
 }
 
 const CASE_TEMPLATES: [(&str, &str); 2] = [
@@ -208,10 +212,11 @@ fn notice(lang: Lang, key: &'static str) -> Markup {
 async fn send(
     console: Data,
     request: HttpRequest,
-    kind: SubjectKind,
-    id: String,
+    path: aweb::Path<(String, String)>,
     body: aweb::Bytes,
 ) -> Page {
+    let (subjects, id) = path.into_inner();
+    let kind = subject_kind(&subjects);
     let form = Form::parse(&body);
     let staff = console.staff_post(&request, &form).await?;
     let outcome = match parse_send(&form) {
@@ -239,38 +244,14 @@ async fn send(
     }
 }
 
-async fn send_to_case(
-    console: Data,
-    request: HttpRequest,
-    path: aweb::Path<String>,
-    body: aweb::Bytes,
-) -> Page {
-    send(console, request, SubjectKind::Case, path.into_inner(), body).await
-}
-
-async fn send_to_contact(
-    console: Data,
-    request: HttpRequest,
-    path: aweb::Path<String>,
-    body: aweb::Bytes,
-) -> Page {
-    send(
-        console,
-        request,
-        SubjectKind::Contact,
-        path.into_inner(),
-        body,
-    )
-    .await
-}
-
 async fn opt_out(
     console: Data,
     request: HttpRequest,
-    kind: SubjectKind,
-    id: String,
+    path: aweb::Path<(String, String)>,
     body: aweb::Bytes,
 ) -> Page {
+    let (subjects, id) = path.into_inner();
+    let kind = subject_kind(&subjects);
     let form = Form::parse(&body);
     let staff = console.staff_post(&request, &form).await?;
     // The page must be one the user may work on before anything is recorded.
@@ -311,31 +292,6 @@ async fn opt_out(
         }
         Err(e) => form_failed(&console, &staff, kind, &id, e, field_label).await,
     }
-}
-
-async fn opt_out_case(
-    console: Data,
-    request: HttpRequest,
-    path: aweb::Path<String>,
-    body: aweb::Bytes,
-) -> Page {
-    opt_out(console, request, SubjectKind::Case, path.into_inner(), body).await
-}
-
-async fn opt_out_contact(
-    console: Data,
-    request: HttpRequest,
-    path: aweb::Path<String>,
-    body: aweb::Bytes,
-) -> Page {
-    opt_out(
-        console,
-        request,
-        SubjectKind::Contact,
-        path.into_inner(),
-        body,
-    )
-    .await
 }
 
 #[cfg(test)]

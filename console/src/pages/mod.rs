@@ -299,6 +299,19 @@ pub(super) async fn subject_page(
     }
 }
 
+/// The route segment of a page whose form works on cases and contacts alike
+/// (`/{subjects}/{id}/…` with `subjects` one of these).
+pub(super) const SUBJECTS: &str = "{subjects:cases|contacts}";
+
+/// The subject kind a [`SUBJECTS`] segment names.
+pub(super) fn subject_kind(segment: &str) -> SubjectKind {
+    if segment == "contacts" {
+        SubjectKind::Contact
+    } else {
+        SubjectKind::Case
+    }
+}
+
 /// After a form on a case or contact page failed: field errors listed on top of the page
 /// again (422, `label` names the field in the user's language); any other error is the
 /// error page.
