@@ -705,9 +705,8 @@ pub async fn download(
             web::Bytes::new(),
         );
     }
-    let full = api.exporter.directory().join(&record.path);
-    match api.files.get_or_load(&record.path, &full).await {
-        Ok(bytes) => cacheable(
+    match api.files.get_or_load(&api.exporter, record).await {
+        Ok(Some(bytes)) => cacheable(
             &request,
             &api,
             "file",
@@ -717,6 +716,14 @@ pub async fn download(
             true,
             bytes,
         ),
+        Ok(None) => {
+            tracing::error!(path = %record.path, "a listed export file is missing from the store");
+            json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the export file is temporarily unavailable",
+            )
+        }
         Err(error) => {
             tracing::error!(path = %record.path, error = %error, "listed export file cannot be read");
             json_error(
@@ -748,29 +755,29 @@ mod bytes_cache {
             }
         }
 
-        /// The file's bytes, from memory or read from `full_path`.
+        /// The listed file's bytes, from memory or from the exporter's store (verified
+        /// against the listing's SHA-256 before they are cached).
         pub async fn get_or_load(
             &self,
-            key: &str,
-            full_path: &std::path::Path,
-        ) -> std::io::Result<web::Bytes> {
+            exporter: &Exporter,
+            record: &ExportFileRecord,
+        ) -> Result<Option<web::Bytes>, crate::blobs::BlobError> {
             if let Ok(entries) = self.entries.read()
-                && let Some(bytes) = entries.get(key)
+                && let Some(bytes) = entries.get(&record.path)
             {
-                return Ok(bytes.clone());
+                return Ok(Some(bytes.clone()));
             }
-            let path = full_path.to_path_buf();
-            let bytes = tokio::task::spawn_blocking(move || std::fs::read(path))
-                .await
-                .map_err(std::io::Error::other)??;
+            let Some(bytes) = exporter.file_bytes(record).await? else {
+                return Ok(None);
+            };
             let bytes = web::Bytes::from(bytes);
             if let Ok(mut entries) = self.entries.write() {
                 let used: usize = entries.values().map(web::Bytes::len).sum();
                 if used + bytes.len() <= self.budget {
-                    entries.insert(key.to_string(), bytes.clone());
+                    entries.insert(record.path.clone(), bytes.clone());
                 }
             }
-            Ok(bytes)
+            Ok(Some(bytes))
         }
     }
 }

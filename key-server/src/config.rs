@@ -181,7 +181,11 @@ pub struct ExportConfig {
     pub padding_jitter: usize,
     /// Most keys in one file; larger windows are split.
     pub max_keys_per_file: usize,
-    /// Directory the files are written to (served by the server, or synced to a CDN).
+    /// Where the files are stored: `directory` (the local `directory` below; one process)
+    /// or `database` (the server's database, so every replica serves every file).
+    pub storage: ExportStorage,
+    /// Directory the files are written to (served by the server, or synced to a CDN); with
+    /// `storage = "directory"` the files, otherwise only `manifest.jsonl`.
     pub directory: PathBuf,
     /// Export-signing key id apps are configured with (e.g. the MCC "440").
     pub signing_key_id: String,
@@ -215,6 +219,17 @@ impl Default for Config {
     }
 }
 
+/// Where export files are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportStorage {
+    /// The local export directory (the default; embedded and single-process use).
+    #[default]
+    Directory,
+    /// The server's database (SQLite or PostgreSQL): any replica serves any file.
+    Database,
+}
+
 impl Default for ExportConfig {
     fn default() -> Self {
         ExportConfig {
@@ -225,6 +240,7 @@ impl Default for ExportConfig {
             min_keys_per_file: 1000,
             padding_jitter: 100,
             max_keys_per_file: 500_000,
+            storage: ExportStorage::Directory,
             directory: PathBuf::from("./data/exports"),
             signing_key_id: "440".into(),
             listing_max_age_seconds: 300,

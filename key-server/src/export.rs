@@ -18,7 +18,8 @@ use mimamori_storage::{SharedClock, StorageError};
 use ring::rand::SystemRandom;
 use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
 
-use crate::config::Config;
+use crate::blobs::{BlobError, BlobStore};
+use crate::config::{Config, ExportStorage};
 use crate::metrics::KeyServerMetrics;
 use crate::model::export_plan::{FilePolicy, plan_window};
 use crate::store::{ExportFileRecord, KeyServerStore, SigningKeyRecord};
@@ -66,6 +67,9 @@ pub enum ExportError {
     /// The random number generator failed.
     #[error("random number generator failed")]
     Random,
+    /// The export file store failed.
+    #[error("{0}")]
+    Blob(#[from] BlobError),
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {
@@ -174,6 +178,8 @@ pub struct Exporter {
     pub clock: SharedClock,
     /// Metrics.
     pub metrics: KeyServerMetrics,
+    /// Where the files are stored ([`crate::blobs::from_config`]).
+    pub blobs: Arc<dyn BlobStore>,
 }
 
 impl std::fmt::Debug for Exporter {
@@ -183,9 +189,23 @@ impl std::fmt::Debug for Exporter {
 }
 
 impl Exporter {
-    /// The export directory.
+    /// The export directory (the files with the directory store; `manifest.jsonl` always).
     pub fn directory(&self) -> &Path {
         &self.config.export.directory
+    }
+
+    /// The bytes of a listed file, `None` when its blob is missing or is not the listed
+    /// content (SHA-256 differs: logged, never served).
+    pub async fn file_bytes(&self, file: &ExportFileRecord) -> Result<Option<Vec<u8>>, BlobError> {
+        let key = self.blobs.key_for(&file.path, &file.sha256);
+        let Some(bytes) = self.blobs.get(&key).await? else {
+            return Ok(None);
+        };
+        if sha256_hex(&bytes) != file.sha256 {
+            tracing::error!(path = %file.path, store = self.blobs.kind(), "a stored export file is not the listed content; not serving it");
+            return Ok(None);
+        }
+        Ok(Some(bytes))
     }
 
     /// Makes sure a signing key exists; generates a development key (and says so) if none.
@@ -282,13 +302,11 @@ impl Exporter {
             padding_jitter: self.config.export.padding_jitter,
             max_keys: self.config.export.max_keys_per_file,
         };
-        let directory = self.config.export.directory.clone();
         let region_owned = region.to_string();
         let now_ms = self.clock.now_ms();
         // CPU-heavy (protobuf, deflate, ECDSA, parse-back): off the async threads.
         let built = tokio::task::spawn_blocking(move || {
-            build_and_write(
-                &directory,
+            build_window(
                 &region_owned,
                 start,
                 end,
@@ -307,7 +325,26 @@ impl Exporter {
             end: end as u64,
             reason: e.to_string(),
         })??;
-        let (files, real_keys) = built;
+        let (built, real_keys) = built;
+        // Stored and read back intact before anything is listed.
+        for file in &built {
+            let key = self.blobs.key_for(&file.record.path, &file.record.sha256);
+            self.blobs.put(&key, &file.bytes).await?;
+            let stored = self.blobs.get(&key).await?;
+            if stored.as_deref().map(sha256_hex).as_deref() != Some(file.record.sha256.as_str()) {
+                return Err(ExportError::SelfCheck {
+                    region: region.into(),
+                    start: start as u64,
+                    end: end as u64,
+                    reason: format!(
+                        "{} did not read back from the {} store",
+                        file.record.path,
+                        self.blobs.kind()
+                    ),
+                });
+            }
+        }
+        let files: Vec<ExportFileRecord> = built.into_iter().map(|f| f.record).collect();
         let listed = self.store.record_export(region, end, &files).await?;
         if !listed {
             tracing::info!(
@@ -318,7 +355,10 @@ impl Exporter {
             );
             return Ok((Vec::new(), 0));
         }
-        append_manifest(&self.config.export.directory, &files)?;
+        if self.config.export.storage == ExportStorage::Directory {
+            // Beside the files; a shared store's record is the database's file table.
+            append_manifest(&self.config.export.directory, &files)?;
+        }
         for file in &files {
             self.metrics.keys_per_file.observe(file.key_count as f64);
             self.metrics.export_files.inc();
@@ -354,11 +394,9 @@ impl Exporter {
             .unlist_exports_created_before(cutoff, now)
             .await?;
         for file in &files {
-            let path = self.config.export.directory.join(&file.path);
-            if let Err(e) = std::fs::remove_file(&path)
-                && e.kind() != std::io::ErrorKind::NotFound
-            {
-                tracing::warn!(path = %path.display(), error = %e, "could not delete an unlisted export file");
+            let key = self.blobs.key_for(&file.path, &file.sha256);
+            if let Err(e) = self.blobs.delete(&key).await {
+                tracing::warn!(path = %file.path, error = %e, "could not delete an unlisted export file");
             }
         }
         if keys > 0 || !files.is_empty() {
@@ -373,8 +411,17 @@ pub fn file_path(region: &str, start: i64, end: i64, batch: i32) -> String {
     format!("{region}/{start}-{end}-{batch:05}.zip")
 }
 
-/// Plans, signs, self-verifies and writes the files of one window (the CPU and disk part of
-/// an export, without the database). Public for the export benchmark.
+/// One built export file: what is listed and its bytes.
+#[derive(Debug, Clone)]
+pub struct BuiltFile {
+    /// The listing record (path, SHA-256, size, keys).
+    pub record: ExportFileRecord,
+    /// The signed zip.
+    pub bytes: Vec<u8>,
+}
+
+/// Plans, signs, self-verifies and writes the files of one window into `directory` (the CPU
+/// and disk part of an export, without the database). For the export benchmark.
 #[allow(clippy::too_many_arguments)]
 pub fn build_and_write(
     directory: &Path,
@@ -388,6 +435,44 @@ pub fn build_and_write(
     verification_keys: &[VerificationKey],
     now_ms: i64,
 ) -> Result<(Vec<ExportFileRecord>, usize), ExportError> {
+    let (built, real_keys) = build_window(
+        region,
+        start,
+        end,
+        keys,
+        revised,
+        policy,
+        signers,
+        verification_keys,
+        now_ms,
+    )?;
+    let region_dir = directory.join(region);
+    std::fs::create_dir_all(&region_dir).map_err(io_error(&region_dir))?;
+    let mut files = Vec::with_capacity(built.len());
+    for file in built {
+        write_atomically(&directory.join(&file.record.path), &file.bytes)?;
+        files.push(file.record);
+    }
+    Ok((files, real_keys))
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    mimamori_crypto::hex::encode(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref())
+}
+
+/// Plans, signs and self-verifies the files of one window (CPU only: no disk, no database).
+#[allow(clippy::too_many_arguments)]
+pub fn build_window(
+    region: &str,
+    start: i64,
+    end: i64,
+    keys: Vec<mimamori_crypto::export::DiagnosisKey>,
+    revised: Vec<mimamori_crypto::export::DiagnosisKey>,
+    policy: FilePolicy,
+    signers: &[ExportSigner],
+    verification_keys: &[VerificationKey],
+    now_ms: i64,
+) -> Result<(Vec<BuiltFile>, usize), ExportError> {
     let self_check = |reason: String| ExportError::SelfCheck {
         region: region.into(),
         start: start as u64,
@@ -404,8 +489,6 @@ pub fn build_and_write(
         &SystemRandom::new(),
     )
     .map_err(|_| ExportError::Random)?;
-    let region_dir = directory.join(region);
-    std::fs::create_dir_all(&region_dir).map_err(io_error(&region_dir))?;
     let mut files = Vec::with_capacity(plan.exports.len());
     for (index, export) in plan.exports.iter().enumerate() {
         let zip = write_archive(export, signers).map_err(|e| self_check(e.to_string()))?;
@@ -434,21 +517,19 @@ pub fn build_and_write(
         let end_s = i64::try_from(export.end_timestamp).unwrap_or(end);
         // As the reference server names files: the window's real end and the file number.
         let relative = file_path(region, start, end, i32::try_from(index + 1).unwrap_or(1));
-        let path = directory.join(&relative);
-        write_atomically(&path, &zip)?;
-        let digest = ring::digest::digest(&ring::digest::SHA256, &zip);
-        files.push(ExportFileRecord {
+        let record = ExportFileRecord {
             region: region.into(),
             start_s: start,
             end_s,
             batch_num: export.batch_num,
             batch_size: export.batch_size,
             path: relative,
-            sha256: mimamori_crypto::hex::encode(digest.as_ref()),
+            sha256: sha256_hex(&zip),
             size_bytes: i64::try_from(zip.len()).unwrap_or(i64::MAX),
             key_count: i64::try_from(export.keys.len()).unwrap_or(i64::MAX),
             created_at_ms: now_ms,
-        });
+        };
+        files.push(BuiltFile { record, bytes: zip });
     }
     Ok((files, plan.real_keys))
 }

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod batcher;
+pub mod blobs;
 pub mod canary;
 pub mod certificate;
 pub mod cocoa;

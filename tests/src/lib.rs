@@ -81,6 +81,10 @@ impl TestApp {
             None => std::sync::Arc::new(mimamori_storage::SystemClock),
         };
         mimamori_key_server::export::Exporter {
+            blobs: mimamori_key_server::blobs::from_config(
+                &self.settings.key_server.export,
+                &self.database.database,
+            ),
             store: std::sync::Arc::new(mimamori_key_server::store::DatabaseKeyServerStore::new(
                 self.database.database.clone(),
             )),
@@ -88,6 +92,50 @@ impl TestApp {
             clock,
             metrics: mimamori_key_server::metrics::KeyServerMetrics::unregistered(),
         }
+    }
+
+    /// Stops the server gracefully.
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+    }
+
+    /// Another server process on this app's database and clock, with the same settings
+    /// but an export directory of its own (a second replica behind a load balancer).
+    pub async fn replica(&self) -> Replica {
+        let export_directory = tempfile::tempdir().expect("replica export directory");
+        let mut settings = self.settings.clone();
+        settings.key_server.export.directory = export_directory.path().to_path_buf();
+        let clock: mimamori_storage::SharedClock = match &self.clock {
+            Some(clock) => std::sync::Arc::new(clock.clone()),
+            None => std::sync::Arc::new(mimamori_storage::SystemClock),
+        };
+        let application =
+            Application::build_with_database(settings, self.database.database.clone(), clock)
+                .await
+                .expect("build replica");
+        let address = application.address();
+        let handle = application.handle();
+        tokio::spawn(application.run_until_stopped());
+        Replica {
+            base_url: format!("http://{address}"),
+            _export_directory: export_directory,
+            handle,
+        }
+    }
+}
+
+/// A second server on a [`TestApp`]'s database ([`TestApp::replica`]).
+pub struct Replica {
+    /// `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    _export_directory: tempfile::TempDir,
+    handle: ServerHandle,
+}
+
+impl Replica {
+    /// `base_url` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
     }
 
     /// Stops the server gracefully.

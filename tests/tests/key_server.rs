@@ -10,6 +10,8 @@ use mimamori_crypto::interval::EnIntervalNumber;
 use mimamori_crypto::keys::Tek;
 use mimamori_crypto::matcher::{Sighting, SightingIndex};
 use mimamori_crypto::metadata::Metadata;
+use mimamori_key_server::blobs::{BlobStore, DatabaseBlobStore};
+use mimamori_key_server::config::ExportStorage;
 use mimamori_key_server::store::{DatabaseKeyServerStore, KeyServerStore};
 use mimamori_storage::ManualClock;
 use mimamori_tests::certs::TestIssuer;
@@ -45,6 +47,10 @@ struct Setup {
 }
 
 async fn setup(backend: Backend) -> Option<Setup> {
+    setup_with(backend, ExportStorage::Directory).await
+}
+
+async fn setup_with(backend: Backend, storage: ExportStorage) -> Option<Setup> {
     let issuer = TestIssuer::new("test-health-authority", "v1");
     let clock = ManualClock::new(NOW_S * 1000);
     let config = issuer.config();
@@ -53,6 +59,7 @@ async fn setup(backend: Backend) -> Option<Setup> {
         settings.key_server.export.min_keys_per_file = 50;
         settings.key_server.export.padding_jitter = 10;
         settings.key_server.export.min_window_age_seconds = 0;
+        settings.key_server.export.storage = storage;
     })
     .await?;
     Some(Setup { app, issuer, clock })
@@ -908,4 +915,102 @@ async fn jwks_keys_are_fetched_and_rotation_is_followed() {
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let (status, body) = post(publish_with(&stranger, &daily_keys(2, 90))).await;
     assert_eq!((status, cause(&body)), (401, "certificate_key_unknown"));
+}
+
+/// Two replicas on one database: with the database store either serves every listed file
+/// (byte for byte what was listed), wherever it was exported; retention deletes the blobs.
+/// With the directory store the other replica cannot (the multi-replica bug of issue 16).
+async fn every_replica_serves_every_file(backend: Backend) {
+    let Some(setup) = setup_with(backend, ExportStorage::Database).await else {
+        return;
+    };
+    let replica = setup.app.replica().await;
+    // Published through the second replica, exported by the first.
+    let keys = daily_keys(14, 30);
+    let response = setup
+        .app
+        .client
+        .post(replica.url("/v1/publish"))
+        .json(&publish_body(&setup, &keys, "confirmed"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    setup.clock.advance_ms(3_600_000);
+    let report = setup.app.exporter().run_once().await.unwrap();
+    assert_eq!(report.real_keys, 14);
+    assert!(!report.files.is_empty());
+    for base in [setup.app.base_url.clone(), replica.base_url.clone()] {
+        let index = setup
+            .app
+            .client
+            .get(format!("{base}/v1/exports/index.txt"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(index.lines().count(), report.files.len(), "{base}: {index}");
+        for file in &report.files {
+            let download = setup
+                .app
+                .client
+                .get(format!("{base}/v1/exports/{}", file.path))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(download.status(), 200, "{base} {}", file.path);
+            let bytes = download.bytes().await.unwrap();
+            let digest = ring::digest::digest(&ring::digest::SHA256, &bytes);
+            assert_eq!(mimamori_crypto::hex::encode(digest.as_ref()), file.sha256);
+            read_archive(&bytes).unwrap();
+        }
+    }
+    // Nothing was written to the exporting replica's directory: the store is the database.
+    let directory = &setup.app.settings.key_server.export.directory;
+    assert!(!directory.join(&report.files[0].path).exists());
+    let blobs = DatabaseBlobStore::new(setup.app.database.database.clone());
+    let key = blobs.key_for(&report.files[0].path, &report.files[0].sha256);
+    assert!(blobs.get(&key).await.unwrap().is_some());
+
+    // Retention unlists the files and deletes their blobs.
+    setup.clock.advance_ms(15 * 86_400_000);
+    let (_, files_deleted) = setup.app.exporter().retention().await.unwrap();
+    assert_eq!(files_deleted, report.files.len());
+    assert!(blobs.get(&key).await.unwrap().is_none());
+    replica.stop().await;
+
+    // The directory store: the replica that did not export cannot serve the file.
+    let Some(setup) = setup_with(backend, ExportStorage::Directory).await else {
+        return;
+    };
+    let replica = setup.app.replica().await;
+    let (status, _, _) = setup
+        .post_publish(&publish_body(&setup, &daily_keys(14, 60), "confirmed"))
+        .await;
+    assert_eq!(status, 200);
+    setup.clock.advance_ms(3_600_000);
+    let report = setup.app.exporter().run_once().await.unwrap();
+    let path = format!("/v1/exports/{}", report.files[0].path);
+    assert_eq!(setup.app.get(&path).await.status(), 200);
+    let other = setup
+        .app
+        .client
+        .get(replica.url(&path))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 503);
+    replica.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_replica_serves_every_file_sqlite() {
+    every_replica_serves_every_file(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_replica_serves_every_file_postgres() {
+    every_replica_serves_every_file(Backend::Postgres).await;
 }

@@ -26,6 +26,12 @@ pub const MIGRATIONS: MigrationSet = MigrationSet {
             sqlite: include_str!("sql/event_log_v2.sql"),
             postgres: include_str!("sql/event_log_v2.sql"),
         },
+        Migration {
+            version: 3,
+            name: "export_blobs",
+            sqlite: include_str!("sql/export_blobs_v3.sql"),
+            postgres: include_str!("sql/export_blobs_v3.sql"),
+        },
     ],
 };
 

@@ -47,8 +47,13 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-fn exporter(settings: &Settings, store: Arc<dyn KeyServerStore>) -> Exporter {
+fn exporter(
+    settings: &Settings,
+    database: &mimamori_storage::Database,
+    store: Arc<dyn KeyServerStore>,
+) -> Exporter {
     Exporter {
+        blobs: mimamori_key_server::blobs::from_config(&settings.key_server.export, database),
         store,
         config: Arc::new(settings.key_server.clone()),
         clock: Arc::new(SystemClock),
@@ -63,8 +68,9 @@ impl ExportRunArgs {
         crate::telemetry::init(&settings.log);
         runtime()?.block_on(async move {
             let database = crate::startup::open_and_migrate(&settings).await?;
-            let store: Arc<dyn KeyServerStore> = Arc::new(DatabaseKeyServerStore::new(database));
-            let exporter = exporter(&settings, store);
+            let store: Arc<dyn KeyServerStore> =
+                Arc::new(DatabaseKeyServerStore::new(database.clone()));
+            let exporter = exporter(&settings, &database, store);
             exporter.ensure_signing_key().await?;
             let report = exporter.run_once().await?;
             let (keys_deleted, files_deleted) = exporter.retention().await?;
