@@ -194,8 +194,20 @@ pub const MIGRATIONS: mimamori_storage::MigrationSet = mimamori_storage::Migrati
                 CREATE INDEX cases_list_by_prefecture ON cases (prefecture_id, status, name COLLATE \"C\");
                 CREATE INDEX cases_list_by_reporter ON cases (reporting_org_id, status, name COLLATE \"C\");",
         },
+        mimamori_storage::Migration {
+            version: 13,
+            name: "session_activity",
+            // The console's idle clock, in the database so every replica sees the same one.
+            sqlite: SESSION_ACTIVITY,
+            postgres: SESSION_ACTIVITY,
+        },
     ],
 };
+
+/// The last request of a console session (existing sessions start from their creation).
+const SESSION_ACTIVITY: &str =
+    "ALTER TABLE sessions ADD COLUMN last_seen_ms BIGINT NOT NULL DEFAULT 0;
+    UPDATE sessions SET last_seen_ms = created_at_ms;";
 
 /// Calls to cases and contacts (the first-call task reads them; the same SQL on both
 /// backends). Version 10 is the duplicate review queue.

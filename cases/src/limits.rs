@@ -1,10 +1,14 @@
 //! Failure limits shared by the services: counters of failed attempts per key in fixed
-//! windows, held in memory only (the keys are keyed hashes, never addresses or names), and a
-//! per-minute spike detector for alerts. With several replicas each enforces its own share.
+//! windows, kept in a [`LimitStore`] (the database, so a limit holds across every replica;
+//! the keys are keyed hashes, never addresses or names), and a per-process, per-minute spike
+//! detector for alerts.
 
-use std::collections::HashMap;
-use std::hash::Hash;
-use std::sync::Mutex;
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use mimamori_storage::StorageError;
+use mimamori_storage::limits::LimitStore;
 
 /// The client key of an IP address: HMAC-SHA256 under a server secret, truncated to 16
 /// bytes (the address itself is never kept).
@@ -15,12 +19,6 @@ pub fn client_hash(key: &ring::hmac::Key, ip: std::net::IpAddr) -> [u8; 16] {
     hashed
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Window {
-    start_ms: i64,
-    failures: u32,
-}
-
 #[derive(Debug, Default)]
 struct Spike {
     minute: i64,
@@ -28,40 +26,88 @@ struct Spike {
     alerted: bool,
 }
 
-/// Failure counters with fixed windows.
-#[derive(Debug)]
-pub struct FailureLimiter<K> {
-    window_ms: i64,
-    alert_per_minute: u32,
-    windows: Mutex<HashMap<K, Window>>,
-    spike: Mutex<Spike>,
+/// A key a limit is counted on, as the text the limit store keeps (derived from keyed
+/// hashes or fixed names: never an address, a name or a code).
+pub trait LimitKeyText {
+    /// The stored text.
+    fn text(&self) -> String;
 }
 
-impl<K: Clone + Eq + Hash> FailureLimiter<K> {
-    /// A limiter with windows of `window_seconds`.
-    pub fn new(window_seconds: i64, alert_per_minute: u32) -> Self {
+/// A hashed key as stored text (URL-safe base64).
+pub fn key_text(hash: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(hash)
+}
+
+impl LimitKeyText for &str {
+    fn text(&self) -> String {
+        (*self).to_string()
+    }
+}
+
+/// Why a limited operation may not go ahead.
+#[derive(Debug, thiserror::Error)]
+pub enum LimitError {
+    /// A limit is used up for this many more seconds.
+    #[error("limit reached; retry after {retry_after_seconds} s")]
+    Exceeded {
+        /// Seconds until the window ends.
+        retry_after_seconds: u64,
+    },
+    /// The counters could not be read (the operation is refused, not let through).
+    #[error("failure-limit counters unavailable: {0}")]
+    Unavailable(#[from] StorageError),
+}
+
+/// How often expired windows of a scope are deleted (by whichever replica counts).
+const PURGE_EVERY_MS: i64 = 600_000;
+
+/// Failure counters with fixed windows in a [`LimitStore`] (the database: one count for all
+/// replicas), under a `scope` name.
+#[derive(Debug)]
+pub struct FailureLimiter<K> {
+    store: Arc<dyn LimitStore>,
+    scope: &'static str,
+    window_ms: i64,
+    alert_per_minute: u32,
+    spike: Mutex<Spike>,
+    last_purge_ms: AtomicI64,
+    keys: PhantomData<fn(K)>,
+}
+
+impl<K: LimitKeyText> FailureLimiter<K> {
+    /// A limiter with windows of `window_seconds` counted in `store` under `scope`.
+    pub fn new(
+        store: Arc<dyn LimitStore>,
+        scope: &'static str,
+        window_seconds: i64,
+        alert_per_minute: u32,
+    ) -> Self {
         FailureLimiter {
+            store,
+            scope,
             window_ms: window_seconds.max(1) * 1000,
             alert_per_minute,
-            windows: Mutex::new(HashMap::new()),
             spike: Mutex::new(Spike::default()),
+            last_purge_ms: AtomicI64::new(i64::MIN),
+            keys: PhantomData,
         }
     }
 
-    /// `Err(retry_after_seconds)` when any key has used up its failures in the current window.
-    pub fn check(&self, keys: &[(K, u32)], now_ms: i64) -> Result<(), u64> {
-        let Ok(windows) = self.windows.lock() else {
-            return Ok(());
-        };
+    /// [`LimitError::Exceeded`] when any key has used up its failures in the current window.
+    pub async fn check(&self, keys: &[(K, u32)], now_ms: i64) -> Result<(), LimitError> {
         for (key, max) in keys {
-            if let Some(window) = windows.get(key)
+            if let Some(window) = self.store.window(self.scope, &key.text()).await?
                 && now_ms - window.start_ms < self.window_ms
-                && window.failures >= *max
+                && now_ms >= window.start_ms
+                && window.count >= i64::from(*max)
             {
                 let remaining_ms = window.start_ms + self.window_ms - now_ms;
-                return Err(u64::try_from((remaining_ms + 999) / 1000)
-                    .unwrap_or(1)
-                    .max(1));
+                return Err(LimitError::Exceeded {
+                    retry_after_seconds: u64::try_from((remaining_ms + 999) / 1000)
+                        .unwrap_or(1)
+                        .max(1),
+                });
             }
         }
         Ok(())
@@ -69,51 +115,49 @@ impl<K: Clone + Eq + Hash> FailureLimiter<K> {
 
     /// Checks every limit and, when none is used up, counts one event against each key
     /// (for limits on attempts rather than failures).
-    pub fn check_and_count(&self, keys: &[(K, u32)], now_ms: i64) -> Result<(), u64> {
-        self.check(keys, now_ms)?;
-        let keys: Vec<K> = keys.iter().map(|(k, _)| k.clone()).collect();
-        self.count(&keys, now_ms);
+    pub async fn check_and_count(&self, keys: &[(K, u32)], now_ms: i64) -> Result<(), LimitError> {
+        self.check(keys, now_ms).await?;
+        for (key, _) in keys {
+            self.count(key, now_ms).await?;
+        }
         Ok(())
     }
 
     /// Counts a failure against every key; returns true when this failure starts a spike
-    /// (the per-minute total reached the alert threshold for the first time this minute).
-    pub fn record_failure(&self, keys: &[K], now_ms: i64) -> bool {
-        self.count(keys, now_ms);
-        self.spike(now_ms)
+    /// (this process's per-minute total reached the alert threshold for the first time
+    /// this minute).
+    pub async fn record_failure(&self, keys: &[K], now_ms: i64) -> Result<bool, StorageError> {
+        for key in keys {
+            self.count(key, now_ms).await?;
+        }
+        Ok(self.spike(now_ms))
     }
 
     /// Failures counted against `key` in its current window.
-    pub fn failures(&self, key: &K, now_ms: i64) -> u32 {
-        let Ok(windows) = self.windows.lock() else {
-            return 0;
-        };
-        windows
-            .get(key)
+    pub async fn failures(&self, key: &K, now_ms: i64) -> Result<u32, StorageError> {
+        Ok(self
+            .store
+            .window(self.scope, &key.text())
+            .await?
             .filter(|w| now_ms - w.start_ms < self.window_ms && now_ms >= w.start_ms)
-            .map_or(0, |w| w.failures)
+            .map_or(0, |w| u32::try_from(w.count).unwrap_or(u32::MAX)))
     }
 
-    fn count(&self, keys: &[K], now_ms: i64) {
-        if let Ok(mut windows) = self.windows.lock() {
-            if windows.len() > 100_000 {
-                let window_ms = self.window_ms;
-                windows.retain(|_, w| now_ms - w.start_ms < window_ms);
-            }
-            for key in keys {
-                let window = windows.entry(key.clone()).or_insert(Window {
-                    start_ms: now_ms,
-                    failures: 0,
-                });
-                if now_ms - window.start_ms >= self.window_ms || now_ms < window.start_ms {
-                    *window = Window {
-                        start_ms: now_ms,
-                        failures: 0,
-                    };
-                }
-                window.failures = window.failures.saturating_add(1);
-            }
+    async fn count(&self, key: &K, now_ms: i64) -> Result<(), StorageError> {
+        self.store
+            .count(self.scope, &key.text(), self.window_ms, now_ms)
+            .await?;
+        let last = self.last_purge_ms.load(Ordering::Relaxed);
+        if now_ms.saturating_sub(last) >= PURGE_EVERY_MS
+            && self
+                .last_purge_ms
+                .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+            && let Err(error) = self.store.purge(self.scope, now_ms - self.window_ms).await
+        {
+            tracing::warn!(scope = self.scope, error = %error, "could not delete expired failure-limit windows");
         }
+        Ok(())
     }
 
     fn spike(&self, now_ms: i64) -> bool {
@@ -140,16 +184,40 @@ impl<K: Clone + Eq + Hash> FailureLimiter<K> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mimamori_storage::limits::MemoryLimitStore;
 
-    #[test]
-    fn failures_are_counted_per_key_and_window() {
-        let limiter: FailureLimiter<&str> = FailureLimiter::new(60, u32::MAX);
-        limiter.record_failure(&["a"], 0);
-        limiter.record_failure(&["a"], 1_000);
-        assert_eq!(limiter.failures(&"a", 2_000), 2);
-        assert_eq!(limiter.failures(&"b", 2_000), 0);
-        assert_eq!(limiter.failures(&"a", 60_000), 0, "the window ended");
-        assert_eq!(limiter.check(&[("a", 2)], 30_000), Err(30));
-        assert_eq!(limiter.check(&[("a", 3)], 30_000), Ok(()));
+    #[tokio::test]
+    async fn failures_are_counted_per_key_and_window() {
+        let store: Arc<dyn LimitStore> = Arc::new(MemoryLimitStore::default());
+        let limiter: FailureLimiter<&str> = FailureLimiter::new(store.clone(), "t", 60, u32::MAX);
+        limiter.record_failure(&["a"], 0).await.unwrap();
+        limiter.record_failure(&["a"], 1_000).await.unwrap();
+        assert_eq!(limiter.failures(&"a", 2_000).await.unwrap(), 2);
+        assert_eq!(limiter.failures(&"b", 2_000).await.unwrap(), 0);
+        assert_eq!(
+            limiter.failures(&"a", 60_000).await.unwrap(),
+            0,
+            "the window ended"
+        );
+        assert!(matches!(
+            limiter.check(&[("a", 2)], 30_000).await,
+            Err(LimitError::Exceeded {
+                retry_after_seconds: 30
+            })
+        ));
+        assert!(limiter.check(&[("a", 3)], 30_000).await.is_ok());
+        // Another limiter on the same store (another replica) sees the same count.
+        let other: FailureLimiter<&str> = FailureLimiter::new(store, "t", 60, u32::MAX);
+        assert_eq!(other.failures(&"a", 2_000).await.unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_spike_alerts_once_a_minute() {
+        let store: Arc<dyn LimitStore> = Arc::new(MemoryLimitStore::default());
+        let limiter: FailureLimiter<&str> = FailureLimiter::new(store, "t", 60, 2);
+        assert!(!limiter.record_failure(&["a"], 0).await.unwrap());
+        assert!(limiter.record_failure(&["b"], 1).await.unwrap());
+        assert!(!limiter.record_failure(&["c"], 2).await.unwrap());
+        assert!(!limiter.record_failure(&["c"], 60_000).await.unwrap());
     }
 }

@@ -278,35 +278,57 @@ enum SignInKey {
     Client([u8; 16]),
 }
 
-/// Sign-in failure limits with the process's key for hashing names and addresses.
+impl crate::limits::LimitKeyText for SignInKey {
+    fn text(&self) -> String {
+        match self {
+            SignInKey::Account(hash) => format!("account:{}", crate::limits::key_text(hash)),
+            SignInKey::Client(hash) => format!("client:{}", crate::limits::key_text(hash)),
+        }
+    }
+}
+
+/// Sign-in failure limits, counted in the database (one count for every replica), with the
+/// key for hashing names and addresses shared by the replicas the same way.
 struct SignInLimits {
     limiter: crate::limits::FailureLimiter<SignInKey>,
-    key: ring::hmac::Key,
+    store: Arc<dyn mimamori_storage::limits::LimitStore>,
+    key: tokio::sync::OnceCell<ring::hmac::Key>,
 }
 
 impl SignInLimits {
-    fn new(window_seconds: i64) -> Self {
-        let secret = secrets::random_bytes(32).unwrap_or_else(|_| {
-            // ring's system randomness does not fail on supported systems; a process-unique
-            // fallback still keeps the keys unguessable from outside.
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos());
-            ring::digest::digest(&ring::digest::SHA256, &nanos.to_le_bytes())
-                .as_ref()
-                .to_vec()
-        });
+    fn new(store: Arc<dyn mimamori_storage::limits::LimitStore>, window_seconds: i64) -> Self {
         SignInLimits {
-            limiter: crate::limits::FailureLimiter::new(window_seconds, u32::MAX),
-            key: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &secret),
+            limiter: crate::limits::FailureLimiter::new(
+                Arc::clone(&store),
+                "sign_in",
+                window_seconds,
+                u32::MAX,
+            ),
+            store,
+            key: tokio::sync::OnceCell::new(),
         }
     }
 
-    fn account(&self, username: &str) -> SignInKey {
-        let tag = ring::hmac::sign(&self.key, username.trim().to_lowercase().as_bytes());
+    /// The hashing key every replica uses (stored on first use).
+    async fn key(&self) -> Result<&ring::hmac::Key, CaseError> {
+        self.key
+            .get_or_try_init(|| async {
+                let candidate = secrets::random_bytes(32).map_err(|_| internal("random"))?;
+                let secret = self
+                    .store
+                    .secret("sign_in_limit_key", &candidate)
+                    .await
+                    .map_err(|e| CaseError::Store(e.into()))?;
+                Ok(ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &secret))
+            })
+            .await
+    }
+
+    async fn account(&self, username: &str) -> Result<SignInKey, CaseError> {
+        let tag = ring::hmac::sign(self.key().await?, username.trim().to_lowercase().as_bytes());
         let mut hashed = [0u8; 16];
         hashed.copy_from_slice(&tag.as_ref()[..16]);
-        SignInKey::Account(hashed)
+        Ok(SignInKey::Account(hashed))
     }
 }
 
@@ -349,7 +371,7 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
 impl CaseRegistry {
     /// A registry over `database` (migrated with [`crate::MIGRATIONS`]).
     pub fn new(database: Database, config: Config, clock: SharedClock) -> Self {
-        let store = Arc::new(DbCaseStore::new(database));
+        let store = Arc::new(DbCaseStore::new(database.clone()));
         CaseRegistry {
             followup: store.clone(),
             contacts: store.clone(),
@@ -367,7 +389,12 @@ impl CaseRegistry {
             store,
             clock,
             api_keys: Arc::new(Mutex::new(HashMap::new())),
-            sign_in: Arc::new(SignInLimits::new(config.sign_in_failure_window_seconds)),
+            sign_in: Arc::new(SignInLimits::new(
+                Arc::new(mimamori_storage::limits::DatabaseLimitStore::new(
+                    database.clone(),
+                )),
+                config.sign_in_failure_window_seconds,
+            )),
             config,
         }
     }
@@ -633,28 +660,45 @@ impl CaseRegistry {
         client: Option<std::net::IpAddr>,
     ) -> Result<Session, CaseError> {
         let now = self.now_ms();
-        let account = self.sign_in.account(username);
+        let account = self.sign_in.account(username).await?;
         let mut limits = vec![(
             account.clone(),
             self.config.max_sign_in_failures_per_account,
         )];
         if let Some(ip) = client {
             limits.push((
-                SignInKey::Client(crate::limits::client_hash(&self.sign_in.key, ip)),
+                SignInKey::Client(crate::limits::client_hash(self.sign_in.key().await?, ip)),
                 self.config.max_sign_in_failures_per_client,
             ));
         }
-        if let Err(retry_after_seconds) = self.sign_in.limiter.check(&limits, now) {
-            return Err(CaseError::SignInLocked {
+        match self.sign_in.limiter.check(&limits, now).await {
+            Ok(()) => {}
+            Err(crate::limits::LimitError::Exceeded {
                 retry_after_seconds,
-            });
+            }) => {
+                return Err(CaseError::SignInLocked {
+                    retry_after_seconds,
+                });
+            }
+            Err(crate::limits::LimitError::Unavailable(e)) => {
+                return Err(CaseError::Store(e.into()));
+            }
         }
         match self.check_credentials(username, password, totp, now).await {
             Ok(user) => self.open_session(&user, now).await,
             Err(CaseError::InvalidCredentials) => {
                 let keys: Vec<SignInKey> = limits.iter().map(|(k, _)| k.clone()).collect();
-                self.sign_in.limiter.record_failure(&keys, now);
-                let failures = self.sign_in.limiter.failures(&account, now);
+                self.sign_in
+                    .limiter
+                    .record_failure(&keys, now)
+                    .await
+                    .map_err(|e| CaseError::Store(e.into()))?;
+                let failures = self
+                    .sign_in
+                    .limiter
+                    .failures(&account, now)
+                    .await
+                    .map_err(|e| CaseError::Store(e.into()))?;
                 if failures == self.config.max_sign_in_failures_per_account {
                     self.audit_lockout(username).await;
                 }
@@ -777,6 +821,20 @@ impl CaseRegistry {
             .delete_session(&secrets::token_hash(token))
             .await?;
         Ok(())
+    }
+
+    /// Records a console request of a session and ends the session when it was idle for
+    /// more than `idle_ms` (the idle clock is in the database: every replica agrees).
+    /// `Unauthenticated` when it ended now or before.
+    pub async fn touch_session(&self, token: &str, idle_ms: i64) -> Result<(), CaseError> {
+        let hash = secrets::token_hash(token);
+        let now = self.now_ms();
+        if self.store.touch_session(&hash, now, now - idle_ms).await? {
+            return Ok(());
+        }
+        // Idle (or already gone): the session ends for every replica.
+        self.store.delete_session(&hash).await?;
+        Err(CaseError::Unauthenticated)
     }
 
     /// The principal of a session token.

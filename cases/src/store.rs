@@ -279,6 +279,15 @@ pub trait CaseStore: Send + Sync {
     ) -> Result<Option<String>, StoreError>;
     /// Ends a session; true when it existed.
     async fn delete_session(&self, token_hash: &[u8]) -> Result<bool, StoreError>;
+    /// Records a request of a live session that was last active at or after
+    /// `active_since_ms`; false when it is unknown, expired or idle since before then (one
+    /// conditional UPDATE: the same answer on every replica).
+    async fn touch_session(
+        &self,
+        token_hash: &[u8],
+        now_ms: i64,
+        active_since_ms: i64,
+    ) -> Result<bool, StoreError>;
     /// Stores an API key.
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
     /// A live (not revoked) API key by hash.
@@ -617,7 +626,7 @@ impl CaseStore for DbCaseStore {
     ) -> Result<(), StoreError> {
         sql::execute(
             &self.database,
-            "INSERT INTO sessions (token_hash, user_id, created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO sessions (token_hash, user_id, created_at_ms, expires_at_ms, last_seen_ms) VALUES ($1, $2, $3, $4, $3)",
             params![token_hash, user_id, now_ms, expires_at_ms],
         )
         .await?;
@@ -647,6 +656,22 @@ impl CaseStore for DbCaseStore {
         )
         .await?
             > 0)
+    }
+
+    async fn touch_session(
+        &self,
+        token_hash: &[u8],
+        now_ms: i64,
+        active_since_ms: i64,
+    ) -> Result<bool, StoreError> {
+        Ok(sql::execute(
+            &self.database,
+            "UPDATE sessions SET last_seen_ms = $2
+             WHERE token_hash = $1 AND expires_at_ms > $2 AND last_seen_ms >= $3",
+            params![token_hash, now_ms, active_since_ms],
+        )
+        .await?
+            == 1)
     }
 
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
@@ -1230,6 +1255,19 @@ pub mod conformance {
             store.session_user(b"h1", 100).await.unwrap(),
             None,
             "expired"
+        );
+        // The idle clock: active since 0; at 30, active since 10 or later counts; at 60
+        // nothing since 31 happened, so it is idle.
+        assert!(store.touch_session(b"h1", 20, 0).await.unwrap());
+        assert!(store.touch_session(b"h1", 30, 10).await.unwrap());
+        assert!(!store.touch_session(b"h1", 60, 31).await.unwrap(), "idle");
+        assert!(
+            !store.touch_session(b"h1", 100, 0).await.unwrap(),
+            "expired"
+        );
+        assert!(
+            !store.touch_session(b"nope", 20, 0).await.unwrap(),
+            "unknown"
         );
         assert!(store.delete_session(b"h1").await.unwrap());
         assert_eq!(store.session_user(b"h1", 50).await.unwrap(), None);

@@ -67,8 +67,9 @@ struct Inner {
     cases: CaseRegistry,
     verification: Verification,
     config: Config,
-    /// Per session (by token hash): last activity and the case-list filter. Per process: a
-    /// session unknown here (another replica, a restart) starts its idle clock afresh.
+    /// Per session (by token hash): the case-list filter and when it was last set (to prune
+    /// the map). Per process: on another replica the list starts unfiltered. The idle clock
+    /// is the database's (`CaseRegistry::touch_session`).
     sessions: Mutex<HashMap<Vec<u8>, SessionState>>,
 }
 
@@ -296,33 +297,11 @@ impl Console {
             Err(CaseError::Unauthenticated) => return Err(PageError::SignIn { expired: true }),
             Err(e) => return Err(PageError::Service(lang, e)),
         };
-        let now = self.inner.cases.now_ms();
         let idle_ms = self.inner.config.idle_timeout_seconds.max(1) * 1000;
-        let key = Self::session_key(&token);
-        let idle = {
-            let mut sessions = self
-                .inner
-                .sessions
-                .lock()
-                .map_err(|_| PageError::Service(lang, CaseError::Internal("lock".into())))?;
-            if sessions.len() > 100_000 {
-                sessions.retain(|_, s| now - s.last_seen_ms <= idle_ms);
-            }
-            let state = sessions.entry(key.clone()).or_insert_with(|| SessionState {
-                last_seen_ms: now,
-                ..Default::default()
-            });
-            let idle = now - state.last_seen_ms > idle_ms;
-            if idle {
-                sessions.remove(&key);
-            } else {
-                state.last_seen_ms = now;
-            }
-            idle
-        };
-        if idle {
-            let _ = self.inner.cases.logout(&token).await;
-            return Err(PageError::SignIn { expired: true });
+        match self.inner.cases.touch_session(&token, idle_ms).await {
+            Ok(()) => {}
+            Err(CaseError::Unauthenticated) => return Err(PageError::SignIn { expired: true }),
+            Err(e) => return Err(PageError::Service(lang, e)),
         }
         Ok(Staff {
             csrf: web::csrf_token(&token),
@@ -364,9 +343,14 @@ impl Console {
     }
 
     fn set_filter(&self, token: &str, name: String, status: String) {
-        if let Ok(mut sessions) = self.inner.sessions.lock()
-            && let Some(state) = sessions.get_mut(&Self::session_key(token))
-        {
+        let now = self.inner.cases.now_ms();
+        let idle_ms = self.inner.config.idle_timeout_seconds.max(1) * 1000;
+        if let Ok(mut sessions) = self.inner.sessions.lock() {
+            if sessions.len() > 100_000 {
+                sessions.retain(|_, s| now - s.last_seen_ms <= idle_ms);
+            }
+            let state = sessions.entry(Self::session_key(token)).or_default();
+            state.last_seen_ms = now;
             state.filter_name = name;
             state.filter_status = status;
         }

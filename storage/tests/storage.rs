@@ -51,6 +51,11 @@ mimamori_storage::backend_tests! {
         conformance::lease_store(&store).await;
     }
 
+    async fn limit_store_conforms(database) {
+        let store = mimamori_storage::limits::DatabaseLimitStore::new(database);
+        mimamori_storage::limits::conformance::limit_store(&store).await;
+    }
+
     async fn migrations_apply_once_and_report_status(database) {
         let sets = [mimamori_storage::MIGRATIONS, EXTRA];
         let before = database.migration_status(&sets).await.unwrap();
@@ -60,7 +65,7 @@ mimamori_storage::backend_tests! {
         assert_eq!(database.migrate(&sets).await.unwrap(), 2);
         assert_eq!(database.migrate(&sets).await.unwrap(), 0, "second run applies nothing");
         assert!(database.migration_status(&sets).await.unwrap().is_current());
-        assert_eq!(count_history(&database).await, 3);
+        assert_eq!(count_history(&database).await, 4, "the storage set's two and the example's two");
         database.ping().await.unwrap();
     }
 
@@ -121,7 +126,7 @@ mimamori_storage::backend_tests! {
         }
         // The harness applied the storage set; the two `example` migrations remain.
         assert_eq!(applied, 2, "each migration applied by exactly one runner");
-        assert_eq!(count_history(&database).await, 3);
+        assert_eq!(count_history(&database).await, 4);
     }
 }
 
@@ -224,4 +229,10 @@ async fn storage_errors_say_their_kind_without_row_data() {
     let error = StorageError::from(victim.batch_execute("SELECT 1").await.unwrap_err());
     assert_eq!(error.kind(), StorageErrorKind::Outage, "{error}");
     assert!(error.is_unavailable());
+}
+
+#[tokio::test]
+async fn the_memory_limit_store_conforms() {
+    let store = mimamori_storage::limits::MemoryLimitStore::default();
+    mimamori_storage::limits::conformance::limit_store(&store).await;
 }

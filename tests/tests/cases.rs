@@ -157,6 +157,14 @@ flow_tests! {
         }
         let (status, code, _) = login(credentials.username.clone(), credentials.password.clone(), "000000".into()).await;
         assert_eq!((status, code.as_str()), (StatusCode::TOO_MANY_REQUESTS, "rate_limited"));
+        // Another replica on the same database knows the lock (the counters are shared).
+        let replica = app.replica().await;
+        let response = app.client.post(replica.url("/api/auth/login"))
+            .json(&json!({"username": credentials.username, "password": credentials.password,
+                          "totp": secrets_totp(&secret, clock.now_seconds())}))
+            .send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        replica.stop().await;
         // When the window ends, the right credentials work again.
         clock.advance_ms(901_000);
         let token = support::login(&app, &clock, &credentials).await;

@@ -2085,3 +2085,37 @@ async fn clusters_show_members_and_the_graph_and_the_line_list_downloads(backend
         StatusCode::NOT_FOUND
     );
 }
+
+both_backends!(the_idle_clock_is_the_same_on_every_replica);
+async fn the_idle_clock_is_the_same_on_every_replica(backend: Backend) {
+    let Some(s) = setup(backend).await else {
+        return;
+    };
+    let replica = s.app.replica().await;
+    let mut visitor = Visitor::new(&s.app);
+    visitor.sign_in(&s.clock, &s.nurse).await;
+    assert_eq!(on_replica(&mut visitor, &replica).await, StatusCode::OK);
+    // Active on the first replica 20 minutes later, then on the second 20 minutes after
+    // that: 40 minutes since the second last saw the session, 20 since it was used.
+    s.clock.advance_ms(1_200_000);
+    assert_eq!(visitor.get("/console/cases").await.status, StatusCode::OK);
+    s.clock.advance_ms(1_200_000);
+    assert_eq!(on_replica(&mut visitor, &replica).await, StatusCode::OK);
+    // 31 idle minutes: out on both.
+    s.clock.advance_ms(1_860_000);
+    assert_eq!(
+        on_replica(&mut visitor, &replica).await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        visitor.get("/console/cases").await.status,
+        StatusCode::SEE_OTHER
+    );
+    replica.stop().await;
+}
+
+/// GET the case list through `replica` with the visitor's cookies.
+async fn on_replica(visitor: &mut Visitor<'_>, replica: &mimamori_tests::Replica) -> StatusCode {
+    let request = visitor.app.client.get(replica.url("/console/cases"));
+    visitor.send(request).await.status
+}

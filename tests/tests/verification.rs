@@ -671,3 +671,54 @@ async fn key_server_accepts_our_certificate_sqlite() {
 async fn key_server_accepts_our_certificate_postgres() {
     key_server_accepts_our_certificate(mimamori_tests::Backend::Postgres).await;
 }
+
+/// Two replicas on one database count failed guesses together: three failures spread over
+/// both lock the client on both (the limit is in the database, not in each process).
+async fn failure_limits_hold_across_replicas(backend: mimamori_tests::Backend) {
+    let Some((app, clock)) = support::start(backend, |s| {
+        s.verification.max_failures_per_client = 3;
+    })
+    .await
+    else {
+        return;
+    };
+    let flow = prepared(&app, &clock).await;
+    let replica = app.replica().await;
+    let guess_on = |base: String| {
+        let client = app.client.clone();
+        let key = flow.device_key.clone();
+        async move {
+            client
+                .post(format!("{base}/api/verify"))
+                .header("X-API-Key", key)
+                .json(&json!({"code": "00000000"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    for base in [&app.base_url, &replica.base_url, &app.base_url] {
+        assert_eq!(guess_on(base.clone()).await, StatusCode::BAD_REQUEST);
+    }
+    assert_eq!(
+        guess_on(replica.base_url.clone()).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the replica that saw one failure knows of all three"
+    );
+    assert_eq!(
+        guess_on(app.base_url.clone()).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    replica.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failure_limits_hold_across_replicas_sqlite() {
+    failure_limits_hold_across_replicas(mimamori_tests::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failure_limits_hold_across_replicas_postgres() {
+    failure_limits_hold_across_replicas(mimamori_tests::Backend::Postgres).await;
+}

@@ -71,6 +71,18 @@ pub fn expected_days_to_hit(code_length: usize, live: u64, failures_per_day: u32
     space / (live.max(1) as f64 * f64::from(failures_per_day.max(1)))
 }
 
+impl mimamori_cases::limits::LimitKeyText for LimitKey {
+    fn text(&self) -> String {
+        use mimamori_cases::limits::key_text;
+        match self {
+            LimitKey::Client(hash) => format!("client:{}", key_text(hash)),
+            LimitKey::CodeSpace(space) => format!("space:{}", space.label()),
+            LimitKey::UserReportClient(hash) => format!("report_client:{}", key_text(hash)),
+            LimitKey::UserReports => "user_reports".into(),
+        }
+    }
+}
+
 /// Failure counters with fixed windows, keyed by [`LimitKey`].
 pub type FailureLimiter = mimamori_cases::limits::FailureLimiter<LimitKey>;
 
@@ -185,23 +197,59 @@ mod tests {
         assert_eq!(daily_short_code_budget(8, 0, 1.0, 20, 1_000), 1_000);
     }
 
-    #[test]
-    fn limits_per_window_and_spikes() {
-        let limiter = FailureLimiter::new(60, 3);
+    #[tokio::test]
+    async fn limits_per_window_and_spikes() {
+        let store = std::sync::Arc::new(mimamori_storage::limits::MemoryLimitStore::default());
+        let limiter = FailureLimiter::new(store, "verify_failures", 60, 3);
         let key = LimitKey::CodeSpace(CodeSpace::Short);
         let limits = [(key.clone(), 2)];
-        assert!(limiter.check(&limits, 0).is_ok());
-        assert!(!limiter.record_failure(std::slice::from_ref(&key), 0));
-        assert!(!limiter.record_failure(std::slice::from_ref(&key), 1_000));
-        assert_eq!(limiter.check(&limits, 10_000), Err(50));
+        assert!(limiter.check(&limits, 0).await.is_ok());
         assert!(
-            limiter.record_failure(&[LimitKey::Client([0; 16])], 2_000),
+            !limiter
+                .record_failure(std::slice::from_ref(&key), 0)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !limiter
+                .record_failure(std::slice::from_ref(&key), 1_000)
+                .await
+                .unwrap()
+        );
+        assert!(matches!(
+            limiter.check(&limits, 10_000).await,
+            Err(mimamori_cases::limits::LimitError::Exceeded {
+                retry_after_seconds: 50
+            })
+        ));
+        assert!(
+            limiter
+                .record_failure(&[LimitKey::Client([0; 16])], 2_000)
+                .await
+                .unwrap(),
             "third failure this minute"
         );
         assert!(
-            !limiter.record_failure(&[LimitKey::Client([0; 16])], 3_000),
+            !limiter
+                .record_failure(&[LimitKey::Client([0; 16])], 3_000)
+                .await
+                .unwrap(),
             "alerted once"
         );
-        assert!(limiter.check(&limits, 60_000).is_ok(), "new window");
+        assert!(limiter.check(&limits, 60_000).await.is_ok(), "new window");
+    }
+
+    #[test]
+    fn limit_keys_are_hashes_or_fixed_names() {
+        use mimamori_cases::limits::LimitKeyText as _;
+        assert_eq!(LimitKey::UserReports.text(), "user_reports");
+        assert_eq!(
+            LimitKey::CodeSpace(CodeSpace::Long).text(),
+            "space:long_code_space"
+        );
+        assert_eq!(
+            LimitKey::Client([0; 16]).text(),
+            "client:AAAAAAAAAAAAAAAAAAAAAA"
+        );
     }
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use mimamori_cases::CaseRegistry;
+use mimamori_cases::limits::LimitError;
 use mimamori_cases::model::{Access, Date, Principal, secrets};
 use mimamori_cases::service::CaseError;
 use mimamori_cases::sql::StoreError;
@@ -121,6 +122,26 @@ impl From<StoreError> for ServiceError {
             ServiceError::Unavailable(error.to_string())
         } else {
             ServiceError::Internal(error.to_string())
+        }
+    }
+}
+
+impl From<mimamori_storage::StorageError> for ServiceError {
+    fn from(error: mimamori_storage::StorageError) -> Self {
+        StoreError::from(error).into()
+    }
+}
+
+impl From<LimitError> for ServiceError {
+    fn from(error: LimitError) -> Self {
+        match error {
+            LimitError::Exceeded {
+                retry_after_seconds,
+            } => ServiceError::RateLimited {
+                retry_after_seconds,
+                scope: "client",
+            },
+            LimitError::Unavailable(e) => e.into(),
         }
     }
 }
@@ -316,18 +337,39 @@ impl Verification {
     ) -> Result<Verification, String> {
         config.validate()?;
         let metrics = Metrics::new(registry).map_err(|e| e.to_string())?;
+        // Counted in the database: one count for every replica.
+        let limits: Arc<dyn mimamori_storage::limits::LimitStore> = Arc::new(
+            mimamori_storage::limits::DatabaseLimitStore::new(database.clone()),
+        );
         Ok(Verification {
             inner: Arc::new(Inner {
                 store: Arc::new(DbVerificationStore::new(database)),
                 cases,
                 limiter: FailureLimiter::new(
+                    Arc::clone(&limits),
+                    "verify_failures",
                     config.failure_window_seconds,
                     config.failure_alert_per_minute,
                 ),
-                daily_limiter: FailureLimiter::new(86_400, u32::MAX),
+                daily_limiter: FailureLimiter::new(
+                    Arc::clone(&limits),
+                    "verify_failures_daily",
+                    86_400,
+                    u32::MAX,
+                ),
                 live_codes: Mutex::new(None),
-                user_reports_hourly: FailureLimiter::new(3600, u32::MAX),
-                user_reports_daily: FailureLimiter::new(86_400, u32::MAX),
+                user_reports_hourly: FailureLimiter::new(
+                    Arc::clone(&limits),
+                    "user_reports_hourly",
+                    3600,
+                    u32::MAX,
+                ),
+                user_reports_daily: FailureLimiter::new(
+                    limits,
+                    "user_reports_daily",
+                    86_400,
+                    u32::MAX,
+                ),
                 http: reqwest::Client::builder()
                     .timeout(Duration::from_secs(10))
                     .build()
@@ -767,18 +809,29 @@ impl Verification {
                 settings.max_per_client_per_hour,
             )
         });
-        let limited = per_client
-            .map_or(Ok(()), |limit| {
+        let mut limited = match per_client {
+            Some(limit) => {
                 self.inner
                     .user_reports_hourly
                     .check_and_count(&[limit], now)
-            })
-            .and_then(|()| {
-                self.inner
-                    .user_reports_daily
-                    .check_and_count(&[(LimitKey::UserReports, settings.max_per_day)], now)
-            });
-        if let Err(retry_after_seconds) = limited {
+                    .await
+            }
+            None => Ok(()),
+        };
+        if limited.is_ok() {
+            limited = self
+                .inner
+                .user_reports_daily
+                .check_and_count(&[(LimitKey::UserReports, settings.max_per_day)], now)
+                .await;
+        }
+        if let Err(error) = limited {
+            let LimitError::Exceeded {
+                retry_after_seconds,
+            } = error
+            else {
+                return Err(error.into());
+            };
             self.inner
                 .metrics
                 .rate_limited
@@ -992,14 +1045,20 @@ impl Verification {
         }
     }
 
-    fn check_limits(
+    async fn check_limits(
         &self,
         limiter: &FailureLimiter,
         keys: &[(LimitKey, u32, &'static str)],
     ) -> Result<(), ServiceError> {
         let now = self.now_ms();
         for (key, max, scope) in keys {
-            if let Err(retry_after_seconds) = limiter.check(&[(key.clone(), *max)], now) {
+            if let Err(error) = limiter.check(&[(key.clone(), *max)], now).await {
+                let LimitError::Exceeded {
+                    retry_after_seconds,
+                } = error
+                else {
+                    return Err(error.into());
+                };
                 self.inner
                     .metrics
                     .rate_limited
@@ -1014,7 +1073,7 @@ impl Verification {
         Ok(())
     }
 
-    fn count_failure(&self, error: &VerifyError, keys: &[(LimitKey, u32, &'static str)]) {
+    async fn count_failure(&self, error: &VerifyError, keys: &[(LimitKey, u32, &'static str)]) {
         self.inner
             .metrics
             .failures
@@ -1025,8 +1084,17 @@ impl Verification {
         }
         let keys: Vec<LimitKey> = keys.iter().map(|(k, _, _)| k.clone()).collect();
         let now = self.now_ms();
-        self.inner.daily_limiter.record_failure(&keys, now);
-        if self.inner.limiter.record_failure(&keys, now) {
+        if let Err(e) = self.inner.daily_limiter.record_failure(&keys, now).await {
+            tracing::warn!(error = %e, "could not count a failed verification (daily)");
+        }
+        let spike = match self.inner.limiter.record_failure(&keys, now).await {
+            Ok(spike) => spike,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not count a failed verification");
+                false
+            }
+        };
+        if spike {
             self.inner.metrics.spikes.inc();
             tracing::warn!(
                 alert = "verification_failure_spike",
@@ -1050,12 +1118,12 @@ impl Verification {
     {
         let secrets = self.secrets().await?;
         let keys = self.limit_keys(&secrets, client, space);
-        self.check_limits(&self.inner.limiter, &keys)?;
+        self.check_limits(&self.inner.limiter, &keys).await?;
         let daily = self.daily_limit_keys(&keys).await;
-        self.check_limits(&self.inner.daily_limiter, &daily)?;
+        self.check_limits(&self.inner.daily_limiter, &daily).await?;
         let result = work.await;
         if let Err(ServiceError::Verify(error)) = &result {
-            self.count_failure(error, &keys);
+            self.count_failure(error, &keys).await;
         }
         result
     }
