@@ -14,15 +14,8 @@ use mimamori_crypto::keys::Tek;
 use mimamori_key_server::store::{DatabaseKeyServerStore, KeyServerStore};
 use mimamori_storage::testing::TestDatabase;
 use mimamori_tests::certs::TestIssuer;
+use mimamori_tests::{free_port, wait_ready};
 use serde_json::json;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn start(config: &std::path::Path, database_url: &str, port: u16) -> Child {
     Command::new(mimamori_tests::mimamori_binary())
@@ -39,19 +32,6 @@ fn start(config: &std::path::Path, database_url: &str, port: u16) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .unwrap()
-}
-
-async fn wait_ready(client: &reqwest::Client, base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(response) = client.get(format!("{base}/readyz")).send().await
-            && response.status() == 200
-        {
-            return;
-        }
-        assert!(Instant::now() < deadline, "server did not become ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 async fn crash_and_recover(database: TestDatabase) {
@@ -73,7 +53,7 @@ async fn crash_and_recover(database: TestDatabase) {
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let mut server = start(&config, &database.url, port);
-    wait_ready(&client, &base).await;
+    wait_ready(&client, &base, 30).await;
 
     let acknowledged: Arc<Mutex<Vec<[u8; 16]>>> = Arc::default();
     let stop_at = Instant::now() + Duration::from_millis(1500);
@@ -145,7 +125,7 @@ async fn crash_and_recover(database: TestDatabase) {
 
     // Restart on the same database; every acknowledged key is there.
     let mut server = start(&config, &database.url, port);
-    wait_ready(&client, &base).await;
+    wait_ready(&client, &base, 30).await;
     let store = DatabaseKeyServerStore::new(database.database.clone());
     let mut found = 0;
     for chunk in acknowledged.chunks(500) {

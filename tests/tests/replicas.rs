@@ -31,17 +31,10 @@ use mimamori_crypto::keys::Tek;
 use mimamori_key_server::store::{DatabaseKeyServerStore, KeyServerStore};
 use mimamori_storage::testing::TestDatabase;
 use mimamori_tests::certs::TestIssuer;
+use mimamori_tests::{free_port, wait_ready};
 use serde_json::json;
 
 const NGINX: &str = "/usr/sbin/nginx";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// One replica: its port and process.
 struct Replica {
@@ -154,19 +147,6 @@ fn start_nginx(port: u16, upstreams: &[u16]) -> Nginx {
     Nginx {
         process,
         _directory: directory,
-    }
-}
-
-async fn wait_ready(client: &reqwest::Client, base: &str, seconds: u64) {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    loop {
-        if let Ok(response) = client.get(format!("{base}/readyz")).send().await
-            && response.status() == 200
-        {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{base} did not become ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
