@@ -153,6 +153,10 @@ impl Canary {
         let result = self.verify_download(&covering, &planted.key).await;
         let ok = result.is_ok();
         self.metrics.canary_ok.set(i64::from(ok));
+        self.metrics
+            .canary_checks
+            .with_label_values(&[if ok { "ok" } else { "failed" }])
+            .inc();
         match result {
             Ok(()) => tracing::info!(
                 files = covering.len(),

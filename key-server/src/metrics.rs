@@ -26,6 +26,10 @@ pub struct KeyServerMetrics {
     pub download_bytes: IntCounterVec,
     /// 1 when the last canary run found its key in a verified download, else 0.
     pub canary_ok: IntGauge,
+    /// Canary checks by result (`ok`, `failed`); both start at 0. Only the replica holding
+    /// the export lease runs the canary, so `mimamori_canary_ok` alone cannot tell "failed"
+    /// from "not run here yet": alerts read this counter.
+    pub canary_checks: IntCounterVec,
     /// COCOA event-log entries by result (`stored`, `duplicate`, `no_consent`, `rejected`).
     pub event_logs: IntCounterVec,
 }
@@ -93,6 +97,15 @@ impl KeyServerMetrics {
             "mimamori_canary_ok",
             "1 when the last canary found its key in a downloaded, verified export, else 0.",
         )?;
+        // Fixed label values start at 0, so rate() and the dashboard see the series before
+        // the first request of each kind (reasons and codes appear when first counted).
+        for outcome in ["success", "partial", "rejected", "chaff", "unavailable"] {
+            publishes.with_label_values(&[outcome]);
+        }
+        for kind in ["file", "listing"] {
+            downloads.with_label_values(&[kind]);
+            download_bytes.with_label_values(&[kind]);
+        }
         registry.register(Box::new(publishes.clone()))?;
         registry.register(Box::new(keys.clone()))?;
         registry.register(Box::new(export_duration.clone()))?;
@@ -109,7 +122,21 @@ impl KeyServerMetrics {
             ),
             &["result"],
         )?;
+        let canary_checks = IntCounterVec::new(
+            Opts::new(
+                "mimamori_canary_checks_total",
+                "Canary checks by result (ok, failed).",
+            ),
+            &["result"],
+        )?;
+        for result in ["ok", "failed"] {
+            canary_checks.with_label_values(&[result]);
+        }
+        for result in ["stored", "duplicate", "no_consent", "rejected"] {
+            event_logs.with_label_values(&[result]);
+        }
         registry.register(Box::new(canary_ok.clone()))?;
+        registry.register(Box::new(canary_checks.clone()))?;
         registry.register(Box::new(event_logs.clone()))?;
         Ok(KeyServerMetrics {
             publishes,
@@ -122,6 +149,7 @@ impl KeyServerMetrics {
             downloads,
             download_bytes,
             canary_ok,
+            canary_checks,
             event_logs,
         })
     }

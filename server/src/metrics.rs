@@ -5,7 +5,8 @@
 //! *pattern* (never the raw path), a fixed set of methods and the status class.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 /// Latency buckets in seconds, from 0.5 ms to 10 s.
@@ -19,6 +20,72 @@ pub struct HttpMetrics {
     registry: Registry,
     requests_total: IntCounterVec,
     request_duration_seconds: HistogramVec,
+    database: DatabaseMetrics,
+}
+
+/// Readiness and pool gauges, set by every scrape of `/metrics` (see
+/// [`health::metrics`](crate::http::health::metrics)), so they are as fresh as the scrape.
+#[derive(Clone)]
+pub struct DatabaseMetrics {
+    /// 1 when the database answered `SELECT 1` within `database.timeout_seconds`, else 0.
+    pub up: IntGauge,
+    /// 1 when `/readyz` would answer 200 (database up and every migration applied), else 0.
+    pub ready: IntGauge,
+    /// Pool connections by state (`in_use`, `idle`).
+    pub pool_connections: IntGaugeVec,
+    /// The pool's maximum (`database.max_connections`).
+    pub pool_max: IntGauge,
+    /// Callers waiting for a pool connection (PostgreSQL; always 0 on SQLite).
+    pub pool_waiting: IntGauge,
+}
+
+impl DatabaseMetrics {
+    fn new(registry: &Registry) -> Result<Self, prometheus::Error> {
+        let metrics = DatabaseMetrics {
+            up: IntGauge::new(
+                "mimamori_database_up",
+                "1 when the database answered a trivial query at the last scrape, else 0.",
+            )?,
+            ready: IntGauge::new(
+                "mimamori_ready",
+                "1 when /readyz would answer 200 (database up, migrations applied), else 0.",
+            )?,
+            pool_connections: IntGaugeVec::new(
+                Opts::new(
+                    "mimamori_database_pool_connections",
+                    "Database pool connections by state (in_use, idle).",
+                ),
+                &["state"],
+            )?,
+            pool_max: IntGauge::new(
+                "mimamori_database_pool_max_connections",
+                "The database pool's maximum size (database.max_connections).",
+            )?,
+            pool_waiting: IntGauge::new(
+                "mimamori_database_pool_waiting",
+                "Callers waiting for a database connection (PostgreSQL; 0 on SQLite).",
+            )?,
+        };
+        registry.register(Box::new(metrics.up.clone()))?;
+        registry.register(Box::new(metrics.ready.clone()))?;
+        registry.register(Box::new(metrics.pool_connections.clone()))?;
+        registry.register(Box::new(metrics.pool_max.clone()))?;
+        registry.register(Box::new(metrics.pool_waiting.clone()))?;
+        Ok(metrics)
+    }
+
+    /// Records one pool reading.
+    pub fn set_pool(&self, status: mimamori_storage::PoolStatus) {
+        let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        self.pool_connections
+            .with_label_values(&["in_use"])
+            .set(count(status.in_use));
+        self.pool_connections
+            .with_label_values(&["idle"])
+            .set(count(status.idle));
+        self.pool_max.set(count(status.max));
+        self.pool_waiting.set(count(status.waiting));
+    }
 }
 
 impl std::fmt::Debug for HttpMetrics {
@@ -56,6 +123,7 @@ impl HttpMetrics {
         registry.register(Box::new(requests_total.clone()))?;
         registry.register(Box::new(request_duration_seconds.clone()))?;
         registry.register(Box::new(build_info))?;
+        let database = DatabaseMetrics::new(&registry)?;
         #[cfg(target_os = "linux")]
         registry.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
@@ -64,7 +132,13 @@ impl HttpMetrics {
             registry,
             requests_total,
             request_duration_seconds,
+            database,
         })
+    }
+
+    /// The readiness and pool gauges.
+    pub fn database(&self) -> &DatabaseMetrics {
+        &self.database
     }
 
     /// The registry, for service crates to register their own metrics.

@@ -133,6 +133,20 @@ impl Default for PoolOptions {
     }
 }
 
+/// Connection counts of a database pool at one moment (for the `mimamori_database_pool_*`
+/// metrics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// The most connections the pool opens (`database.max_connections`).
+    pub max: usize,
+    /// Connections handed out to a caller now.
+    pub in_use: usize,
+    /// Open connections waiting unused in the pool.
+    pub idle: usize,
+    /// Callers waiting for a connection (PostgreSQL; SQLite does not count them: 0).
+    pub waiting: usize,
+}
+
 /// A handle on the configured database; cheap to clone.
 #[derive(Clone, Debug)]
 pub enum Database {
@@ -202,6 +216,22 @@ impl Database {
                 let client = pool.get().await?;
                 client.simple_query("SELECT 1").await?;
                 Ok(())
+            }
+        }
+    }
+
+    /// The pool's connection counts now; cheap, never waits for a connection.
+    pub fn pool_status(&self) -> PoolStatus {
+        match self {
+            Database::Sqlite(pool) => pool.status(),
+            Database::Postgres(pool) => {
+                let status = pool.status();
+                PoolStatus {
+                    max: status.max_size,
+                    in_use: status.size.saturating_sub(status.available),
+                    idle: status.available,
+                    waiting: status.waiting,
+                }
             }
         }
     }

@@ -22,7 +22,7 @@ mod sqlite;
 pub mod testing;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
-pub use database::{Backend, Database, DatabaseTarget, PgPool, PoolOptions};
+pub use database::{Backend, Database, DatabaseTarget, PgPool, PoolOptions, PoolStatus};
 pub use error::{OUTAGE_RETRY_AFTER_SECONDS, StorageError, StorageErrorKind};
 pub use migrate::{Migration, MigrationSet, MigrationStatus};
 pub use sqlite::SqlitePool;

@@ -22,6 +22,7 @@ struct Inner {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
     permits: Arc<Semaphore>,
+    max_connections: usize,
     busy_timeout: Duration,
 }
 
@@ -55,6 +56,7 @@ impl SqlitePool {
                 path: path.to_path_buf(),
                 idle: Mutex::new(Vec::new()),
                 permits: Arc::new(Semaphore::new(max_connections.max(1))),
+                max_connections: max_connections.max(1),
                 busy_timeout,
             }),
         };
@@ -66,6 +68,20 @@ impl SqlitePool {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// Connection counts now: the pool's maximum, connections handed out to a call, and open
+    /// connections waiting unused. Read for metrics; never blocks on the pool.
+    pub fn status(&self) -> crate::PoolStatus {
+        let max = self.inner.max_connections;
+        let in_use = max.saturating_sub(self.inner.permits.available_permits());
+        let idle = self.inner.idle.lock().map(|idle| idle.len()).unwrap_or(0);
+        crate::PoolStatus {
+            max,
+            in_use,
+            idle,
+            waiting: 0,
+        }
     }
 
     fn open_connection(&self) -> Result<Connection, StorageError> {

@@ -106,6 +106,13 @@ mimamori_tests::e2e_tests! {
         assert!(text.contains("mimamori_http_request_duration_seconds_bucket"));
         assert!(text.contains("mimamori_build_info{"));
         assert!(text.contains("process_resident_memory_bytes"));
+        // Set by the scrape itself from the readiness check and the pool.
+        assert!(text.contains("\nmimamori_ready 1\n"), "{text}");
+        assert!(text.contains("\nmimamori_database_up 1\n"), "{text}");
+        // The default `database.max_connections`.
+        assert!(text.contains("\nmimamori_database_pool_max_connections 16\n"), "{text}");
+        assert!(text.contains(r#"mimamori_database_pool_connections{state="in_use"}"#));
+        assert!(text.contains("mimamori_canary_checks_total{result=\"failed\"} 0"));
     }
 }
 
@@ -132,6 +139,11 @@ async fn readyz_follows_postgres_availability() {
     assert_eq!(down.status(), 503);
     assert_eq!(json(down).await["code"], "database_unavailable");
     assert_eq!(
+        gauges(&app).await,
+        (0, 0),
+        "database_up and ready at a scrape"
+    );
+    assert_eq!(
         app.get("/healthz").await.status(),
         200,
         "liveness is unaffected"
@@ -144,6 +156,11 @@ async fn readyz_follows_postgres_availability() {
     let empty = app.get("/readyz").await;
     assert_eq!(empty.status(), 503);
     assert_eq!(json(empty).await["code"], "migrations_pending");
+    assert_eq!(
+        gauges(&app).await,
+        (1, 0),
+        "the database answers, not ready"
+    );
 
     app.database
         .database
@@ -151,7 +168,19 @@ async fn readyz_follows_postgres_availability() {
         .await
         .unwrap();
     assert_eq!(app.get("/readyz").await.status(), 200);
+    assert_eq!(gauges(&app).await, (1, 1));
     stop(app).await;
+}
+
+/// `(mimamori_database_up, mimamori_ready)` as one scrape of `/metrics` reports them.
+async fn gauges(app: &TestApp) -> (i64, i64) {
+    let text = app.get("/metrics").await.text().await.unwrap();
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing: {text}"))
+    };
+    (value("mimamori_database_up"), value("mimamori_ready"))
 }
 
 async fn stop(app: TestApp) {

@@ -58,6 +58,14 @@ impl FollowUpMetrics {
                 &["severity"],
             )?,
         };
+        // Every fixed label value starts at 0, so rate() and the dashboard see the series
+        // before the first observation or alert.
+        for source in ["link", "proxy"] {
+            metrics.observations.with_label_values(&[source]);
+        }
+        for kind in AlertKind::ALL {
+            metrics.alerts_opened.with_label_values(&[kind.as_str()]);
+        }
         for collector in [
             Box::new(metrics.observations.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(metrics.alerts_opened.clone()),

@@ -26,32 +26,50 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
+/// Why a readiness check failed.
+#[derive(Debug)]
+enum NotReady {
+    /// The database answered, but some migrations are not applied.
+    MigrationsPending(Vec<(String, u32, u32)>),
+    /// The database check failed.
+    Database(mimamori_storage::StorageError),
+    /// The database did not answer within the timeout.
+    Timeout,
+}
+
+impl Readiness {
+    /// Pings the database and reads the migration status, within the timeout.
+    async fn check(&self) -> Result<(), NotReady> {
+        let check = async {
+            self.database.ping().await?;
+            self.database.migration_status(&self.migrations).await
+        };
+        match tokio::time::timeout(self.timeout, check).await {
+            Ok(Ok(status)) if status.is_current() => Ok(()),
+            Ok(Ok(status)) => Err(NotReady::MigrationsPending(status.pending)),
+            Ok(Err(error)) => Err(NotReady::Database(error)),
+            Err(_) => Err(NotReady::Timeout),
+        }
+    }
+}
+
 /// Readiness: 200 when the database answers and every migration is applied, else 503.
 #[get("/readyz")]
 pub async fn readyz(readiness: web::Data<Readiness>) -> HttpResponse {
     let backend = readiness.database.backend().as_str();
-    let check = async {
-        readiness.database.ping().await?;
-        readiness
-            .database
-            .migration_status(&readiness.migrations)
-            .await
-    };
-    match tokio::time::timeout(readiness.timeout, check).await {
-        Ok(Ok(status)) if status.is_current() => {
-            HttpResponse::Ok().json(json!({ "status": "ready", "database": backend }))
-        }
-        Ok(Ok(status)) => {
-            tracing::warn!(pending = ?status.pending, "not ready: migrations pending");
+    match readiness.check().await {
+        Ok(()) => HttpResponse::Ok().json(json!({ "status": "ready", "database": backend })),
+        Err(NotReady::MigrationsPending(pending)) => {
+            tracing::warn!(pending = ?pending, "not ready: migrations pending");
             ApiError::unavailable("migrations_pending", "database migrations are not applied")
                 .error_response()
         }
-        Ok(Err(error)) => {
+        Err(NotReady::Database(error)) => {
             tracing::warn!(database = backend, error = %error, "not ready: database check failed");
             ApiError::unavailable("database_unavailable", "the database is not reachable")
                 .error_response()
         }
-        Err(_) => {
+        Err(NotReady::Timeout) => {
             tracing::warn!(database = backend, "not ready: database check timed out");
             ApiError::unavailable(
                 "database_unavailable",
@@ -63,8 +81,24 @@ pub async fn readyz(readiness: web::Data<Readiness>) -> HttpResponse {
 }
 
 /// Prometheus text exposition of every registered metric.
+///
+/// Each scrape first runs the readiness check (bounded by `database.timeout_seconds`) and
+/// reads the pool, so `mimamori_ready`, `mimamori_database_up` and
+/// `mimamori_database_pool_*` describe the moment of the scrape. It logs nothing: `/readyz`
+/// logs the cause.
 #[get("/metrics")]
-pub async fn metrics(metrics: web::Data<HttpMetrics>) -> HttpResponse {
+pub async fn metrics(
+    metrics: web::Data<HttpMetrics>,
+    readiness: Option<web::Data<Readiness>>,
+) -> HttpResponse {
+    if let Some(readiness) = readiness {
+        let gauges = metrics.database();
+        let result = readiness.check().await;
+        let database_up = matches!(result, Ok(()) | Err(NotReady::MigrationsPending(_)));
+        gauges.up.set(i64::from(database_up));
+        gauges.ready.set(i64::from(result.is_ok()));
+        gauges.set_pool(readiness.database.pool_status());
+    }
     match metrics.render() {
         Ok(body) => HttpResponse::Ok()
             .content_type("text/plain; version=0.0.4; charset=utf-8")
