@@ -3,6 +3,10 @@
 //!
 //! Unknown keys are errors (a typo must not silently fall back to a default). Secrets are
 //! never printed: [`Settings::to_redacted_toml`] masks them for `serve --print-config`.
+//!
+//! Secrets can also come from files ([`SECRET_FILE_KEYS`]): `DATABASE_URL_FILE=/run/secrets/db`
+//! or `MIMAMORI_<KEY>_FILE=PATH` reads the value of that key from the file (Docker and Compose
+//! secrets, systemd `LoadCredential=` with `%d`), at the precedence of the environment.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -146,13 +150,140 @@ fn serialize_database_url<S: Serializer>(
     }
 }
 
+/// The secret settings whose value may be read from a file named by an environment variable:
+/// `MIMAMORI_<KEY>_FILE` (the key upper-cased, `.` written `__`, as for the other `MIMAMORI_*`
+/// variables) and, for `database_url`, also `DATABASE_URL_FILE`.
+///
+/// The file holds the value alone; trailing line breaks are removed. `verification.hmac_secrets`
+/// takes one secret per line, newest first. Setting a key both directly and through `_FILE`
+/// is an error. Only these keys: others (such as `key_server.export.min_keys_per_file`) keep
+/// their ordinary meaning.
+pub const SECRET_FILE_KEYS: &[&str] = &[
+    "database_url",
+    "key_server.revision_token_secret",
+    "key_server.cocoa.inquiry_log.api_key",
+    "key_server.cocoa.inquiry_log.account_key",
+    "verification.master_key",
+    "verification.hmac_secrets",
+    "verification.user_report.sms_gateway_token",
+    "cases.messaging.smtp_password",
+    "cases.messaging.sms_token",
+];
+
+/// Largest secret file read (a guard against pointing a `_FILE` variable at the wrong file).
+const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
+
+/// The `MIMAMORI_*` variable that sets `key` directly (`key_server.x` → `MIMAMORI_KEY_SERVER__X`).
+fn env_name(key: &str) -> String {
+    format!("MIMAMORI_{}", key.replace('.', "__").to_ascii_uppercase())
+}
+
+/// The values of [`SECRET_FILE_KEYS`] named by `*_FILE` variables in `vars`, as figment
+/// providers. Errors name the variable and the path, never the file's content.
+fn secret_file_providers(
+    vars: &[(String, String)],
+) -> Result<Vec<figment::providers::Serialized<figment::value::Value>>, ConfigError> {
+    let lookup = |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+    let mut providers = Vec::new();
+    for key in SECRET_FILE_KEYS {
+        let direct = env_name(key);
+        let mut names = vec![(direct.clone(), format!("{direct}_FILE"))];
+        if *key == "database_url" {
+            names.push(("DATABASE_URL".into(), "DATABASE_URL_FILE".into()));
+        }
+        let mut chosen: Option<(String, &String)> = None;
+        for (direct, file_var) in &names {
+            let Some(path) = lookup(file_var) else {
+                continue;
+            };
+            if lookup(direct).is_some() {
+                return Err(ConfigError(format!(
+                    "both {direct} and {file_var} are set; unset one of them"
+                )));
+            }
+            if let Some((other, _)) = &chosen {
+                return Err(ConfigError(format!(
+                    "both {other} and {file_var} are set; unset one of them"
+                )));
+            }
+            chosen = Some((file_var.clone(), path));
+        }
+        let Some((file_var, path)) = chosen else {
+            continue;
+        };
+        let text = read_secret_file(&file_var, Path::new(path))?;
+        let value = if *key == "verification.hmac_secrets" {
+            let secrets: Vec<String> = text
+                .lines()
+                .map(str::trim)
+                .filter(|line| !line.is_empty())
+                .map(String::from)
+                .collect();
+            figment::value::Value::from(secrets)
+        } else {
+            figment::value::Value::from(text)
+        };
+        providers.push(figment::providers::Serialized::default(key, value));
+    }
+    Ok(providers)
+}
+
+/// Reads one secret file: UTF-8, at most [`MAX_SECRET_FILE_BYTES`], trailing line breaks
+/// removed, not empty.
+fn read_secret_file(variable: &str, path: &Path) -> Result<String, ConfigError> {
+    let fail = |reason: String| {
+        ConfigError(format!(
+            "{variable}: cannot use {}: {reason}; point it at a readable file that holds only the secret",
+            path.display()
+        ))
+    };
+    let metadata = std::fs::metadata(path).map_err(|e| fail(e.kind().to_string()))?;
+    if !metadata.is_file() {
+        return Err(fail("not a file".into()));
+    }
+    if metadata.len() > MAX_SECRET_FILE_BYTES {
+        return Err(fail(format!("larger than {MAX_SECRET_FILE_BYTES} bytes")));
+    }
+    let bytes = std::fs::read(path).map_err(|e| fail(e.kind().to_string()))?;
+    let text = String::from_utf8(bytes).map_err(|_| fail("not UTF-8 text".into()))?;
+    let text = text.trim_end_matches(['\n', '\r']).to_string();
+    if text.trim().is_empty() {
+        return Err(fail("empty".into()));
+    }
+    Ok(text)
+}
+
+/// The process environment as UTF-8 pairs (variables that are not UTF-8 are left out; none of
+/// ours can be).
+fn process_env() -> Vec<(String, String)> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
+}
+
 impl Settings {
-    /// Loads defaults, then `config_file` (which must exist when given), then the environment.
+    /// Loads defaults, then `config_file` (which must exist when given), then the environment
+    /// (including secrets read from files, see [`SECRET_FILE_KEYS`]).
     pub fn load(config_file: Option<&Path>) -> Result<Settings, ConfigError> {
-        Self::load_from(config_file, Env::prefixed("MIMAMORI_").split("__"))
+        Self::load_from(
+            config_file,
+            Env::prefixed("MIMAMORI_").split("__"),
+            &process_env(),
+        )
     }
 
-    fn load_from(config_file: Option<&Path>, env: Env) -> Result<Settings, ConfigError> {
+    fn load_from(
+        config_file: Option<&Path>,
+        env: Env,
+        vars: &[(String, String)],
+    ) -> Result<Settings, ConfigError> {
+        // `*_FILE` variables of secret keys are read below, not taken as keys of their own.
+        let file_keys: Vec<String> = SECRET_FILE_KEYS
+            .iter()
+            .map(|k| format!("{k}_file"))
+            .collect();
+        let env = env.filter(move |key| !file_keys.iter().any(|k| k.as_str() == key));
+        let secret_files = secret_file_providers(vars)?;
         let mut figment = Figment::new();
         if let Some(path) = config_file {
             if !path.is_file() {
@@ -168,6 +299,9 @@ impl Settings {
                 .only(&["DATABASE_URL"])
                 .map(|_| "database_url".into()),
         );
+        for provider in secret_files {
+            figment = figment.merge(provider);
+        }
         let settings: Settings = figment.extract().map_err(|error| {
             let first = error
                 .into_iter()
@@ -248,7 +382,7 @@ mod tests {
 
     #[test]
     fn defaults_are_valid() {
-        let settings = Settings::load_from(None, no_env()).unwrap();
+        let settings = Settings::load_from(None, no_env(), &[]).unwrap();
         assert_eq!(settings.listen, "127.0.0.1:8080");
         assert_eq!(
             settings.database_target().unwrap(),
@@ -267,17 +401,17 @@ mod tests {
             "listen = \"127.0.0.1:9999\"\n[http]\nmax_body_bytes = 4096\n",
         )
         .unwrap();
-        let settings = Settings::load_from(Some(&file), no_env()).unwrap();
+        let settings = Settings::load_from(Some(&file), no_env(), &[]).unwrap();
         assert_eq!(settings.listen, "127.0.0.1:9999");
         assert_eq!(settings.http.max_body_bytes, 4096);
 
         std::fs::write(&file, "listne = \"127.0.0.1:9999\"\n").unwrap();
-        let error = Settings::load_from(Some(&file), no_env()).unwrap_err();
+        let error = Settings::load_from(Some(&file), no_env(), &[]).unwrap_err();
         assert!(error.0.contains("listne"), "{error}");
         assert!(!error.0.contains('\n'));
 
         let missing = dir.path().join("nope.toml");
-        let error = Settings::load_from(Some(&missing), no_env()).unwrap_err();
+        let error = Settings::load_from(Some(&missing), no_env(), &[]).unwrap_err();
         assert!(error.0.contains("does not exist"), "{error}");
     }
 
@@ -307,5 +441,127 @@ mod tests {
             ..Settings::default()
         };
         assert!(bad_url.validate().unwrap_err().0.contains("DATABASE_URL"));
+    }
+
+    fn var(name: &str, value: &Path) -> (String, String) {
+        (name.into(), value.display().to_string())
+    }
+
+    #[test]
+    fn secrets_are_read_from_files_named_by_file_variables() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = dir.path().join("database_url");
+        std::fs::write(&url, "postgres://app:fr0m-f1le@db/prod\n").unwrap();
+        let smtp = dir.path().join("smtp");
+        std::fs::write(&smtp, "pass word 123\r\n").unwrap();
+        let hmac = dir.path().join("hmac");
+        std::fs::write(&hmac, "newest-secret\n\n  older-secret  \n").unwrap();
+        let settings = Settings::load_from(
+            None,
+            no_env(),
+            &[
+                var("DATABASE_URL_FILE", &url),
+                var("MIMAMORI_CASES__MESSAGING__SMTP_PASSWORD_FILE", &smtp),
+                var("MIMAMORI_VERIFICATION__HMAC_SECRETS_FILE", &hmac),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            settings.database_url.as_deref(),
+            Some("postgres://app:fr0m-f1le@db/prod")
+        );
+        // A numeric-looking or spaced secret stays the exact string.
+        assert_eq!(
+            settings.cases.messaging.smtp_password.as_ref().unwrap().0,
+            "pass word 123"
+        );
+        let hmac: Vec<&str> = settings
+            .verification
+            .hmac_secrets
+            .iter()
+            .map(|s| s.0.as_str())
+            .collect();
+        assert_eq!(hmac, ["newest-secret", "older-secret"]);
+        let printed = settings.to_redacted_toml();
+        assert!(!printed.contains("fr0m-f1le"), "{printed}");
+        assert!(!printed.contains("pass word"), "{printed}");
+        assert!(!printed.contains("newest-secret"), "{printed}");
+
+        // MIMAMORI_DATABASE_URL_FILE works too; the file wins over the configuration file.
+        let config = dir.path().join("m.toml");
+        std::fs::write(&config, "database_url = \"sqlite://x.db\"\n").unwrap();
+        let settings = Settings::load_from(
+            Some(&config),
+            no_env(),
+            &[var("MIMAMORI_DATABASE_URL_FILE", &url)],
+        )
+        .unwrap();
+        assert!(settings.database_url.unwrap().contains("fr0m-f1le"));
+    }
+
+    #[test]
+    fn bad_secret_files_are_explained_without_their_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "s3cret-value").unwrap();
+        let missing = dir.path().join("missing");
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "\n").unwrap();
+        let load = |vars: &[(String, String)]| Settings::load_from(None, no_env(), vars);
+
+        let error = load(&[var("DATABASE_URL_FILE", &missing)]).unwrap_err();
+        assert!(error.0.contains("DATABASE_URL_FILE"), "{error}");
+        assert!(error.0.contains(&missing.display().to_string()), "{error}");
+
+        let error = load(&[var("MIMAMORI_VERIFICATION__MASTER_KEY_FILE", &empty)]).unwrap_err();
+        assert!(error.0.contains("empty"), "{error}");
+
+        let error = load(&[var(
+            "MIMAMORI_KEY_SERVER__COCOA__INQUIRY_LOG__API_KEY_FILE",
+            dir.path(),
+        )])
+        .unwrap_err();
+        assert!(error.0.contains("not a file"), "{error}");
+
+        // Set twice: refused, and the value is not echoed.
+        let error = load(&[
+            var("MIMAMORI_KEY_SERVER__REVISION_TOKEN_SECRET_FILE", &secret),
+            (
+                "MIMAMORI_KEY_SERVER__REVISION_TOKEN_SECRET".into(),
+                "direct".into(),
+            ),
+        ])
+        .unwrap_err();
+        assert!(error.0.contains("both"), "{error}");
+        let error = load(&[
+            var("DATABASE_URL_FILE", &secret),
+            ("DATABASE_URL".into(), "sqlite://x.db".into()),
+        ])
+        .unwrap_err();
+        assert!(
+            error.0.contains("DATABASE_URL and DATABASE_URL_FILE"),
+            "{error}"
+        );
+
+        // A file that is read but holds a bad URL: the error does not quote it.
+        let error = load(&[var("DATABASE_URL_FILE", &secret)]).unwrap_err();
+        assert!(!error.0.contains("s3cret-value"), "{error}");
+    }
+
+    #[test]
+    fn every_secret_file_key_is_a_real_key() {
+        // Each listed key must be accepted by the configuration (a typo in the list would
+        // make its `_FILE` variable fail with "unknown field" instead of working).
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("value");
+        std::fs::write(&file, "dmFsdWU=\n").unwrap();
+        for key in SECRET_FILE_KEYS {
+            let name = format!("{}_FILE", env_name(key));
+            let result = Settings::load_from(None, no_env(), &[var(&name, &file)]);
+            if let Err(error) = &result {
+                // Values may fail validation (e.g. a bad URL), but never as an unknown key.
+                assert!(!error.0.contains("unknown field"), "{name}: {error}");
+            }
+        }
     }
 }

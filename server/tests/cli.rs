@@ -267,3 +267,120 @@ fn serve_answers_logs_privately_and_stops_on_sigterm() {
         assert!(event["span"]["request_id"].is_string(), "{line}");
     }
 }
+
+#[test]
+fn secrets_come_from_file_variables_and_are_never_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().join("database_url");
+    std::fs::write(&url, "postgres://app:f1le-secret@db.example/prod\n").unwrap();
+    let revision = dir.path().join("revision_token_secret");
+    std::fs::write(&revision, "revision-f1le-secret\n").unwrap();
+    let output = mimamori()
+        .args(["serve", "--print-config"])
+        .env("DATABASE_URL_FILE", &url)
+        .env("MIMAMORI_KEY_SERVER__REVISION_TOKEN_SECRET_FILE", &revision)
+        // A key that merely ends in _FILE is still an ordinary key.
+        .env("MIMAMORI_KEY_SERVER__EXPORT__MIN_KEYS_PER_FILE", "7")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(!stdout.contains("f1le-secret"), "{stdout}");
+    let printed: toml::Table = toml::from_str(&stdout).unwrap();
+    assert_eq!(
+        printed["database_url"].as_str(),
+        Some("postgres://app:***@db.example/prod")
+    );
+    assert_eq!(
+        printed["key_server"]["revision_token_secret"].as_str(),
+        Some("***")
+    );
+    assert_eq!(
+        printed["key_server"]["export"]["min_keys_per_file"].as_integer(),
+        Some(7)
+    );
+
+    let output = mimamori()
+        .args(["serve", "--print-config"])
+        .env("DATABASE_URL_FILE", dir.path().join("missing"))
+        .output()
+        .unwrap();
+    assert_one_line_error(&output, "DATABASE_URL_FILE");
+}
+
+#[test]
+fn backup_without_pg_dump_is_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = mimamori()
+        .args(["backup", "--out"])
+        .arg(dir.path().join("b.dump"))
+        .arg("--pg-bindir")
+        .arg(dir.path())
+        .env(
+            "DATABASE_URL",
+            "postgres://app:pw-not-shown@127.0.0.1:1/prod",
+        )
+        .output()
+        .unwrap();
+    assert_one_line_error(&output, "pg_dump not found");
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("pw-not-shown"));
+    assert!(!dir.path().join("b.dump").exists());
+}
+
+#[test]
+fn sqlite_backup_and_restore_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = format!("sqlite://{}", dir.path().join("live.db").display());
+    let migrate = mimamori()
+        .arg("migrate")
+        .env("DATABASE_URL", &source)
+        .output()
+        .unwrap();
+    assert!(migrate.status.success(), "{migrate:?}");
+    let file = dir.path().join("backup.db");
+    let backup = mimamori()
+        .args(["backup", "--out", file.to_str().unwrap()])
+        .env("DATABASE_URL", &source)
+        .output()
+        .unwrap();
+    assert!(backup.status.success(), "{backup:?}");
+    assert_eq!(support::value(&backup, "backend"), "sqlite");
+
+    // Not a backup: refused before anything is written.
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, b"not a database").unwrap();
+    let target = format!("sqlite://{}", dir.path().join("restored.db").display());
+    let output = mimamori()
+        .args(["restore", "--from", junk.to_str().unwrap()])
+        .env("DATABASE_URL", &target)
+        .output()
+        .unwrap();
+    assert_one_line_error(&output, "is not a Mimamori sqlite backup");
+    assert!(!dir.path().join("restored.db").exists());
+
+    let output = mimamori()
+        .args(["restore", "--from", file.to_str().unwrap()])
+        .env("DATABASE_URL", &target)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    // The same file again: only with --force (no server has it open).
+    let output = mimamori()
+        .args(["restore", "--from", file.to_str().unwrap()])
+        .env("DATABASE_URL", &target)
+        .output()
+        .unwrap();
+    assert_one_line_error(&output, "pass --force");
+    let output = mimamori()
+        .args(["restore", "--force", "--from", file.to_str().unwrap()])
+        .env("DATABASE_URL", &target)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let migrate = mimamori()
+        .arg("migrate")
+        .env("DATABASE_URL", &target)
+        .output()
+        .unwrap();
+    assert!(migrate.status.success(), "{migrate:?}");
+}

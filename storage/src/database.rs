@@ -78,12 +78,23 @@ impl DatabaseTarget {
                 url: url.to_string(),
             });
         }
-        let scheme = url.split("://").next().unwrap_or(url);
-        Err(StorageError::InvalidUrl {
-            reason: format!(
-                "unsupported scheme '{scheme}'; use sqlite://PATH or postgres://USER@HOST/DATABASE"
-            ),
-        })
+        // Name the scheme only when there is one: a value without `://` may be a secret put
+        // in the wrong place (a password file read through DATABASE_URL_FILE), never echoed.
+        let reason = match url.split_once("://") {
+            Some((scheme, _))
+                if !scheme.is_empty()
+                    && scheme.len() <= 32
+                    && scheme
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) =>
+            {
+                format!(
+                    "unsupported scheme '{scheme}'; use sqlite://PATH or postgres://USER@HOST/DATABASE"
+                )
+            }
+            _ => "not a database URL; use sqlite://PATH or postgres://USER@HOST/DATABASE".into(),
+        };
+        Err(StorageError::InvalidUrl { reason })
     }
 
     /// The target with any password replaced by `***`, safe to print.

@@ -10,6 +10,7 @@
 //! PostgreSQL database per test (dropped afterwards) or a temporary SQLite file, and the
 //! [`backend_tests!`] macro that runs one test body against both backends.
 
+pub mod backup;
 pub mod clock;
 mod database;
 mod error;

@@ -164,6 +164,12 @@ fn database_url_parsing() {
             .contains("unsupported scheme 'mysql'")
     );
     assert!(DatabaseTarget::parse(Some("sqlite://"), default).is_err());
+    // A value that is no URL at all (a bare password in DATABASE_URL_FILE) is not echoed.
+    let error = DatabaseTarget::parse(Some("hunter2-not-a-url"), default)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("not a database URL"), "{error}");
+    assert!(!error.contains("hunter2"), "{error}");
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! The `mimamori` command line: argument definitions and dispatch.
 
 pub mod admin;
+pub mod backup;
 pub mod crypto;
 pub mod key_server;
 pub mod sim;
@@ -59,6 +60,10 @@ pub enum Command {
     /// BLE simulator: replay and calibration on measured data.
     #[command(subcommand)]
     Sim(sim::SimCommand),
+    /// Write a consistent backup of the database to one file (servers may keep running).
+    Backup(backup::BackupArgs),
+    /// Restore a backup into the configured database (stop the servers first).
+    Restore(backup::RestoreArgs),
 }
 
 /// `mimamori export ...`.
@@ -178,5 +183,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             command.run(load_settings(cli.config.as_ref())?)
         }
         Command::Sim(command) => command.run(),
+        Command::Backup(args) => args.run(load_settings(cli.config.as_ref())?),
+        Command::Restore(args) => args.run(load_settings(cli.config.as_ref())?),
     }
 }

@@ -7,12 +7,16 @@
 use std::net::TcpListener;
 use std::process::{Command, Output};
 
-/// The `mimamori` binary without the caller's `MIMAMORI_*`, `DATABASE_URL` and `RUST_LOG`,
+/// The `mimamori` binary without the caller's `MIMAMORI_*`, `DATABASE_URL[_FILE]` and `RUST_LOG`,
 /// so that a developer's shell cannot change what a test sees.
 pub fn mimamori() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_mimamori"));
     for (key, _) in std::env::vars() {
-        if key.starts_with("MIMAMORI_") || key == "DATABASE_URL" || key == "RUST_LOG" {
+        if key.starts_with("MIMAMORI_")
+            || key == "DATABASE_URL"
+            || key == "DATABASE_URL_FILE"
+            || key == "RUST_LOG"
+        {
             command.env_remove(key);
         }
     }
