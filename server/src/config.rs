@@ -80,6 +80,10 @@ pub struct HttpSettings {
     pub workers: usize,
     /// Seconds to let in-flight requests finish after SIGINT/SIGTERM.
     pub shutdown_timeout_seconds: u64,
+    /// Load balancers whose `X-Forwarded-For`/`X-Forwarded-Proto` are believed (CIDR networks
+    /// or addresses). Per-client limits then key on the client behind them; from any other
+    /// peer the forwarding headers are removed. Default: loopback only (a proxy on this host).
+    pub trusted_proxies: Vec<String>,
 }
 
 /// Database pool settings.
@@ -124,6 +128,7 @@ impl Default for HttpSettings {
             max_body_bytes: 256 * 1024,
             workers: 0,
             shutdown_timeout_seconds: 30,
+            trusted_proxies: vec!["127.0.0.0/8".into(), "::1/128".into()],
         }
     }
 }
@@ -169,6 +174,15 @@ pub const SECRET_FILE_KEYS: &[&str] = &[
     "cases.messaging.smtp_password",
     "cases.messaging.sms_token",
 ];
+
+/// `MIMAMORI_*` variables that are read by one part of the process directly and are not
+/// configuration keys (so an unknown-key error must not refuse them): the certificate font
+/// (`MIMAMORI_DOCUMENT_FONT`), the simulator client's flags (`MIMAMORI_SIM_*`) and the test
+/// harness's (`MIMAMORI_TEST_*`). Keys are compared lower-case, without the prefix.
+fn is_process_variable(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key == "document_font" || key.starts_with("sim_") || key.starts_with("test_")
+}
 
 /// Largest secret file read (a guard against pointing a `_FILE` variable at the wrong file).
 const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
@@ -282,7 +296,9 @@ impl Settings {
             .iter()
             .map(|k| format!("{k}_file"))
             .collect();
-        let env = env.filter(move |key| !file_keys.iter().any(|k| k.as_str() == key));
+        let env = env.filter(move |key| {
+            !file_keys.iter().any(|k| k.as_str() == key) && !is_process_variable(key.as_str())
+        });
         let secret_files = secret_file_providers(vars)?;
         let mut figment = Figment::new();
         if let Some(path) = config_file {
@@ -327,6 +343,7 @@ impl Settings {
                     .into(),
             ));
         }
+        self.trusted_proxies()?;
         if self.database.max_connections == 0 {
             return Err(ConfigError(
                 "database.max_connections must be at least 1".into(),
@@ -334,6 +351,14 @@ impl Settings {
         }
         self.cases.validate().map_err(ConfigError)?;
         Ok(())
+    }
+
+    /// The parsed `http.trusted_proxies`.
+    pub fn trusted_proxies(
+        &self,
+    ) -> Result<crate::http::client_address::TrustedProxies, ConfigError> {
+        crate::http::client_address::TrustedProxies::parse(&self.http.trusted_proxies)
+            .map_err(|e| ConfigError(format!("{e}; fix MIMAMORI_HTTP__TRUSTED_PROXIES")))
     }
 
     /// The listen address as a socket address.

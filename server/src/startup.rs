@@ -158,12 +158,18 @@ impl Application {
             )?));
         let max_body = settings.http.max_body_bytes;
         let body_limit = web::Data::new(middleware::BodyLimit(max_body));
+        let trusted_proxies = web::Data::new(
+            settings
+                .trusted_proxies()
+                .map_err(|e| StartupError::Other(e.to_string()))?,
+        );
 
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(metrics.clone())
                 .app_data(readiness.clone())
                 .app_data(body_limit.clone())
+                .app_data(trusted_proxies.clone())
                 .app_data(known_routes.clone())
                 .app_data(
                     web::JsonConfig::default()

@@ -83,6 +83,26 @@ fn configuration_layers_file_then_environment_then_flags() {
     );
     assert_eq!(from_flag["listen"].as_str(), Some("127.0.0.1:7003"));
 
+    // Variables read by parts of the process directly are not configuration keys, and an
+    // unknown-key error must not refuse them (the certificate font, the simulator's flags).
+    let with_process_variables = show(
+        &[
+            ("MIMAMORI_DOCUMENT_FONT", "/usr/share/fonts/x.ttf"),
+            ("MIMAMORI_SIM_ADMIN_API_KEY", "not-a-config-key"),
+            (
+                "MIMAMORI_HTTP__TRUSTED_PROXIES",
+                "[\"10.0.0.0/8\", \"192.0.2.7\"]",
+            ),
+        ],
+        &[],
+    );
+    let proxies = with_process_variables["http"]["trusted_proxies"]
+        .as_array()
+        .unwrap();
+    assert_eq!(proxies.len(), 2, "{proxies:?}");
+    assert_eq!(proxies[0].as_str(), Some("10.0.0.0/8"));
+    assert!(!with_process_variables.contains_key("document_font"));
+
     let redacted = show(
         &[("DATABASE_URL", "postgres://app:topsecret@db.internal/prod")],
         &[],
@@ -127,6 +147,13 @@ fn bad_configuration_exits_with_one_line() {
         .output()
         .unwrap();
     assert_one_line_error(&output, "MAX_BODY_BYTES");
+
+    let output = mimamori()
+        .arg("serve")
+        .env("MIMAMORI_HTTP__TRUSTED_PROXIES", "[\"nginx\"]")
+        .output()
+        .unwrap();
+    assert_one_line_error(&output, "trusted_proxies entry 'nginx'");
 
     let output = mimamori()
         .args(["serve", "--listen", "localhost"])

@@ -434,3 +434,92 @@ flow_tests! {
 fn secrets_totp(secret: &[u8], now_seconds: i64) -> String {
     mimamori::services::cases::mimamori_cases::model::secrets::totp(secret, now_seconds)
 }
+
+/// Fails sign-ins on names that do not exist, from `forwarded_for` (sent as
+/// `X-Forwarded-For`, as nginx does), until the first status that is not 401.
+async fn fail_sign_ins(app: &TestApp, forwarded_for: &str, attempts: usize) -> Vec<StatusCode> {
+    let mut statuses = Vec::new();
+    for attempt in 0..attempts {
+        let response = app
+            .client
+            .post(app.url("/api/auth/login"))
+            .header("x-forwarded-for", forwarded_for)
+            .json(
+                &json!({"username": format!("guess-{forwarded_for}-{attempt}"),
+                          "password": "x", "totp": "000000"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status());
+    }
+    statuses
+}
+
+mod client_limits_behind_a_proxy {
+    use super::*;
+
+    /// Behind a trusted proxy (loopback, the default), every client behind it has its own
+    /// sign-in budget: one client locked out does not lock out the next.
+    async fn each_client_behind_the_proxy_has_its_own_budget(backend: mimamori_tests::Backend) {
+        let Some(app) = mimamori_tests::spawn_app_with(backend, |_| {}).await else {
+            return;
+        };
+        let per_client = app.settings.cases.max_sign_in_failures_per_client as usize;
+        let first = fail_sign_ins(&app, "198.51.100.1", per_client + 1).await;
+        assert!(
+            first[..per_client]
+                .iter()
+                .all(|s| *s == StatusCode::UNAUTHORIZED),
+            "{first:?}"
+        );
+        assert_eq!(first[per_client], StatusCode::TOO_MANY_REQUESTS);
+        // The proxy appended the real client; what the client itself put first is not believed.
+        let second = fail_sign_ins(&app, "198.51.100.1, 198.51.100.2", 1).await;
+        assert_eq!(second, vec![StatusCode::UNAUTHORIZED]);
+        let spoofed = fail_sign_ins(&app, "198.51.100.2, 198.51.100.1", 1).await;
+        assert_eq!(spoofed, vec![StatusCode::TOO_MANY_REQUESTS]);
+        app.stop().await;
+    }
+
+    /// Without a trusted proxy the header is a forgery: a guesser gets no new budget by
+    /// changing it.
+    async fn a_forged_header_gives_no_new_budget(backend: mimamori_tests::Backend) {
+        let Some(app) = mimamori_tests::spawn_app_with(backend, |settings| {
+            settings.http.trusted_proxies = Vec::new();
+        })
+        .await
+        else {
+            return;
+        };
+        let per_client = app.settings.cases.max_sign_in_failures_per_client as usize;
+        let mut statuses = Vec::new();
+        for attempt in 0..=per_client {
+            statuses.extend(fail_sign_ins(&app, &format!("203.0.113.{attempt}"), 1).await);
+        }
+        assert!(
+            statuses[..per_client]
+                .iter()
+                .all(|s| *s == StatusCode::UNAUTHORIZED),
+            "{statuses:?}"
+        );
+        assert_eq!(
+            statuses[per_client],
+            StatusCode::TOO_MANY_REQUESTS,
+            "{statuses:?}"
+        );
+        app.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        each_client_behind_the_proxy_has_its_own_budget(mimamori_tests::Backend::Sqlite).await;
+        a_forged_header_gives_no_new_budget(mimamori_tests::Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        each_client_behind_the_proxy_has_its_own_budget(mimamori_tests::Backend::Postgres).await;
+        a_forged_header_gives_no_new_budget(mimamori_tests::Backend::Postgres).await;
+    }
+}

@@ -1,4 +1,4 @@
-//! The outermost middleware: panic recovery, request ids, body-size guard, tracing span,
+//! The outermost middleware: the client address behind trusted proxies, panic recovery, request ids, body-size guard, tracing span,
 //! metrics, JSON error bodies and the one access-log line per request.
 //!
 //! Privacy: the access log records the request id, method, route *pattern*, status and latency.
@@ -15,6 +15,7 @@ use actix_web::{HttpMessage, HttpResponse, ResponseError, web};
 use futures_util::FutureExt;
 use tracing::Instrument;
 
+use crate::http::client_address::TrustedProxies;
 use crate::http::error::ApiError;
 use crate::metrics::{HttpMetrics, method_label};
 use mimamori_key_server::api::{is_publish_path, padded_error};
@@ -126,10 +127,13 @@ fn console_error(status: actix_web::http::StatusCode) -> HttpResponse {
 
 /// The middleware function; install with `actix_web::middleware::from_fn(observe)`.
 pub async fn observe(
-    request: ServiceRequest,
+    mut request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let started = Instant::now();
+    if let Some(proxies) = request.app_data::<web::Data<TrustedProxies>>().cloned() {
+        proxies.apply(&mut request);
+    }
     let (request_id, caller_request_id) = request_id_for(&request);
     let method = method_label(request.method());
     let metrics = request.app_data::<web::Data<HttpMetrics>>().cloned();
