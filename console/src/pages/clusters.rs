@@ -156,17 +156,34 @@ async fn list(console: Data, request: HttpRequest) -> Page {
 async fn create(console: Data, request: HttpRequest, body: aweb::Bytes) -> Page {
     let form = Form::parse(&body);
     let staff = console.staff_post(&request, &form).await?;
+    match create_from(&console, &staff, &form).await? {
+        Ok(id) => Ok(web::redirect(&format!("/console/clusters/{id}"))),
+        Err(errors) => {
+            list_page(
+                &console,
+                &staff,
+                &form,
+                &errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}
+
+/// A result whose inner error is the form's field errors (the page is shown again, 422) and
+/// whose outer error is any other failure (shown as an error page).
+type FormOutcome<T> = Result<Result<T, Errors>, PageError>;
+
+fn required(lang: Lang, field: &str, key: &'static str) -> Errors {
+    vec![(field.to_string(), t(lang, key).to_string())]
+}
+
+/// Creates the cluster of `form`; its id.
+async fn create_from(console: &Console, staff: &Staff, form: &Form) -> FormOutcome<String> {
     let lang = staff.lang;
     let Some(setting) = parse::<ExposureSetting>(form.get("setting")) else {
-        let errors = vec![("setting".to_string(), t(lang, "v.required").to_string())];
-        return list_page(
-            &console,
-            &staff,
-            &form,
-            &errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return Ok(Err(required(lang, "setting", "v.required")));
     };
     let cluster = NewCluster {
         name: form.get("name").trim().to_string(),
@@ -178,18 +195,8 @@ async fn create(console: Data, request: HttpRequest, body: aweb::Bytes) -> Page 
         .create_cluster(&staff.principal, cluster)
         .await
     {
-        Ok(created) => Ok(web::redirect(&format!("/console/clusters/{}", created.id))),
-        Err(e) => {
-            let errors = form_errors(lang, e)?;
-            list_page(
-                &console,
-                &staff,
-                &form,
-                &errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
+        Ok(created) => Ok(Ok(created.id)),
+        Err(e) => form_errors(lang, e).map(Err),
     }
 }
 
@@ -293,32 +300,10 @@ async fn show(console: Data, request: HttpRequest, path: aweb::Path<String>) -> 
 async fn add_member(console: Data, request: HttpRequest, body: aweb::Bytes) -> Page {
     let form = Form::parse(&body);
     let staff = console.staff_post(&request, &form).await?;
-    let lang = staff.lang;
     let cluster_id = form.get("cluster").to_string();
-    let Some(kind) = parse::<SubjectKind>(form.get("kind")) else {
-        let errors = vec![("kind".to_string(), t(lang, "v.required").to_string())];
-        return cluster_page(
-            &console,
-            &staff,
-            &cluster_id,
-            &form,
-            &errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    };
-    let member = NewMember {
-        kind,
-        id: form.get("id").trim().to_string(),
-    };
-    match console
-        .cases()
-        .add_cluster_member(&staff.principal, &cluster_id, member)
-        .await
-    {
-        Ok(_) => Ok(web::redirect(&format!("/console/clusters/{cluster_id}"))),
-        Err(e) => {
-            let errors = form_errors(lang, e)?;
+    match add_member_from(&console, &staff, &cluster_id, &form).await? {
+        Ok(()) => Ok(web::redirect(&format!("/console/clusters/{cluster_id}"))),
+        Err(errors) => {
             cluster_page(
                 &console,
                 &staff,
@@ -332,6 +317,31 @@ async fn add_member(console: Data, request: HttpRequest, body: aweb::Bytes) -> P
     }
 }
 
+/// Adds the member of `form` to cluster `cluster_id`.
+async fn add_member_from(
+    console: &Console,
+    staff: &Staff,
+    cluster_id: &str,
+    form: &Form,
+) -> FormOutcome<()> {
+    let lang = staff.lang;
+    let Some(kind) = parse::<SubjectKind>(form.get("kind")) else {
+        return Ok(Err(required(lang, "kind", "v.required")));
+    };
+    let member = NewMember {
+        kind,
+        id: form.get("id").trim().to_string(),
+    };
+    match console
+        .cases()
+        .add_cluster_member(&staff.principal, cluster_id, member)
+        .await
+    {
+        Ok(_) => Ok(Ok(())),
+        Err(e) => form_errors(lang, e).map(Err),
+    }
+}
+
 /// One PDF with a page per member for whom the chosen document is meant (cases for
 /// certificates and work restrictions, contacts for quarantine end notices).
 async fn print_documents(
@@ -342,62 +352,17 @@ async fn print_documents(
 ) -> Page {
     let form = Form::parse(&body);
     let staff = console.staff_post(&request, &form).await?;
-    let lang = staff.lang;
     let id = path.into_inner();
-    let invalid =
-        |field: &str, key: &'static str| vec![(field.to_string(), t(lang, key).to_string())];
-    let document = super::documents::parse_request(&form)
-        .filter(|d| d.kind != DocumentType::QuarantineStartNotice);
-    let Some(document) = document else {
-        let errors = invalid("kind", "v.required");
-        return cluster_page(
-            &console,
-            &staff,
-            &id,
-            &form,
-            &errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    };
-    let cluster = console
-        .cases()
-        .cluster(&staff.principal, &id)
-        .await
-        .map_err(|e| PageError::Service(lang, e))?;
-    let subjects: Vec<BundleSubject> = cluster
-        .members
-        .iter()
-        .filter(|m| m.kind == document.kind_subject())
-        .map(|m| BundleSubject { id: m.id.clone() })
-        .collect();
-    if subjects.is_empty() {
-        let errors = invalid("kind", "cluster.print.nobody");
-        return cluster_page(
-            &console,
-            &staff,
-            &id,
-            &form,
-            &errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    }
-    match console
-        .cases()
-        .issue_bundle(&staff.principal, BundleRequest { document, subjects })
-        .await
-    {
-        Ok((documents, pdf)) => Ok(HttpResponse::Ok()
+    match bundle_from(&console, &staff, &id, &form).await? {
+        Ok((count, pdf)) => Ok(HttpResponse::Ok()
             .content_type("application/pdf")
             .insert_header((
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"cluster-{}.pdf\"", documents.len()),
+                format!("attachment; filename=\"cluster-{count}.pdf\""),
             ))
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .body(pdf)),
-        Err(e) => {
-            let errors = form_errors(lang, e)?;
+        Err(errors) => {
             cluster_page(
                 &console,
                 &staff,
@@ -408,6 +373,43 @@ async fn print_documents(
             )
             .await
         }
+    }
+}
+
+/// The bundle `form` asks for over the members of cluster `id`: how many documents, the PDF.
+async fn bundle_from(
+    console: &Console,
+    staff: &Staff,
+    id: &str,
+    form: &Form,
+) -> FormOutcome<(usize, Vec<u8>)> {
+    let lang = staff.lang;
+    let document = super::documents::parse_request(form)
+        .filter(|d| d.kind != DocumentType::QuarantineStartNotice);
+    let Some(document) = document else {
+        return Ok(Err(required(lang, "kind", "v.required")));
+    };
+    let cluster = console
+        .cases()
+        .cluster(&staff.principal, id)
+        .await
+        .map_err(|e| PageError::Service(lang, e))?;
+    let subjects: Vec<BundleSubject> = cluster
+        .members
+        .iter()
+        .filter(|m| m.kind == document.kind_subject())
+        .map(|m| BundleSubject { id: m.id.clone() })
+        .collect();
+    if subjects.is_empty() {
+        return Ok(Err(required(lang, "kind", "cluster.print.nobody")));
+    }
+    match console
+        .cases()
+        .issue_bundle(&staff.principal, BundleRequest { document, subjects })
+        .await
+    {
+        Ok((documents, pdf)) => Ok(Ok((documents.len(), pdf))),
+        Err(e) => form_errors(lang, e).map(Err),
     }
 }
 
