@@ -1,6 +1,6 @@
 //! Failure limits shared by the services: counters of failed attempts per key in fixed
-//! windows, kept in a [`LimitStore`] (the database, so a limit holds across every replica;
-//! the keys are keyed hashes, never addresses or names), and a per-process, per-minute spike
+//! windows, kept in a [`LimitStore`] (the database or Redis, so a limit holds across every
+//! replica; the keys are keyed hashes, never addresses or names), and a per-process, per-minute spike
 //! detector for alerts.
 
 use std::marker::PhantomData;
@@ -62,8 +62,8 @@ pub enum LimitError {
 /// How often expired windows of a scope are deleted (by whichever replica counts).
 const PURGE_EVERY_MS: i64 = 600_000;
 
-/// Failure counters with fixed windows in a [`LimitStore`] (the database: one count for all
-/// replicas), under a `scope` name.
+/// Failure counters with fixed windows in a [`LimitStore`] (the database or Redis: one count
+/// for all replicas), under a `scope` name.
 #[derive(Debug)]
 pub struct FailureLimiter<K> {
     store: Arc<dyn LimitStore>,

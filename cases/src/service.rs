@@ -287,8 +287,9 @@ impl crate::limits::LimitKeyText for SignInKey {
     }
 }
 
-/// Sign-in failure limits, counted in the database (one count for every replica), with the
-/// key for hashing names and addresses shared by the replicas the same way.
+/// Sign-in failure limits, counted in the shared limit store (the database or Redis: one
+/// count for every replica), with the key for hashing names and addresses shared by the
+/// replicas the same way.
 struct SignInLimits {
     limiter: crate::limits::FailureLimiter<SignInKey>,
     store: Arc<dyn mimamori_storage::limits::LimitStore>,
@@ -397,6 +398,26 @@ impl CaseRegistry {
             )),
             config,
         }
+    }
+
+    /// Counts sign-in failures (and, through [`CaseRegistry::limit_store`], the
+    /// verification service's limits) in `store` instead of the database's tables: the one
+    /// store every replica shares (`[limits]` in the server). Call before serving.
+    pub fn with_limit_store(
+        mut self,
+        store: Arc<dyn mimamori_storage::limits::LimitStore>,
+    ) -> Self {
+        self.sign_in = Arc::new(SignInLimits::new(
+            store,
+            self.config.sign_in_failure_window_seconds,
+        ));
+        self
+    }
+
+    /// The failure-limit store (the database's by default, see
+    /// [`CaseRegistry::with_limit_store`]).
+    pub fn limit_store(&self) -> Arc<dyn mimamori_storage::limits::LimitStore> {
+        Arc::clone(&self.sign_in.store)
     }
 
     /// The store.

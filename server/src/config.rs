@@ -38,6 +38,8 @@ pub struct Settings {
     pub http: HttpSettings,
     /// Database pool.
     pub database: DatabaseSettings,
+    /// Where the failure-limit counters live (`[limits]`).
+    pub limits: LimitsSettings,
     /// The diagnosis-key server (`[key_server]`).
     pub key_server: mimamori_key_server::Config,
     /// The verification service (`[verification]`).
@@ -96,6 +98,113 @@ pub struct DatabaseSettings {
     pub timeout_seconds: u64,
 }
 
+/// Where the failure-limit counters (verification-code guessing, COCOA uploads, console
+/// sign-in, user reports) and their hashing secrets live; every replica must use the same.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsSettings {
+    /// `database` (the server's database, the default) or `redis`.
+    pub store: LimitStoreKind,
+    /// The Redis for `store = "redis"`: `redis://[:PASSWORD@]HOST:PORT/DB`. A secret (it may
+    /// carry a password): masked when printed, also read from `MIMAMORI_LIMITS__REDIS_URL_FILE`.
+    pub redis_url: RedisUrl,
+    /// Prefix of every Redis key, so deployments can share one Redis.
+    pub key_prefix: String,
+    /// Milliseconds to wait for Redis to connect or answer before the limited request is
+    /// refused (503).
+    pub timeout_ms: u64,
+}
+
+/// The failure-limit store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LimitStoreKind {
+    /// Tables `limit_windows` and `limit_secrets` in the server's database.
+    Database,
+    /// A Redis (or Valkey) server.
+    Redis,
+}
+
+/// A Redis URL: shown with its password masked (`redis://:***@host:6379/0`), or as `***`
+/// when it does not parse.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct RedisUrl(pub String);
+
+impl RedisUrl {
+    /// The URL with any password (and user name) replaced by `***`.
+    pub fn redacted(&self) -> String {
+        match url::Url::parse(&self.0) {
+            Ok(mut parsed) if parsed.has_host() => {
+                if !parsed.username().is_empty() {
+                    let _ = parsed.set_username("***");
+                }
+                if parsed.password().is_some() {
+                    let _ = parsed.set_password(Some("***"));
+                }
+                parsed.to_string()
+            }
+            _ => "***".into(),
+        }
+    }
+}
+
+impl std::fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl Serialize for RedisUrl {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.redacted())
+    }
+}
+
+impl Default for LimitsSettings {
+    fn default() -> Self {
+        LimitsSettings {
+            store: LimitStoreKind::Database,
+            redis_url: RedisUrl("redis://127.0.0.1:6379/0".into()),
+            key_prefix: "mimamori:".into(),
+            timeout_ms: 2000,
+        }
+    }
+}
+
+impl LimitsSettings {
+    /// The Redis store's settings.
+    pub fn redis(&self) -> mimamori_storage::limits::RedisLimitSettings {
+        mimamori_storage::limits::RedisLimitSettings {
+            url: self.redis_url.0.clone(),
+            key_prefix: self.key_prefix.clone(),
+            timeout: std::time::Duration::from_millis(self.timeout_ms.max(1)),
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.store != LimitStoreKind::Redis {
+            return Ok(());
+        }
+        if self.key_prefix.is_empty() || self.key_prefix.chars().any(char::is_whitespace) {
+            return Err(ConfigError(
+                "limits.key_prefix must be non-empty without spaces (e.g. mimamori:); fix MIMAMORI_LIMITS__KEY_PREFIX".into(),
+            ));
+        }
+        if self.timeout_ms == 0 {
+            return Err(ConfigError("limits.timeout_ms must be at least 1".into()));
+        }
+        // The URL itself is never quoted: it may carry a password.
+        mimamori_storage::limits::RedisLimitStore::new(&self.redis()).map_err(|_| {
+            ConfigError(format!(
+                "limits.redis_url ({}) is not a Redis URL; use redis://[:PASSWORD@]HOST:PORT/DB (MIMAMORI_LIMITS__REDIS_URL or MIMAMORI_LIMITS__REDIS_URL_FILE)",
+                self.redis_url.redacted()
+            ))
+        })?;
+        Ok(())
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -105,6 +214,7 @@ impl Default for Settings {
             log: LogSettings::default(),
             http: HttpSettings::default(),
             database: DatabaseSettings::default(),
+            limits: LimitsSettings::default(),
             key_server: Default::default(),
             verification: Default::default(),
             cases: Default::default(),
@@ -165,6 +275,7 @@ fn serialize_database_url<S: Serializer>(
 /// their ordinary meaning.
 pub const SECRET_FILE_KEYS: &[&str] = &[
     "database_url",
+    "limits.redis_url",
     "key_server.revision_token_secret",
     "key_server.cocoa.inquiry_log.api_key",
     "key_server.cocoa.inquiry_log.account_key",
@@ -350,6 +461,7 @@ impl Settings {
             ));
         }
         self.cases.validate().map_err(ConfigError)?;
+        self.limits.validate()?;
         Ok(())
     }
 
@@ -452,6 +564,56 @@ mod tests {
             rendered.contains("postgres://app:***@db/prod"),
             "{rendered}"
         );
+    }
+
+    #[test]
+    fn limits_in_redis_are_configured_with_the_url_as_a_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("m.toml");
+        std::fs::write(
+            &config,
+            "[limits]\nstore = \"redis\"\nkey_prefix = \"prod:\"\ntimeout_ms = 500\n",
+        )
+        .unwrap();
+        let url = dir.path().join("redis_url");
+        std::fs::write(&url, "redis://:r3dis-pw@cache:6380/2\n").unwrap();
+        let settings = Settings::load_from(
+            Some(&config),
+            no_env(),
+            &[var("MIMAMORI_LIMITS__REDIS_URL_FILE", &url)],
+        )
+        .unwrap();
+        assert_eq!(settings.limits.store, LimitStoreKind::Redis);
+        assert_eq!(
+            settings.limits.redis_url.0,
+            "redis://:r3dis-pw@cache:6380/2"
+        );
+        assert_eq!(settings.limits.key_prefix, "prod:");
+        let redis = settings.limits.redis();
+        assert_eq!(redis.timeout, std::time::Duration::from_millis(500));
+        for shown in [
+            settings.to_redacted_toml(),
+            format!("{settings:?}"),
+            format!("{redis:?}"),
+        ] {
+            assert!(!shown.contains("r3dis-pw"), "{shown}");
+        }
+        assert!(
+            settings
+                .to_redacted_toml()
+                .contains("redis://:***@cache:6380/2")
+        );
+        // The default is the database; a bad Redis URL is refused without being quoted.
+        assert_eq!(Settings::default().limits.store, LimitStoreKind::Database);
+        let mut bad = Settings::default();
+        bad.limits.store = LimitStoreKind::Redis;
+        bad.limits.redis_url = RedisUrl("http://user:pw-in-url@x/".into());
+        let error = bad.validate().unwrap_err();
+        assert!(error.0.contains("limits.redis_url"), "{error}");
+        assert!(!error.0.contains("pw-in-url"), "{error}");
+        bad.limits.redis_url = RedisUrl("redis://127.0.0.1:6379/0".into());
+        bad.limits.key_prefix = String::new();
+        assert!(bad.validate().unwrap_err().0.contains("key_prefix"));
     }
 
     #[test]

@@ -7,9 +7,10 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
+use mimamori_storage::limits::{DatabaseLimitStore, LimitStore, RedisLimitStore};
 use mimamori_storage::{Database, SharedClock, StorageError, SystemClock};
 
-use crate::config::{ConfigError, Settings};
+use crate::config::{ConfigError, LimitStoreKind, Settings};
 use crate::http::{error, health, middleware, openapi};
 use crate::metrics::HttpMetrics;
 use crate::services::{ServiceContext, Services};
@@ -73,6 +74,37 @@ pub async fn open_and_migrate(settings: &Settings) -> Result<Database, StartupEr
     Ok(database)
 }
 
+/// The failure-limit store `[limits]` asks for: the database's tables (the default) or
+/// Redis. A Redis that does not answer yet is logged, not fatal: limited requests answer 503
+/// and `/readyz` is 503 until it does.
+pub async fn limit_store(
+    settings: &Settings,
+    database: &Database,
+) -> Result<Arc<dyn LimitStore>, StartupError> {
+    match settings.limits.store {
+        LimitStoreKind::Database => Ok(Arc::new(DatabaseLimitStore::new(database.clone()))),
+        LimitStoreKind::Redis => {
+            let redis = settings.limits.redis_url.redacted();
+            let store = RedisLimitStore::new(&settings.limits.redis()).map_err(|_| {
+                StartupError::Config(ConfigError(format!(
+                    "limits.redis_url ({redis}) is not a Redis URL; use redis://[:PASSWORD@]HOST:PORT/DB"
+                )))
+            })?;
+            match store.ping().await {
+                Ok(()) => {
+                    tracing::info!(redis = %redis, key_prefix = %settings.limits.key_prefix, "failure limits in Redis")
+                }
+                Err(error) => tracing::warn!(
+                    redis = %redis,
+                    error = %error,
+                    "failure limits in Redis, which does not answer yet: limited requests answer 503 until it does"
+                ),
+            }
+            Ok(Arc::new(store))
+        }
+    }
+}
+
 /// Binds the configured listen address, explaining the usual failures.
 fn bind(settings: &Settings) -> Result<TcpListener, StartupError> {
     let address = settings.listen_address()?;
@@ -132,8 +164,10 @@ impl Application {
 
         let metrics = HttpMetrics::new()
             .map_err(|e| StartupError::Other(format!("cannot create metrics: {e}")))?;
+        let limits = limit_store(&settings, &database).await?;
         let context = ServiceContext {
             database: database.clone(),
+            limits: Arc::clone(&limits),
             settings: Arc::new(settings.clone()),
             registry: metrics.registry().clone(),
             clock,
@@ -147,6 +181,7 @@ impl Application {
         let metrics = web::Data::new(metrics);
         let readiness = web::Data::new(health::Readiness {
             database,
+            limits,
             migrations: migration_sets(),
             timeout: Duration::from_secs(settings.database.timeout_seconds.max(1)),
         });

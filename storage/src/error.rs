@@ -36,6 +36,10 @@ pub enum StorageError {
     /// backends refuse it before the query runs); the client's input, answered 400.
     #[error("text contains a NUL character (U+0000), which cannot be stored")]
     NulInText,
+    /// Redis (the failure-limit store, `[limits] store = "redis"`) failed or could not be
+    /// reached. Redis errors name neither the URL nor its password.
+    #[error("redis ({}): {}", redis_kind(.0), .0)]
+    Redis(#[from] redis::RedisError),
     /// A migration could not be applied or the stored history disagrees with the binary.
     #[error("migration {component} v{version}: {reason}")]
     Migration {
@@ -77,6 +81,38 @@ fn postgres_kind(error: &tokio_postgres::Error) -> String {
         None if error.is_closed() => "connection closed".into(),
         None => "connection".into(),
     }
+}
+
+/// `outage` or `fault`, as [`StorageError::kind`] classifies a Redis error.
+fn redis_kind(error: &redis::RedisError) -> &'static str {
+    if redis_outage(error) {
+        "outage"
+    } else {
+        "fault"
+    }
+}
+
+/// A Redis error that means "not reachable right now": no connection, a timeout, a dropped
+/// connection, a server loading its data, a read-only replica after a failover, out of
+/// memory under `noeviction`, a cluster that is down.
+fn redis_outage(error: &redis::RedisError) -> bool {
+    use redis::{ErrorKind, ServerErrorKind};
+    error.is_io_error()
+        || error.is_timeout()
+        || error.is_connection_dropped()
+        || error.is_connection_refusal()
+        || matches!(
+            error.kind(),
+            ErrorKind::ClusterConnectionNotFound
+                | ErrorKind::Server(
+                    ServerErrorKind::BusyLoading
+                        | ServerErrorKind::TryAgain
+                        | ServerErrorKind::ClusterDown
+                        | ServerErrorKind::MasterDown
+                        | ServerErrorKind::ReadOnly
+                )
+        )
+        || matches!(error.code(), Some("OOM" | "MISCONF" | "LOADING"))
 }
 
 /// The error with its causes when it is not the server's (a refused connection, a failed TLS
@@ -185,6 +221,7 @@ impl StorageError {
                 _ => StorageErrorKind::Fault,
             },
             StorageError::Io { .. } => StorageErrorKind::Outage,
+            StorageError::Redis(e) if redis_outage(e) => StorageErrorKind::Outage,
             _ => StorageErrorKind::Fault,
         }
     }

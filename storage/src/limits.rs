@@ -1,9 +1,10 @@
-//! Failure-limit counters in the database, so a limit holds across every replica on one
-//! database: a fixed window per (scope, key) that starts at its first counted event, and
-//! shared secrets the callers hash their keys with (the same on every replica).
+//! Failure-limit counters shared by every replica: a fixed window per (scope, key) that
+//! starts at its first counted event, and shared secrets the callers hash their keys with
+//! (the same on every replica). In the database ([`DatabaseLimitStore`], the default) or in
+//! Redis ([`RedisLimitStore`], `[limits] store = "redis"`); [`MemoryLimitStore`] for tests.
 //!
 //! Keys are opaque text the caller derives from keyed hashes: never an address, a name or a
-//! code. Expired windows are deleted by [`LimitStore::purge`].
+//! code. Expired windows are deleted by [`LimitStore::purge`] (Redis also expires them).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -11,6 +12,9 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use crate::{Database, StorageError};
+
+mod redis_store;
+pub use redis_store::{EXPIRY_SLACK_MS, RedisLimitSettings, RedisLimitStore};
 
 /// One counting window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +47,12 @@ pub trait LimitStore: Send + Sync + std::fmt::Debug {
     /// The shared secret `name`, storing `candidate` first if there is none (every replica
     /// gets the first one stored).
     async fn secret(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>, StorageError>;
+
+    /// Whether the store answers (for `/readyz`). The database store answers `Ok` here:
+    /// readiness checks the database itself.
+    async fn ping(&self) -> Result<(), StorageError> {
+        Ok(())
+    }
 }
 
 /// [`LimitStore`] in this process's memory (each process counts on its own).

@@ -9,6 +9,12 @@
 //!
 //! [`backend_tests!`](crate::backend_tests) turns one async test body into a SQLite and a
 //! PostgreSQL test.
+//!
+//! * [`TestRedis::start`] — the Redis limit store's settings with a random key prefix of
+//!   their own (so runs never collide; the keys are deleted afterwards). The server is
+//!   `MIMAMORI_TEST_REDIS_URL` (default `redis://127.0.0.1:6379/0`); unreachable, the test is
+//!   skipped with a message — except under `CI=true` (or `TEST_REQUIRE_REDIS=1`), where it
+//!   fails.
 
 use std::str::FromStr;
 use std::sync::OnceLock;
@@ -27,6 +33,96 @@ pub fn admin_url() -> String {
 pub fn postgres_required() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
         || std::env::var("TEST_REQUIRE_POSTGRES").is_ok_and(|v| v == "1")
+}
+
+const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379/0";
+
+/// The Redis used by tests (`MIMAMORI_TEST_REDIS_URL`).
+pub fn redis_url() -> String {
+    std::env::var("MIMAMORI_TEST_REDIS_URL").unwrap_or_else(|_| DEFAULT_REDIS_URL.to_string())
+}
+
+/// True when Redis tests must run (CI), so an unreachable Redis is a failure.
+pub fn redis_required() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+        || std::env::var("TEST_REQUIRE_REDIS").is_ok_and(|v| v == "1")
+}
+
+/// A key prefix in the test Redis that belongs to one test; its keys are deleted on drop.
+#[derive(Debug)]
+pub struct TestRedis {
+    /// Settings for [`crate::limits::RedisLimitStore`] with this test's prefix.
+    pub settings: crate::limits::RedisLimitSettings,
+}
+
+impl TestRedis {
+    /// This test's prefix in the test Redis, or `None` (test skipped) when Redis does not
+    /// answer outside CI. Panics under CI when it does not.
+    pub async fn start() -> Option<TestRedis> {
+        let url = redis_url();
+        let settings = crate::limits::RedisLimitSettings {
+            url: url.clone(),
+            key_prefix: format!("mimamori-test:{}:", uuid::Uuid::new_v4().simple()),
+            timeout: Duration::from_secs(2),
+        };
+        let reachable = match crate::limits::RedisLimitStore::new(&settings) {
+            Ok(store) => {
+                use crate::limits::LimitStore as _;
+                store.ping().await.map_err(|e| e.to_string())
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(error) = reachable {
+            if redis_required() {
+                panic!(
+                    "Redis tests are required (CI=true) but {url} does not answer ({error}); start redis-server or valkey-server, or set MIMAMORI_TEST_REDIS_URL"
+                );
+            }
+            eprintln!(
+                "skipping Redis test: {url} does not answer ({error}); set MIMAMORI_TEST_REDIS_URL (under CI=true this fails)"
+            );
+            return None;
+        }
+        Some(TestRedis { settings })
+    }
+
+    /// A store on this test's prefix.
+    pub fn store(&self) -> crate::limits::RedisLimitStore {
+        crate::limits::RedisLimitStore::new(&self.settings).expect("test Redis URL")
+    }
+}
+
+impl Drop for TestRedis {
+    fn drop(&mut self) {
+        let Ok(client) = redis::Client::open(self.settings.url.as_str()) else {
+            return;
+        };
+        let Ok(mut connection) = client.get_connection_with_timeout(Duration::from_secs(2)) else {
+            return;
+        };
+        let pattern = format!("{}*", self.settings.key_prefix);
+        let mut cursor: u64 = 0;
+        loop {
+            let Ok((next, keys)): redis::RedisResult<(u64, Vec<String>)> = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .query(&mut connection)
+            else {
+                return;
+            };
+            if !keys.is_empty() {
+                let _: redis::RedisResult<u64> =
+                    redis::cmd("DEL").arg(&keys).query(&mut connection);
+            }
+            if next == 0 {
+                return;
+            }
+            cursor = next;
+        }
+    }
 }
 
 /// A database that exists for one test.

@@ -242,3 +242,290 @@ async fn the_memory_limit_store_conforms() {
     let store = mimamori_storage::limits::MemoryLimitStore::default();
     mimamori_storage::limits::conformance::limit_store(&store).await;
 }
+
+mod redis_limits {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use mimamori_storage::limits::{
+        EXPIRY_SLACK_MS, LimitStore, RedisLimitSettings, RedisLimitStore, conformance,
+    };
+    use mimamori_storage::testing::TestRedis;
+    use mimamori_storage::{StorageError, StorageErrorKind};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_redis_limit_store_conforms() {
+        let Some(redis) = TestRedis::start().await else {
+            return;
+        };
+        conformance::limit_store(&redis.store()).await;
+    }
+
+    /// Several replicas (one store each) counting the same key at once lose no increment.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_counts_from_several_replicas_are_all_counted() {
+        let Some(redis) = TestRedis::start().await else {
+            return;
+        };
+        let replicas: Vec<Arc<RedisLimitStore>> = (0..4).map(|_| Arc::new(redis.store())).collect();
+        let mut tasks = Vec::new();
+        for replica in &replicas {
+            for _ in 0..50 {
+                let replica = Arc::clone(replica);
+                tasks.push(tokio::spawn(async move {
+                    replica
+                        .count("verify", "shared", 600_000, 5_000)
+                        .await
+                        .unwrap()
+                }));
+            }
+        }
+        let mut counts = Vec::new();
+        for task in tasks {
+            let window = task.await.unwrap();
+            assert_eq!(window.start_ms, 5_000, "one window for every replica");
+            counts.push(window.count);
+        }
+        counts.sort_unstable();
+        assert_eq!(
+            counts,
+            (1..=200).collect::<Vec<i64>>(),
+            "each count seen exactly once"
+        );
+        let window = replicas[0]
+            .window("verify", "shared")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(window.count, 200);
+    }
+
+    /// Windows vanish on their own: every key has an expiry just past its window; secrets do
+    /// not expire. Key names carry the prefix and the caller's opaque key only.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn windows_expire_by_themselves_and_keys_are_prefixed() {
+        let Some(redis) = TestRedis::start().await else {
+            return;
+        };
+        let store = redis.store();
+        store.count("verify", "k", 1_000, 10).await.unwrap();
+        store.secret("name", b"value").await.unwrap();
+        let client = redis::Client::open(redis.settings.url.as_str()).unwrap();
+        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        let prefix = &redis.settings.key_prefix;
+        let mut keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{prefix}*"))
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        keys.sort();
+        assert_eq!(
+            keys,
+            vec![
+                format!("{prefix}secret:name"),
+                format!("{prefix}{{verify}}:index"),
+                format!("{prefix}{{verify}}:w:k"),
+            ]
+        );
+        for key in [
+            format!("{prefix}{{verify}}:w:k"),
+            format!("{prefix}{{verify}}:index"),
+        ] {
+            let ttl: i64 = redis::cmd("PTTL")
+                .arg(&key)
+                .query_async(&mut connection)
+                .await
+                .unwrap();
+            assert!(ttl > 0 && ttl <= 1_000 + EXPIRY_SLACK_MS, "{key}: {ttl}");
+        }
+        let ttl: i64 = redis::cmd("PTTL")
+            .arg(format!("{prefix}secret:name"))
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        assert_eq!(ttl, -1, "secrets never expire");
+        // A window whose key expired is gone, and counting starts a new one.
+        let _: () = redis::cmd("DEL")
+            .arg(format!("{prefix}{{verify}}:w:k"))
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        assert_eq!(store.window("verify", "k").await.unwrap(), None);
+        assert_eq!(
+            store
+                .count("verify", "k", 1_000, 20)
+                .await
+                .unwrap()
+                .start_ms,
+            20
+        );
+    }
+
+    /// Purge deletes in batches: more windows than one batch are all deleted.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn purge_deletes_more_than_one_batch() {
+        let Some(redis) = TestRedis::start().await else {
+            return;
+        };
+        let store = Arc::new(redis.store());
+        let mut tasks = Vec::new();
+        for i in 0..2_500 {
+            let store = Arc::clone(&store);
+            tasks.push(tokio::spawn(async move {
+                store
+                    .count("bulk", &format!("k{i}"), 600_000, 1_000 + i % 7)
+                    .await
+                    .unwrap();
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        store.count("bulk", "young", 600_000, 9_000).await.unwrap();
+        assert_eq!(store.purge("bulk", 2_000).await.unwrap(), 2_500);
+        assert_eq!(store.purge("bulk", 2_000).await.unwrap(), 0);
+        assert!(store.window("bulk", "young").await.unwrap().is_some());
+    }
+
+    /// A Redis that does not answer is an outage error (callers refuse: 503), quickly, and
+    /// the error does not show the URL's password. Once it answers, the store works again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_unreachable_redis_is_an_outage_error_without_the_password() {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        }; // closed again: nothing listens there
+        let store = RedisLimitStore::new(&RedisLimitSettings {
+            url: format!("redis://:hunter2-secret@127.0.0.1:{port}/0"),
+            key_prefix: "mimamori:".into(),
+            timeout: Duration::from_millis(500),
+        })
+        .unwrap();
+        assert!(!format!("{store:?}").contains("hunter2"));
+        let started = std::time::Instant::now();
+        let errors: Vec<StorageError> = vec![
+            store.count("verify", "k", 60_000, 1_000).await.unwrap_err(),
+            store.window("verify", "k").await.unwrap_err(),
+            store.purge("verify", 1_000).await.unwrap_err(),
+            store.secret("s", b"x").await.unwrap_err(),
+            store.ping().await.unwrap_err(),
+        ];
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        for error in &errors {
+            assert_eq!(error.kind(), StorageErrorKind::Outage, "{error}");
+            assert!(error.is_unavailable());
+            let shown = format!("{error} {error:?}");
+            assert!(!shown.contains("hunter2"), "{shown}");
+        }
+        // A URL that is not a Redis URL is refused when the store is made.
+        assert!(
+            RedisLimitStore::new(&RedisLimitSettings {
+                url: "postgres://x".into(),
+                key_prefix: "mimamori:".into(),
+                timeout: Duration::from_secs(1),
+            })
+            .is_err()
+        );
+    }
+
+    /// A Redis of this test's own (`redis-server` or `valkey-server` on PATH), stopped on drop.
+    struct PrivateRedis {
+        child: std::process::Child,
+        url: String,
+    }
+
+    impl PrivateRedis {
+        fn start() -> Option<PrivateRedis> {
+            let port = {
+                let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+                listener.local_addr().unwrap().port()
+            };
+            for program in ["redis-server", "valkey-server"] {
+                let spawned = std::process::Command::new(program)
+                    .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                    .args(["--save", "", "--appendonly", "no"])
+                    .stdout(std::process::Stdio::null())
+                    .spawn();
+                if let Ok(child) = spawned {
+                    return Some(PrivateRedis {
+                        child,
+                        url: format!("redis://127.0.0.1:{port}/0"),
+                    });
+                }
+            }
+            if mimamori_storage::testing::redis_required() {
+                panic!(
+                    "Redis tests are required (CI=true) but neither redis-server nor valkey-server is on PATH"
+                );
+            }
+            eprintln!("skipping: neither redis-server nor valkey-server is on PATH");
+            None
+        }
+
+        async fn connection(&self) -> redis::aio::MultiplexedConnection {
+            let client = redis::Client::open(self.url.as_str()).unwrap();
+            for _ in 0..100 {
+                if let Ok(connection) = client.get_multiplexed_async_connection().await {
+                    return connection;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("the private Redis did not start");
+        }
+    }
+
+    impl Drop for PrivateRedis {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    /// A Redis that can be read but refuses writes (out of memory under `noeviction`) must
+    /// not let guesses through uncounted: the check fails as the count would.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_redis_that_refuses_writes_fails_the_check_too() {
+        let Some(server) = PrivateRedis::start() else {
+            return;
+        };
+        let mut admin = server.connection().await;
+        let store = RedisLimitStore::new(&RedisLimitSettings {
+            url: server.url.clone(),
+            key_prefix: "mimamori:".into(),
+            timeout: Duration::from_secs(2),
+        })
+        .unwrap();
+        store.count("verify", "k", 60_000, 1_000).await.unwrap();
+        assert_eq!(store.window("verify", "k").await.unwrap().unwrap().count, 1);
+        let _: () = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("maxmemory")
+            .arg("1")
+            .query_async(&mut admin)
+            .await
+            .unwrap();
+        let check = store.window("verify", "k").await.unwrap_err();
+        assert_eq!(check.kind(), StorageErrorKind::Outage, "{check}");
+        let count = store.count("verify", "k", 60_000, 2_000).await.unwrap_err();
+        assert_eq!(count.kind(), StorageErrorKind::Outage, "{count}");
+        let _: () = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("maxmemory")
+            .arg("0")
+            .query_async(&mut admin)
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .count("verify", "k", 60_000, 3_000)
+                .await
+                .unwrap()
+                .count,
+            2
+        );
+    }
+}

@@ -327,7 +327,9 @@ fn key_id(secret: &[u8]) -> String {
 }
 
 impl Verification {
-    /// The service over `database` (migrated), sharing the case registry.
+    /// The service over `database` (migrated), sharing the case registry and its
+    /// failure-limit store ([`CaseRegistry::limit_store`]: the database's, or the one the
+    /// server configured in `[limits]`), so every limit of a replica counts in one store.
     pub fn new(
         database: Database,
         cases: CaseRegistry,
@@ -337,10 +339,8 @@ impl Verification {
     ) -> Result<Verification, String> {
         config.validate()?;
         let metrics = Metrics::new(registry).map_err(|e| e.to_string())?;
-        // Counted in the database: one count for every replica.
-        let limits: Arc<dyn mimamori_storage::limits::LimitStore> = Arc::new(
-            mimamori_storage::limits::DatabaseLimitStore::new(database.clone()),
-        );
+        // Counted in the shared store (database or Redis): one count for every replica.
+        let limits = cases.limit_store();
         Ok(Verification {
             inner: Arc::new(Inner {
                 store: Arc::new(DbVerificationStore::new(database)),

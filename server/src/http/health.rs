@@ -1,19 +1,26 @@
-//! `/healthz` (process up), `/readyz` (database reachable and migrated) and `/metrics`.
+//! `/healthz` (process up), `/readyz` (database reachable and migrated, the failure-limit
+//! store answering) and `/metrics`.
 
 use std::time::Duration;
 
 use actix_web::{HttpResponse, ResponseError, get, web};
+use std::sync::Arc;
+
+use mimamori_storage::limits::LimitStore;
 use mimamori_storage::{Database, MigrationSet};
 use serde_json::json;
 
 use crate::http::error::ApiError;
 use crate::metrics::HttpMetrics;
 
-/// What readiness checks: the database and the migrations this binary expects.
+/// What readiness checks: the database, the migrations this binary expects and the
+/// failure-limit store (Redis when configured; the database store has nothing more to check).
 #[derive(Debug, Clone)]
 pub struct Readiness {
     /// The database handle.
     pub database: Database,
+    /// The failure-limit store: without it no limited request can be answered.
+    pub limits: Arc<dyn LimitStore>,
     /// Every component's migrations.
     pub migrations: Vec<MigrationSet>,
     /// How long one check may take before the answer is 503.
@@ -35,6 +42,8 @@ enum NotReady {
     Database(mimamori_storage::StorageError),
     /// The database did not answer within the timeout.
     Timeout,
+    /// The failure-limit store (Redis) failed or did not answer within the timeout.
+    Limits(Option<mimamori_storage::StorageError>),
 }
 
 impl Readiness {
@@ -49,6 +58,11 @@ impl Readiness {
             Ok(Ok(status)) => Err(NotReady::MigrationsPending(status.pending)),
             Ok(Err(error)) => Err(NotReady::Database(error)),
             Err(_) => Err(NotReady::Timeout),
+        }?;
+        match tokio::time::timeout(self.timeout, self.limits.ping()).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(NotReady::Limits(Some(error))),
+            Err(_) => Err(NotReady::Limits(None)),
         }
     }
 }
@@ -77,6 +91,19 @@ pub async fn readyz(readiness: web::Data<Readiness>) -> HttpResponse {
             )
             .error_response()
         }
+        Err(NotReady::Limits(error)) => {
+            match error {
+                Some(error) => {
+                    tracing::warn!(error = %error, "not ready: the failure-limit store failed")
+                }
+                None => tracing::warn!("not ready: the failure-limit store did not answer in time"),
+            }
+            ApiError::unavailable(
+                "limit_store_unavailable",
+                "the failure-limit store is not reachable",
+            )
+            .error_response()
+        }
     }
 }
 
@@ -94,7 +121,10 @@ pub async fn metrics(
     if let Some(readiness) = readiness {
         let gauges = metrics.database();
         let result = readiness.check().await;
-        let database_up = matches!(result, Ok(()) | Err(NotReady::MigrationsPending(_)));
+        let database_up = matches!(
+            result,
+            Ok(()) | Err(NotReady::MigrationsPending(_)) | Err(NotReady::Limits(_))
+        );
         gauges.up.set(i64::from(database_up));
         gauges.ready.set(i64::from(result.is_ok()));
         gauges.set_pool(readiness.database.pool_status());

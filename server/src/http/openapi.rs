@@ -10,8 +10,8 @@ fn healthz() {}
 
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses(
-        (status = 200, description = "Database reachable and migrated"),
-        (status = 503, description = "Database unreachable or migrations pending")))]
+        (status = 200, description = "Database reachable and migrated, failure-limit store reachable"),
+        (status = 503, description = "Database unreachable, migrations pending, or the failure-limit store (Redis) unreachable")))]
 #[allow(dead_code)]
 fn readyz() {}
 

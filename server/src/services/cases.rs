@@ -51,6 +51,8 @@ impl CasesService {
             context.settings.cases.clone(),
             Arc::clone(&context.clock),
         )
+        // Sign-in and (through the registry) verification count in the one shared store.
+        .with_limit_store(Arc::clone(&context.limits))
         .with_metrics(&context.registry)
         .map_err(anyhow::Error::msg)?;
         let transports = mimamori_cases::service::outbox::Transports::from_config(

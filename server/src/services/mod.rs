@@ -8,6 +8,7 @@ pub mod key_server;
 use std::sync::Arc;
 
 use actix_web::web;
+use mimamori_storage::limits::LimitStore;
 use mimamori_storage::{Database, MigrationSet, SharedClock};
 
 use crate::config::Settings;
@@ -17,6 +18,9 @@ use crate::config::Settings;
 pub struct ServiceContext {
     /// The database.
     pub database: Database,
+    /// The failure-limit store every limit of this replica counts in (`[limits]`: the
+    /// database's tables or Redis), built once at start.
+    pub limits: Arc<dyn LimitStore>,
     /// The effective configuration.
     pub settings: Arc<Settings>,
     /// The registry services add their metrics to.
@@ -31,6 +35,7 @@ impl std::fmt::Debug for ServiceContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServiceContext")
             .field("database", &self.database.backend())
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
