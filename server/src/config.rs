@@ -163,6 +163,7 @@ pub const SECRET_FILE_KEYS: &[&str] = &[
     "key_server.revision_token_secret",
     "key_server.cocoa.inquiry_log.api_key",
     "key_server.cocoa.inquiry_log.account_key",
+    "key_server.export.object.secret_access_key",
     "verification.master_key",
     "verification.hmac_secrets",
     "verification.user_report.sms_gateway_token",
