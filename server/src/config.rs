@@ -334,6 +334,13 @@ impl Settings {
             ));
         }
         self.cases.validate().map_err(ConfigError)?;
+        if self.key_server.export.storage == mimamori_key_server::config::ExportStorage::Object {
+            // Before the database is opened: a bad bucket URL is a configuration error.
+            mimamori_key_server::blobs::ObjectBlobStore::from_config(
+                &self.key_server.export.object,
+            )
+            .map_err(|e| ConfigError(e.to_string()))?;
+        }
         Ok(())
     }
 
