@@ -1,6 +1,6 @@
 //! A real S3 server for the object-storage tests: `s3s-fs` (Apache-2.0), which serves the
 //! S3 API over a directory (a bucket is a directory under its root, an object a file).
-//! Found through `MIMAMORI_S3S_FS`, else what `.ci/run` installs under `target/s3s-fs`, else
+//! Found through `S3S_FS`, else what `.ci/run` installs under `target/s3s-fs`, else
 //! `PATH`. Missing: the tests skip with a message, but fail under `CI=true`.
 
 use std::path::{Path, PathBuf};
@@ -15,7 +15,7 @@ pub const SECRET_KEY: &str = "mimamori-test-secret";
 
 /// The `s3s-fs` program, if there is one.
 pub fn s3s_fs() -> Option<PathBuf> {
-    if let Ok(path) = std::env::var("MIMAMORI_S3S_FS") {
+    if let Ok(path) = std::env::var("S3S_FS") {
         return Some(path.into());
     }
     let installed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/s3s-fs/bin/s3s-fs");
@@ -47,10 +47,10 @@ impl S3Server {
         let Some(program) = s3s_fs() else {
             assert!(
                 std::env::var("CI").is_err(),
-                "CI installs s3s-fs (.ci/run); set MIMAMORI_S3S_FS or run the install step"
+                "CI installs s3s-fs (.ci/run); set S3S_FS or run the install step"
             );
             eprintln!(
-                "skipped: s3s-fs not found (cargo install --locked --root target/s3s-fs s3s-fs@0.14.1 --features binary, or MIMAMORI_S3S_FS)"
+                "skipped: s3s-fs not found (cargo install --locked --root target/s3s-fs s3s-fs@0.14.1 --features binary, or S3S_FS)"
             );
             return None;
         };
