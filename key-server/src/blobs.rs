@@ -1,11 +1,13 @@
 //! Where export files live: the blob-store boundary between the export worker (which writes,
 //! verifies and only then lists a file) and the download route (which serves listed files).
 //!
-//! Two stores:
+//! Three stores:
 //! - [`DirectoryBlobStore`]: a local directory, the layout a CDN or nginx can serve as is
 //!   (`REGION/START-END-BATCH.zip`); the default, for one process.
 //! - [`DatabaseBlobStore`]: the `ks_export_blobs` table of the server's own database, so every
 //!   replica on one PostgreSQL serves every listed file with no extra service.
+//! - [`ObjectBlobStore`]: an S3 bucket (or S3-compatible server) through the `object_store`
+//!   crate, so every replica on the bucket serves every listed file.
 //!
 //! Invariants: a blob is written (and synced, or committed) and read back with the right
 //! SHA-256 before its file is listed; the download route serves a blob only when its SHA-256
@@ -21,6 +23,13 @@ use mimamori_storage::{Database, StorageError};
 use rusqlite::OptionalExtension;
 
 use crate::config::{ExportConfig, ExportStorage};
+
+mod object;
+pub use object::ObjectBlobStore;
+
+/// The semantics every [`BlobStore`] must have, checked against each implementation.
+#[cfg(any(test, feature = "testing"))]
+pub mod conformance;
 
 /// Why a blob operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +49,12 @@ pub enum BlobError {
     /// A key that is not a relative export path.
     #[error("not an export file key: {0:?}")]
     InvalidKey(String),
+    /// The object store (S3) failed or answered with an error.
+    #[error("export object store: {0}")]
+    Object(#[from] object_store::Error),
+    /// `[key_server.export.object]` does not describe a usable bucket.
+    #[error("{0}")]
+    ObjectConfig(String),
 }
 
 /// A store of export files by key (the listing's relative path).
@@ -51,7 +66,7 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, BlobError>;
     /// Removes `key` (nothing there is not an error).
     async fn delete(&self, key: &str) -> Result<(), BlobError>;
-    /// The store's kind for logs and `/readyz` (`directory`, `database`).
+    /// The store's kind for logs (`directory`, `database`, `object`).
     fn kind(&self) -> &'static str;
     /// The key the file listed as `path` with `sha256` is stored under. Shared stores are
     /// content-addressed (`sha256/HEX`): a replica that built the same window but lost the
@@ -85,14 +100,19 @@ fn checked(key: &str) -> Result<&str, BlobError> {
     }
 }
 
-/// The store the configuration names, on `database` when it is the database store.
-pub fn from_config(config: &ExportConfig, database: &Database) -> std::sync::Arc<dyn BlobStore> {
-    match config.storage {
+/// The store the configuration names, on `database` when it is the database store. Fails
+/// only for `object` with settings that name no usable bucket ([`BlobError::ObjectConfig`]).
+pub fn from_config(
+    config: &ExportConfig,
+    database: &Database,
+) -> Result<std::sync::Arc<dyn BlobStore>, BlobError> {
+    Ok(match config.storage {
         ExportStorage::Directory => {
             std::sync::Arc::new(DirectoryBlobStore::new(config.directory.clone()))
         }
         ExportStorage::Database => std::sync::Arc::new(DatabaseBlobStore::new(database.clone())),
-    }
+        ExportStorage::Object => std::sync::Arc::new(ObjectBlobStore::from_config(&config.object)?),
+    })
 }
 
 /// Export files in a local directory.
@@ -296,6 +316,12 @@ mod tests {
         ] {
             assert!(!valid_key(bad), "{bad:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn the_directory_store_conforms() {
+        let dir = tempfile::tempdir().unwrap();
+        conformance::blob_store(&DirectoryBlobStore::new(dir.path().to_path_buf())).await;
     }
 
     #[tokio::test]

@@ -181,9 +181,12 @@ pub struct ExportConfig {
     pub padding_jitter: usize,
     /// Most keys in one file; larger windows are split.
     pub max_keys_per_file: usize,
-    /// Where the files are stored: `directory` (the local `directory` below; one process)
-    /// or `database` (the server's database, so every replica serves every file).
+    /// Where the files are stored: `directory` (the local `directory` below; one process),
+    /// `database` (the server's database, so every replica serves every file) or `object`
+    /// (an S3 bucket, [`ObjectStorageConfig`]; every replica on the bucket serves every file).
     pub storage: ExportStorage,
+    /// `[key_server.export.object]`: the bucket, with `storage = "object"`.
+    pub object: ObjectStorageConfig,
     /// Directory the files are written to (served by the server, or synced to a CDN); with
     /// `storage = "directory"` the files, otherwise only `manifest.jsonl`.
     pub directory: PathBuf,
@@ -228,6 +231,49 @@ pub enum ExportStorage {
     Directory,
     /// The server's database (SQLite or PostgreSQL): any replica serves any file.
     Database,
+    /// An object store (S3 or an S3-compatible server, [`ObjectStorageConfig`]): any replica
+    /// on the same bucket serves any file.
+    Object,
+}
+
+/// `[key_server.export.object]`: the S3 bucket (or S3-compatible server) export files are
+/// stored in with `storage = "object"`, through the `object_store` crate. Unset credentials,
+/// region and endpoint fall back to the standard AWS variables (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`/`AWS_DEFAULT_REGION`,
+/// `AWS_ENDPOINT`, `AWS_ALLOW_HTTP`), then to the instance or web-identity credentials.
+#[derive(Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ObjectStorageConfig {
+    /// `s3://BUCKET` or `s3://BUCKET/PREFIX` (objects are `PREFIX/sha256/HEX`).
+    pub url: String,
+    /// A custom endpoint for S3-compatible servers (MinIO, Ceph, s3s-fs), e.g.
+    /// `http://127.0.0.1:9000`; requests are then path-style. Unset: AWS.
+    pub endpoint: Option<String>,
+    /// The bucket's region (e.g. `ap-northeast-1`; `us-east-1` when unset everywhere).
+    pub region: Option<String>,
+    /// Allow plain `http://` endpoints (test servers only; default false).
+    pub allow_http: bool,
+    /// Access key id (unset: `AWS_ACCESS_KEY_ID`, or instance credentials).
+    pub access_key_id: Option<String>,
+    /// Secret access key (masked when printed; also `..._SECRET_ACCESS_KEY_FILE`).
+    #[serde(serialize_with = "redact")]
+    pub secret_access_key: Option<String>,
+}
+
+impl std::fmt::Debug for ObjectStorageConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ObjectStorageConfig")
+            .field("url", &self.url)
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("allow_http", &self.allow_http)
+            .field("access_key_id", &self.access_key_id)
+            .field(
+                "secret_access_key",
+                &self.secret_access_key.as_ref().map(|_| "***"),
+            )
+            .finish()
+    }
 }
 
 impl Default for ExportConfig {
@@ -241,6 +287,7 @@ impl Default for ExportConfig {
             padding_jitter: 100,
             max_keys_per_file: 500_000,
             storage: ExportStorage::Directory,
+            object: ObjectStorageConfig::default(),
             directory: PathBuf::from("./data/exports"),
             signing_key_id: "440".into(),
             listing_max_age_seconds: 300,
@@ -326,6 +373,10 @@ impl Config {
                     "key_server.regions: '{region}' must be 1-16 letters, digits or '-'"
                 ));
             }
+        }
+        if self.export.storage == ExportStorage::Object {
+            crate::blobs::ObjectBlobStore::from_config(&self.export.object)
+                .map_err(|e| e.to_string())?;
         }
         for issuer in &self.issuers {
             if issuer.public_keys.is_empty() && issuer.jwks_url.is_none() {

@@ -279,6 +279,7 @@ pub const SECRET_FILE_KEYS: &[&str] = &[
     "key_server.revision_token_secret",
     "key_server.cocoa.inquiry_log.api_key",
     "key_server.cocoa.inquiry_log.account_key",
+    "key_server.export.object.secret_access_key",
     "verification.master_key",
     "verification.hmac_secrets",
     "verification.user_report.sms_gateway_token",
@@ -462,6 +463,13 @@ impl Settings {
         }
         self.cases.validate().map_err(ConfigError)?;
         self.limits.validate()?;
+        if self.key_server.export.storage == mimamori_key_server::config::ExportStorage::Object {
+            // Before the database is opened: a bad bucket URL is a configuration error.
+            mimamori_key_server::blobs::ObjectBlobStore::from_config(
+                &self.key_server.export.object,
+            )
+            .map_err(|e| ConfigError(e.to_string()))?;
+        }
         Ok(())
     }
 

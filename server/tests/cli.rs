@@ -161,6 +161,20 @@ fn bad_configuration_exits_with_one_line() {
         .unwrap();
     assert_one_line_error(&output, "HOST:PORT");
 
+    // Export storage on S3 with a URL that names no bucket: refused before the database.
+    let output = mimamori()
+        .arg("serve")
+        .current_dir(dir.path())
+        .env("MIMAMORI_KEY_SERVER__EXPORT__STORAGE", "object")
+        .env(
+            "MIMAMORI_KEY_SERVER__EXPORT__OBJECT__URL",
+            "https://exports.example/x",
+        )
+        .output()
+        .unwrap();
+    assert_one_line_error(&output, "only s3:// is supported");
+    assert!(!dir.path().join("data").exists(), "no database was opened");
+
     // A directory cannot be created below a regular file, even by root.
     let file = dir.path().join("plain-file");
     std::fs::write(&file, "").unwrap();
@@ -302,10 +316,25 @@ fn secrets_come_from_file_variables_and_are_never_printed() {
     std::fs::write(&url, "postgres://app:f1le-secret@db.example/prod\n").unwrap();
     let revision = dir.path().join("revision_token_secret");
     std::fs::write(&revision, "revision-f1le-secret\n").unwrap();
+    let s3_secret = dir.path().join("s3_secret");
+    std::fs::write(&s3_secret, "s3-f1le-secret\n").unwrap();
     let output = mimamori()
         .args(["serve", "--print-config"])
         .env("DATABASE_URL_FILE", &url)
         .env("MIMAMORI_KEY_SERVER__REVISION_TOKEN_SECRET_FILE", &revision)
+        .env("MIMAMORI_KEY_SERVER__EXPORT__STORAGE", "object")
+        .env(
+            "MIMAMORI_KEY_SERVER__EXPORT__OBJECT__URL",
+            "s3://exports/prod",
+        )
+        .env(
+            "MIMAMORI_KEY_SERVER__EXPORT__OBJECT__ACCESS_KEY_ID",
+            "AKIDEXAMPLE",
+        )
+        .env(
+            "MIMAMORI_KEY_SERVER__EXPORT__OBJECT__SECRET_ACCESS_KEY_FILE",
+            &s3_secret,
+        )
         // A key that merely ends in _FILE is still an ordinary key.
         .env("MIMAMORI_KEY_SERVER__EXPORT__MIN_KEYS_PER_FILE", "7")
         .output()
@@ -325,6 +354,10 @@ fn secrets_come_from_file_variables_and_are_never_printed() {
     assert_eq!(
         printed["key_server"]["export"]["min_keys_per_file"].as_integer(),
         Some(7)
+    );
+    assert_eq!(
+        printed["key_server"]["export"]["object"]["secret_access_key"].as_str(),
+        Some("***")
     );
 
     let output = mimamori()

@@ -3,6 +3,7 @@
 
 pub mod certs;
 pub mod outage;
+pub mod s3;
 
 use std::net::SocketAddr;
 
@@ -109,7 +110,8 @@ impl TestApp {
             blobs: mimamori_key_server::blobs::from_config(
                 &self.settings.key_server.export,
                 &self.database.database,
-            ),
+            )
+            .expect("export blob store"),
             store: std::sync::Arc::new(mimamori_key_server::store::DatabaseKeyServerStore::new(
                 self.database.database.clone(),
             )),

@@ -51,6 +51,13 @@ async fn setup(backend: Backend) -> Option<Setup> {
 }
 
 async fn setup_with(backend: Backend, storage: ExportStorage) -> Option<Setup> {
+    setup_export(backend, move |export| export.storage = storage).await
+}
+
+async fn setup_export(
+    backend: Backend,
+    adjust: impl FnOnce(&mut mimamori_key_server::config::ExportConfig),
+) -> Option<Setup> {
     let issuer = TestIssuer::new("test-health-authority", "v1");
     let clock = ManualClock::new(NOW_S * 1000);
     let config = issuer.config();
@@ -59,7 +66,7 @@ async fn setup_with(backend: Backend, storage: ExportStorage) -> Option<Setup> {
         settings.key_server.export.min_keys_per_file = 50;
         settings.key_server.export.padding_jitter = 10;
         settings.key_server.export.min_window_age_seconds = 0;
-        settings.key_server.export.storage = storage;
+        adjust(&mut settings.key_server.export);
     })
     .await?;
     Some(Setup { app, issuer, clock })
@@ -1013,4 +1020,134 @@ async fn every_replica_serves_every_file_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_replica_serves_every_file_postgres() {
     every_replica_serves_every_file(Backend::Postgres).await;
+}
+
+/// Two replicas on one database and one S3 bucket (a real S3 server, s3s-fs): either serves
+/// every listed file byte for byte; the objects are content-addressed under the configured
+/// prefix; an object replaced in the bucket under a listed key is refused by both, not
+/// served; retention deletes the objects from the bucket.
+async fn every_replica_serves_every_file_from_object_storage(backend: Backend) {
+    let Some(s3) = mimamori_tests::s3::S3Server::start("mimamori-exports").await else {
+        return;
+    };
+    let prefix = "prod/exports";
+    let object_config = s3.config(prefix);
+    let Some(setup) = setup_export(backend, move |export| {
+        export.storage = ExportStorage::Object;
+        export.object = object_config;
+    })
+    .await
+    else {
+        return;
+    };
+    let replica = setup.app.replica().await;
+    let keys = daily_keys(14, 30);
+    let response = setup
+        .app
+        .client
+        .post(replica.url("/v1/publish"))
+        .json(&publish_body(&setup, &keys, "confirmed"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    setup.clock.advance_ms(3_600_000);
+    let report = setup.app.exporter().run_once().await.unwrap();
+    assert_eq!(report.real_keys, 14);
+    assert!(!report.files.is_empty());
+    for base in [setup.app.base_url.clone(), replica.base_url.clone()] {
+        let index = setup
+            .app
+            .client
+            .get(format!("{base}/v1/exports/index.txt"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(index.lines().count(), report.files.len(), "{base}: {index}");
+        for file in &report.files {
+            let download = setup
+                .app
+                .client
+                .get(format!("{base}/v1/exports/{}", file.path))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(download.status(), 200, "{base} {}", file.path);
+            let bytes = download.bytes().await.unwrap();
+            let digest = ring::digest::digest(&ring::digest::SHA256, &bytes);
+            assert_eq!(mimamori_crypto::hex::encode(digest.as_ref()), file.sha256);
+            read_archive(&bytes).unwrap();
+        }
+    }
+    // The files are objects `PREFIX/sha256/HEX` in the bucket, not in the local directory.
+    let directory = &setup.app.settings.key_server.export.directory;
+    assert!(!directory.join(&report.files[0].path).exists());
+    for file in &report.files {
+        let object = s3.object_file(&format!("{prefix}/sha256/{}", file.sha256));
+        assert_eq!(
+            std::fs::metadata(&object).unwrap().len(),
+            file.size_bytes as u64,
+            "{}",
+            object.display()
+        );
+    }
+
+    // A file replaced in the bucket under a listed key (before any replica cached it) is
+    // refused by every replica.
+    let (status, _, _) = setup
+        .post_publish(&publish_body(&setup, &daily_keys(14, 60), "confirmed"))
+        .await;
+    assert_eq!(status, 200);
+    setup.clock.advance_ms(3_600_000);
+    let second = setup.app.exporter().run_once().await.unwrap();
+    let replaced = &second.files[0];
+    let bucket =
+        mimamori_key_server::blobs::ObjectBlobStore::from_config(&s3.config(prefix)).unwrap();
+    let key = bucket.key_for(&replaced.path, &replaced.sha256);
+    let mut tampered = bucket.get(&key).await.unwrap().unwrap();
+    tampered[40] ^= 1;
+    bucket.put(&key, &tampered).await.unwrap();
+    // The replicas keep their listing for 2 s (`api::LISTING_TTL`): past it, they know the file.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    for base in [setup.app.base_url.clone(), replica.base_url.clone()] {
+        let download = setup
+            .app
+            .client
+            .get(format!("{base}/v1/exports/{}", replaced.path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            download.status(),
+            503,
+            "{base}: a replaced file is not served"
+        );
+    }
+
+    // Retention unlists the files and deletes their objects from the bucket.
+    setup.clock.advance_ms(15 * 86_400_000);
+    let (_, files_deleted) = setup.app.exporter().retention().await.unwrap();
+    assert_eq!(files_deleted, report.files.len() + second.files.len());
+    for file in report.files.iter().chain(&second.files) {
+        let key = bucket.key_for(&file.path, &file.sha256);
+        assert_eq!(bucket.get(&key).await.unwrap(), None, "{key}");
+        assert!(
+            !s3.object_file(&format!("{prefix}/{key}")).exists(),
+            "{key}"
+        );
+    }
+    replica.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_replica_serves_every_file_from_object_storage_sqlite() {
+    every_replica_serves_every_file_from_object_storage(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_replica_serves_every_file_from_object_storage_postgres() {
+    every_replica_serves_every_file_from_object_storage(Backend::Postgres).await;
 }

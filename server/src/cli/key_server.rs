@@ -51,14 +51,14 @@ fn exporter(
     settings: &Settings,
     database: &mimamori_storage::Database,
     store: Arc<dyn KeyServerStore>,
-) -> Exporter {
-    Exporter {
-        blobs: mimamori_key_server::blobs::from_config(&settings.key_server.export, database),
+) -> anyhow::Result<Exporter> {
+    Ok(Exporter {
+        blobs: mimamori_key_server::blobs::from_config(&settings.key_server.export, database)?,
         store,
         config: Arc::new(settings.key_server.clone()),
         clock: Arc::new(SystemClock),
         metrics: KeyServerMetrics::unregistered(),
-    }
+    })
 }
 
 impl ExportRunArgs {
@@ -70,7 +70,7 @@ impl ExportRunArgs {
             let database = crate::startup::open_and_migrate(&settings).await?;
             let store: Arc<dyn KeyServerStore> =
                 Arc::new(DatabaseKeyServerStore::new(database.clone()));
-            let exporter = exporter(&settings, &database, store);
+            let exporter = exporter(&settings, &database, store)?;
             exporter.ensure_signing_key().await?;
             let report = exporter.run_once().await?;
             let (keys_deleted, files_deleted) = exporter.retention().await?;

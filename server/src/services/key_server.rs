@@ -97,7 +97,7 @@ pub async fn build(
         jwks_fetcher: Some(jwks_fetcher),
     };
     let exporter = Exporter {
-        blobs: mimamori_key_server::blobs::from_config(&config.export, &context.database),
+        blobs: mimamori_key_server::blobs::from_config(&config.export, &context.database)?,
         store: Arc::clone(&store),
         config: Arc::clone(&config),
         clock: Arc::clone(&context.clock),
