@@ -487,12 +487,18 @@ impl CaseRegistry {
         let from = Date {
             days: as_of.days - (WINDOW_DAYS - 1),
         };
+        // Six days before the window too, so the window's first days have their average and
+        // sliding the window never changes a published row.
+        let lead = 6usize;
+        let first = Date {
+            days: from.days - lead as i64,
+        };
         let query = |table| StatisticsQuery {
             table,
             area: Area::National,
-            from: from.to_string(),
+            from: first.to_string(),
             to: as_of.to_string(),
-            from_ms: local_midnight_ms(from, offset),
+            from_ms: local_midnight_ms(first, offset),
             to_ms: local_midnight_ms(
                 Date {
                     days: as_of.days + 1,
@@ -538,10 +544,11 @@ impl CaseRegistry {
             .enumerate()
             .map(|(i, (_, id))| (id.as_str(), i))
             .collect();
-        let days = usize::try_from(WINDOW_DAYS).unwrap_or(0);
+        let start = first;
+        let days = usize::try_from(WINDOW_DAYS).unwrap_or(0) + lead;
         let day_index = |date: &str| {
             Date::parse(date)
-                .map(|d| d.days - from.days)
+                .map(|d| d.days - start.days)
                 .and_then(|i| usize::try_from(i).ok())
                 .filter(|i| *i < days)
         };
@@ -564,10 +571,10 @@ impl CaseRegistry {
             .map(|p| averages(&published.iter().map(|(_, parts)| parts[p]).collect::<Vec<_>>()))
             .collect();
         let date_of = |d: usize| Date {
-            days: from.days + d as i64,
+            days: start.days + d as i64,
         };
         let mut rows = Vec::new();
-        for (d, (total, parts)) in published.iter().enumerate() {
+        for (d, (total, parts)) in published.iter().enumerate().skip(lead) {
             let date = date_of(d).to_string();
             rows.push(vec![
                 Cell::Text(date.clone()),
@@ -603,7 +610,7 @@ impl CaseRegistry {
             }
         }
         let mut rows = Vec::new();
-        for (d, statuses) in grid.iter().enumerate() {
+        for (d, statuses) in grid.iter().enumerate().skip(lead) {
             let date = date_of(d).to_string();
             let published: Vec<(Published, Vec<Published>)> = statuses
                 .iter()
@@ -645,6 +652,7 @@ impl CaseRegistry {
         let rows = uploads
             .iter()
             .enumerate()
+            .skip(lead)
             .map(|(d, (registrations, keys))| {
                 vec![
                     Cell::Text(date_of(d).to_string()),
