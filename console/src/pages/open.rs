@@ -178,7 +178,7 @@ fn frame(lang: Lang, body: Markup) -> Markup {
                     span.brand { (t(lang, "app")) " " small { (t(lang, "open.sub")) } }
                     a.lang href=(other_href) lang=(other) hreflang=(other) { (other_label) }
                 }
-                main #main tabindex="-1" { (body) }
+                main #main.open tabindex="-1" { (body) }
             }
         }
     }
