@@ -44,4 +44,4 @@ for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18282/readyz >/dev/null && b
 curl -sf "http://127.0.0.1:18282/v1/exports/$file" -o /dev/null
 curl -sf "http://127.0.0.1:18283/$file" -o /dev/null
 side_by_side_runs "$runs" "http://127.0.0.1:18282/v1/exports/$file" "$server" "http://127.0.0.1:18283/$file" "$size"
-nginx -c "$work/nginx.conf" -s stop
+side_by_side_stop_nginx

@@ -33,7 +33,7 @@ fi
 export DATABASE_URL="sqlite://$work/mimamori.db"
 export MIMAMORI_LOG__LEVEL=warn
 export MIMAMORI_KEY_SERVER__EXPORT__ENABLED=false
-"$bin" admin init >/dev/null
+"$bin" admin init >/dev/null 2>&1
 for n in $(seq -w 1 47); do
     "$bin" admin create-organization --kind prefecture --name "Prefecture $n" >/dev/null
 done
@@ -47,4 +47,4 @@ side_by_side_nginx 18283 "$work/public" "public, max-age=300"
 curl -sf http://127.0.0.1:18283/new_cases.csv -o /dev/null
 side_by_side_runs "$runs" http://127.0.0.1:18282/open/data/new_cases.csv "$server" \
     http://127.0.0.1:18283/new_cases.csv "$size"
-nginx -c "$work/nginx.conf" -s stop
+side_by_side_stop_nginx

@@ -38,7 +38,9 @@ NGINX
 
 # Stops the nginx started by side_by_side_nginx (safe to call twice).
 side_by_side_stop_nginx() {
-    if [ -f "$work/nginx.pid" ]; then kill "$(cat "$work/nginx.pid")" 2>/dev/null || true; fi
+    local pid
+    pid=$(cat "$work/nginx.pid" 2>/dev/null || true)
+    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
 }
 
 # CPU time (user + system, in clock ticks) of the processes given, from /proc.

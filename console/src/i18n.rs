@@ -493,7 +493,10 @@ fn entry(key: &str) -> Option<(&'static str, &'static str)> {
         "sev.low" => ("低", "Low"),
         // statistics
         // the public dashboard (/open/)
-        "open.title" => ("新型コロナウイルス感染症 公開データ", "COVID-19 public data"),
+        "open.title" => (
+            "新型コロナウイルス感染症 公開データ",
+            "COVID-19 public data",
+        ),
         "open.sub" => ("公開データ", "open data"),
         "open.as_of" => ("集計日", "Figures up to"),
         "open.range" => ("期間", "Period"),
@@ -501,7 +504,10 @@ fn entry(key: &str) -> Option<(&'static str, &'static str)> {
             "少数の人数は個人が特定されないよう表示しません。引き算で求められないよう、さらに一部の人数も伏せています",
             "Small counts are not shown so that no one can be identified; some further counts are withheld so that a hidden count cannot be worked out by subtraction",
         ),
-        "open.new_cases" => ("新規陽性者数（全国、日別）", "New cases per day (nation-wide)"),
+        "open.new_cases" => (
+            "新規陽性者数（全国、日別）",
+            "New cases per day (nation-wide)",
+        ),
         "open.new_cases.caption" => (
             "棒は日別の人数、赤線は7日間移動平均。灰色の印は非表示の日",
             "Bars: cases per day; red line: 7-day average; grey marks: days not shown",
@@ -513,20 +519,29 @@ fn entry(key: &str) -> Option<(&'static str, &'static str)> {
         "open.by_prefecture" => ("都道府県別の新規陽性者数", "New cases by prefecture"),
         "open.area" => ("地域", "Area"),
         "open.national" => ("全国", "Nation-wide"),
-        "open.by_status" => ("療養状況別の患者数（全国）", "Cases by status (nation-wide)"),
+        "open.by_status" => (
+            "療養状況別の患者数（全国）",
+            "Cases by status (nation-wide)",
+        ),
         "open.beds" => ("病床使用率", "Hospital bed occupancy"),
         "open.beds.none" => (
             "病床使用率は、医療機関等情報支援システム（G-MIS）との連携ができてから掲載します。現在は掲載していません。",
             "Bed occupancy will be published once the connection to G-MIS (the medical institutions' information system) exists. It is not published yet.",
         ),
         "open.notifications" => ("接触確認アプリ", "Exposure notification app"),
-        "open.share" => ("陽性者のうちアプリで陽性登録した割合", "Share of cases that registered in the app"),
+        "open.share" => (
+            "陽性者のうちアプリで陽性登録した割合",
+            "Share of cases that registered in the app",
+        ),
         "open.share.note" => (
             "両方の人数が表示されている日の合計",
             "over the days where both counts are shown",
         ),
         "open.registrations" => ("陽性登録件数", "Registrations"),
-        "open.keys" => ("公開された診断キー数（日別）", "Diagnosis keys published per day"),
+        "open.keys" => (
+            "公開された診断キー数（日別）",
+            "Diagnosis keys published per day",
+        ),
         "open.data" => ("オープンデータ", "Open data"),
         "open.data.intro" => (
             "同じ数値をCSVとJSONで提供しています。数値が \"<5\" または \"x\" の欄は非表示です。",
@@ -544,7 +559,10 @@ fn entry(key: &str) -> Option<(&'static str, &'static str)> {
             "date, newCases（全国の新規陽性者数）, registrations（アプリの陽性登録件数）, keys（公開された診断キー数）",
             "date, newCases (nation-wide new cases), registrations (uploads of the app), keys (diagnosis keys published)",
         ),
-        "open.snapshots" => ("日次スナップショット（manifest.json）", "Daily snapshots (manifest.json)"),
+        "open.snapshots" => (
+            "日次スナップショット（manifest.json）",
+            "Daily snapshots (manifest.json)",
+        ),
         "open.snapshots.note" => (
             "日ごとの確定版。各ファイルのSHA-256と、前日版から修正された日付を記載しています",
             "one immutable version per day, with each file's SHA-256 and the dates revised since the day before",

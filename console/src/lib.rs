@@ -376,9 +376,11 @@ impl Console {
                 aweb::resource(path)
                     .app_data(console.clone())
                     .wrap(from_fn(web::security_headers))
-                    .route(aweb::get().to(move |console: aweb::Data<Console>| {
-                        pages::open::page(console, lang)
-                    })),
+                    .route(
+                        aweb::get().to(move |console: aweb::Data<Console>| {
+                            pages::open::page(console, lang)
+                        }),
+                    ),
             );
         }
         config

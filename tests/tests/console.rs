@@ -1244,7 +1244,10 @@ mod browser {
         wait(&phone, "#new-title").await;
         assert_eq!(phone.execute(fits, vec![]).await.unwrap(), json!(true));
         let source = phone.source().await.unwrap();
-        assert!(source.contains("新規陽性者数") && source.contains("G-MIS"), "{source}");
+        assert!(
+            source.contains("新規陽性者数") && source.contains("G-MIS"),
+            "{source}"
+        );
         for name in &built.names {
             assert!(!source.contains(name.as_str()), "{name}");
         }

@@ -48,9 +48,20 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// The registry's own counts (the signed-in statistics table), by (date, prefecture id).
-async fn registry_counts(app: &TestApp, token: &str, table: &str) -> HashMap<(String, String, String), i64> {
-    let (status, body) = call(app, "GET", &format!("/api/statistics/tables/{table}?from=2026-11-14&to=2026-11-20"),
-        Some(token), None, None).await;
+async fn registry_counts(
+    app: &TestApp,
+    token: &str,
+    table: &str,
+) -> HashMap<(String, String, String), i64> {
+    let (status, body) = call(
+        app,
+        "GET",
+        &format!("/api/statistics/tables/{table}?from=2026-11-14&to=2026-11-20"),
+        Some(token),
+        None,
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let mut out = HashMap::new();
     // The staff table shows small counts as "<5" too; this data has none below 5 per health
@@ -62,7 +73,8 @@ async fn registry_counts(app: &TestApp, token: &str, table: &str) -> HashMap<(St
             Value::String(s) if s == "<5" => 2,
             other => panic!("{other}"),
         };
-        *out.entry((key("date"), key("prefectureId"), key("status"))).or_default() += count;
+        *out.entry((key("date"), key("prefectureId"), key("status")))
+            .or_default() += count;
     }
     out
 }
@@ -258,7 +270,11 @@ async fn published(backend: Backend) -> Option<Vec<(String, Vec<u8>)>> {
     build(&app, &clock).await;
     clock.advance_ms(DAY_MS);
     let mut out = Vec::new();
-    for path in FILES.map(|f| format!("/open/data/{f}")).into_iter().chain(["/open/".into(), "/open/en/".into()]) {
+    for path in FILES
+        .map(|f| format!("/open/data/{f}"))
+        .into_iter()
+        .chain(["/open/".into(), "/open/en/".into()])
+    {
         let response = get(&app, &path).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}");
         out.push((path, response.bytes().await.unwrap().to_vec()));
@@ -273,6 +289,11 @@ async fn the_same_data_gives_byte_identical_files_on_sqlite_and_postgresql() {
         return;
     };
     for ((path, a), (_, b)) in sqlite.iter().zip(&postgres) {
-        assert!(a == b, "{path} differs:\n{}\n---\n{}", String::from_utf8_lossy(a), String::from_utf8_lossy(b));
+        assert!(
+            a == b,
+            "{path} differs:\n{}\n---\n{}",
+            String::from_utf8_lossy(a),
+            String::from_utf8_lossy(b)
+        );
     }
 }

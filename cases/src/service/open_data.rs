@@ -38,7 +38,8 @@ pub const WINDOW_DAYS: i64 = 120;
 pub const NATIONAL: &str = "national";
 
 /// The statuses published in `cases_by_status`, in this order.
-pub const PUBLIC_STATUSES: [&str; 4] = ["home_care", "hotel_care", "hospitalized", "icu_ventilator"];
+pub const PUBLIC_STATUSES: [&str; 4] =
+    ["home_care", "hotel_care", "hospitalized", "icu_ventilator"];
 
 /// The tables, in the order of the files.
 pub const TABLES: [&str; 3] = ["new_cases", "cases_by_status", "notifications"];
@@ -251,7 +252,7 @@ impl OpenData {
                 table.to_csv(self.minimum).into_bytes(),
             ));
             let mut json = serde_json::to_vec(&table.to_json(self))
-                .map_err(|e| internal(&format!("open data JSON: {e}")))?;
+                .map_err(|e| internal(format!("open data JSON: {e}")))?;
             json.push(b'\n');
             files.push(OpenFile::new(format!("{}.json", table.name), json));
         }
@@ -345,8 +346,7 @@ pub fn verify_files(data: &OpenData, files: &[OpenFile]) -> Result<(), String> {
         if parsed != table.to_json(data) {
             return Err(format!("{json_name}: does not parse back to the table"));
         }
-        verify_sums(table, &lines[1..], data.minimum)
-            .map_err(|e| format!("{csv_name}: {e}"))?;
+        verify_sums(table, &lines[1..], data.minimum).map_err(|e| format!("{csv_name}: {e}"))?;
     }
     Ok(())
 }
@@ -414,7 +414,9 @@ fn lines_by_date(bytes: &[u8]) -> BTreeMap<String, Vec<String>> {
 /// Publishes one sum: `total` over `parts`, with primary and complementary suppression.
 fn publish_sum(parts: &[i64], minimum: i64) -> (Published, Vec<Published>) {
     let total: i64 = parts.iter().sum();
-    let counts: Vec<i64> = std::iter::once(total).chain(parts.iter().copied()).collect();
+    let counts: Vec<i64> = std::iter::once(total)
+        .chain(parts.iter().copied())
+        .collect();
     let relation = SumRelation {
         total: 0,
         parts: (1..counts.len()).collect(),
@@ -563,12 +565,21 @@ impl CaseRegistry {
                 grid[d][*p] += count;
             }
         }
-        let published: Vec<(Published, Vec<Published>)> =
-            grid.iter().map(|parts| publish_sum(parts, minimum)).collect();
+        let published: Vec<(Published, Vec<Published>)> = grid
+            .iter()
+            .map(|parts| publish_sum(parts, minimum))
+            .collect();
         let national: Vec<Published> = published.iter().map(|(t, _)| *t).collect();
         let national_average = averages(&national);
         let area_averages: Vec<Vec<Option<i64>>> = (0..prefectures.len())
-            .map(|p| averages(&published.iter().map(|(_, parts)| parts[p]).collect::<Vec<_>>()))
+            .map(|p| {
+                averages(
+                    &published
+                        .iter()
+                        .map(|(_, parts)| parts[p])
+                        .collect::<Vec<_>>(),
+                )
+            })
             .collect();
         let date_of = |d: usize| Date {
             days: start.days + d as i64,
@@ -698,7 +709,7 @@ impl CaseRegistry {
             return Ok(SnapshotOutcome::Existing(date));
         }
         verify_files(&built.data, &built.files)
-            .map_err(|e| internal(&format!("open data snapshot {date}: {e}")))?;
+            .map_err(|e| internal(format!("open data snapshot {date}: {e}")))?;
         // Days whose figures differ from the previous snapshot's (late reports, corrections).
         let previous = listed
             .iter()
@@ -739,7 +750,9 @@ impl CaseRegistry {
                 .await?
                 .ok_or_else(|| internal("open data snapshot: a stored file is missing"))?;
             if sha256_hex(&back) != file.sha256 {
-                return Err(internal("open data snapshot: a stored file reads back altered"));
+                return Err(internal(
+                    "open data snapshot: a stored file reads back altered",
+                ));
             }
             listed_files.push(serde_json::json!({
                 "name": file.name,
@@ -757,7 +770,7 @@ impl CaseRegistry {
             "revisedDates": revised,
         });
         let entry = serde_json::to_string(&entry)
-            .map_err(|e| internal(&format!("open data manifest: {e}")))?;
+            .map_err(|e| internal(format!("open data manifest: {e}")))?;
         if self
             .open_data_store
             .list_snapshot(&date, built.built_at_ms, &entry)
@@ -780,9 +793,9 @@ impl CaseRegistry {
             .into_iter()
             .map(|(_, entry)| serde_json::from_str::<serde_json::Value>(&entry))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| internal(&format!("open data manifest entry: {e}")))?;
+            .map_err(|e| internal(format!("open data manifest entry: {e}")))?;
         let mut bytes = serde_json::to_vec(&serde_json::json!({ "snapshots": entries }))
-            .map_err(|e| internal(&format!("open data manifest: {e}")))?;
+            .map_err(|e| internal(format!("open data manifest: {e}")))?;
         bytes.push(b'\n');
         Ok(OpenFile::new("manifest.json".into(), bytes))
     }
@@ -800,10 +813,12 @@ impl CaseRegistry {
         {
             return Ok(file.clone());
         }
-        if Date::parse(date).is_none() || !TABLES.iter().any(|t| {
-            name.strip_prefix(t)
-                .is_some_and(|rest| rest == ".csv" || rest == ".json")
-        }) {
+        if Date::parse(date).is_none()
+            || !TABLES.iter().any(|t| {
+                name.strip_prefix(t)
+                    .is_some_and(|rest| rest == ".csv" || rest == ".json")
+            })
+        {
             return Err(CaseError::NotFound);
         }
         let entry = self
@@ -815,7 +830,7 @@ impl CaseRegistry {
             .ok_or(CaseError::NotFound)?
             .1;
         let entry: serde_json::Value = serde_json::from_str(&entry)
-            .map_err(|e| internal(&format!("open data manifest entry: {e}")))?;
+            .map_err(|e| internal(format!("open data manifest entry: {e}")))?;
         let sha = entry["files"]
             .as_array()
             .and_then(|files| files.iter().find(|f| f["name"] == name))
@@ -849,7 +864,10 @@ mod tests {
 
     #[test]
     fn csv_lines_split_back_into_fields() {
-        assert_eq!(csv_fields("a,\"b,c\",\"d\"\"e\",'=x"), ["a", "b,c", "d\"e", "'=x"]);
+        assert_eq!(
+            csv_fields("a,\"b,c\",\"d\"\"e\",'=x"),
+            ["a", "b,c", "d\"e", "'=x"]
+        );
         assert_eq!(csv_fields(""), [""]);
     }
 

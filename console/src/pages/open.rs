@@ -5,9 +5,9 @@
 
 use std::fmt::Write as _;
 
+use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
-use actix_web::HttpResponse;
 use maud::{DOCTYPE, Markup, html};
 use mimamori_cases::service::open_data::{
     CURRENT_MAX_AGE_SECONDS, Cell, NATIONAL, OpenDataFiles, PUBLIC_STATUSES, TABLES,
@@ -73,7 +73,14 @@ fn bar_chart(
     let line_max = line
         .map(|l| l.iter().flatten().map(|t| (t + 9) / 10).max().unwrap_or(0))
         .unwrap_or(0);
-    let max = values.iter().flatten().copied().max().unwrap_or(0).max(line_max).max(1) as f64;
+    let max = values
+        .iter()
+        .flatten()
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .max(line_max)
+        .max(1) as f64;
     let n = values.len().max(1) as f64;
     let slot = (W - LEFT - 8.0) / n;
     let base = H - BOTTOM;

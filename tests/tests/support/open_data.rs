@@ -41,7 +41,15 @@ pub async fn build(app: &TestApp, clock: &ManualClock) -> OpenWorld {
             for field in ["resultDate", "diagnosisDate", "reportDate"] {
                 case[field] = json!(date);
             }
-            let (status, body) = call(app, "POST", "/api/cases", Some(&world.doctor[area]), None, Some(case)).await;
+            let (status, body) = call(
+                app,
+                "POST",
+                "/api/cases",
+                Some(&world.doctor[area]),
+                None,
+                Some(case),
+            )
+            .await;
             assert_eq!(status, StatusCode::CREATED, "{body}");
             case_ids.push(body["id"].as_str().unwrap().to_string());
             names.push(name);
@@ -49,8 +57,15 @@ pub async fn build(app: &TestApp, clock: &ManualClock) -> OpenWorld {
     }
     for id in &case_ids[..5] {
         for next in ["accepted", "home_care"] {
-            let (status, body) = call(app, "POST", &format!("/api/cases/{id}/status"), Some(&world.hc_worker[0]), None,
-                Some(json!({"status": next}))).await;
+            let (status, body) = call(
+                app,
+                "POST",
+                &format!("/api/cases/{id}/status"),
+                Some(&world.hc_worker[0]),
+                None,
+                Some(json!({"status": next})),
+            )
+            .await;
             assert_eq!(status, StatusCode::OK, "{body}");
         }
     }
@@ -59,11 +74,21 @@ pub async fn build(app: &TestApp, clock: &ManualClock) -> OpenWorld {
     for (i, id) in case_ids[..6].iter().enumerate() {
         registry
             .store()
-            .add_event(id, "keys_published", "14 keys", mimamori_storage::Clock::now_ms(clock) + 1000 + i as i64, "system")
+            .add_event(
+                id,
+                "keys_published",
+                "14 keys",
+                mimamori_storage::Clock::now_ms(clock) + 1000 + i as i64,
+                "system",
+            )
             .await
             .unwrap();
     }
-    OpenWorld { world, names, case_ids }
+    OpenWorld {
+        world,
+        names,
+        case_ids,
+    }
 }
 
 /// A case registry on the test server's database and clock (for the snapshot job).
