@@ -37,6 +37,7 @@ pub mod duplicates;
 pub mod followup;
 pub mod lab_tests;
 pub mod messages;
+pub mod open_data;
 pub mod retention;
 pub mod tasks;
 
@@ -699,5 +700,6 @@ pub fn configure(config: &mut web::ServiceConfig, registry: web::Data<CaseRegist
         .configure(documents::configure)
         .configure(messages::configure)
         .configure(tasks::configure)
-        .configure(duplicates::configure);
+        .configure(duplicates::configure)
+        .configure(open_data::configure);
 }

@@ -201,8 +201,26 @@ pub const MIGRATIONS: mimamori_storage::MigrationSet = mimamori_storage::Migrati
             sqlite: SESSION_ACTIVITY,
             postgres: SESSION_ACTIVITY,
         },
+        mimamori_storage::Migration {
+            version: 14,
+            name: "open_data_snapshots",
+            sqlite: OPEN_DATA_TABLES,
+            postgres: OPEN_DATA_TABLES,
+        },
     ],
 };
+
+/// The public open data's immutable snapshots: files by content hash, and one manifest entry
+/// per day that names them (the same SQL on both backends).
+const OPEN_DATA_TABLES: &str = "CREATE TABLE open_data_files (
+        sha256 TEXT PRIMARY KEY,
+        bytes BYTEA NOT NULL
+    );
+    CREATE TABLE open_data_snapshots (
+        day TEXT PRIMARY KEY,
+        built_at_ms BIGINT NOT NULL,
+        entry TEXT NOT NULL
+    );";
 
 /// The last request of a console session (existing sessions start from their creation).
 const SESSION_ACTIVITY: &str =

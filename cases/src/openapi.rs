@@ -467,6 +467,70 @@ fn resolve_alert() {}
 #[allow(dead_code)]
 fn statistics_table() {}
 
+/// An open-data file name.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub enum OpenDataFileSchema {
+    #[serde(rename = "new_cases.csv")]
+    /// New cases, CSV.
+    NewCasesCsv,
+    #[serde(rename = "new_cases.json")]
+    /// New cases, JSON.
+    NewCasesJson,
+    #[serde(rename = "cases_by_status.csv")]
+    /// Cases by status, CSV.
+    CasesByStatusCsv,
+    #[serde(rename = "cases_by_status.json")]
+    /// Cases by status, JSON.
+    CasesByStatusJson,
+    #[serde(rename = "notifications.csv")]
+    /// Exposure notifications, CSV.
+    NotificationsCsv,
+    #[serde(rename = "notifications.json")]
+    /// Exposure notifications, JSON.
+    NotificationsJson,
+}
+
+#[utoipa::path(get, path = "/open/data/{file}", tag = "open data",
+    description = "Public open data, no credentials. `new_cases`: `date, area, count, average7` (area `national` or a prefecture's name; `average7` the 7-day average where all seven counts are shown). `cases_by_status`: `date, area, status, count` (status `home_care`, `hotel_care`, `hospitalized`, `icu_ventilator`, at the end of the day). `notifications`: `date, newCases, registrations, keys` (nation-wide: uploads of the exposure-notification app and keys in them). Counts from 1 to `minimumCount` − 1 are `<N`; `x` is withheld so that no hidden count can be derived by subtraction. The last 120 days up to yesterday. Cached (`max-age=300`), ETag.",
+    params(("file" = OpenDataFileSchema, Path),
+           ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier answer")),
+    responses((status = 200, description = "The file", content((String = "text/csv"), (serde_json::Value = "application/json"))),
+              (status = 304, description = "Unchanged since the ETag given"),
+              (status = 404, description = "No such file", body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn open_data_file() {}
+
+#[utoipa::path(get, path = "/open/snapshots/manifest.json", tag = "open data",
+    description = "Every immutable daily snapshot: its date, build time, each file's SHA-256, size and URL, and the dates whose figures it revised (`revisedDates`, per CSV file) against the snapshot before.",
+    params(("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier answer")),
+    responses((status = 200, description = "The manifest", body = serde_json::Value),
+              (status = 304, description = "Unchanged since the ETag given")))]
+#[allow(dead_code)]
+fn open_data_manifest() {}
+
+#[utoipa::path(get, path = "/open/snapshots/{date}/{file}", tag = "open data",
+    description = "A file of a listed snapshot; never changes (`immutable`, a year), served only when its SHA-256 is the manifest's.",
+    params(("date" = String, Path, format = Date), ("file" = OpenDataFileSchema, Path),
+           ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier answer")),
+    responses((status = 200, description = "The file", content((String = "text/csv"), (serde_json::Value = "application/json"))),
+              (status = 304, description = "Unchanged since the ETag given"),
+              (status = 404, description = "No such snapshot or file", body = CaseErrorSchema)))]
+#[allow(dead_code)]
+fn open_data_snapshot() {}
+
+#[utoipa::path(get, path = "/open/", tag = "open data",
+    description = "The public dashboard in Japanese (no sign-in, no JavaScript): new cases with the 7-day average, by prefecture, cases by status, the exposure-notification figures, as SVG charts with tables.",
+    responses((status = 200, description = "HTML page", content_type = "text/html")))]
+#[allow(dead_code)]
+fn open_page() {}
+
+#[utoipa::path(get, path = "/open/en/", tag = "open data",
+    description = "The public dashboard in English.",
+    responses((status = 200, description = "HTML page", content_type = "text/html")))]
+#[allow(dead_code)]
+fn open_page_en() {}
+
 use crate::service::contacts::{
     ContactStatusChange, ContactView, Conversion, ExposureInput, NewContact,
 };
@@ -896,13 +960,19 @@ fn merge_duplicate() {}
         list_duplicates,
         scan_duplicates,
         dismiss_duplicate,
-        merge_duplicate
+        merge_duplicate,
+        open_data_file,
+        open_data_manifest,
+        open_data_snapshot,
+        open_page,
+        open_page_en
     ),
     components(schemas(
         CaseStatusSchema,
         StatisticsTableSchema,
         TableFormatSchema,
-        AlertStateSchema
+        AlertStateSchema,
+        OpenDataFileSchema
     ))
 )]
 pub struct CasesDoc;
@@ -928,7 +998,7 @@ mod tests {
                     .count()
             })
             .sum();
-        // The routes registered in `api::configure`.
-        assert_eq!(operations, 80);
+        // The routes registered in `api::configure`, and the two public pages the console serves.
+        assert_eq!(operations, 85);
     }
 }

@@ -26,6 +26,7 @@ pub mod documents;
 pub mod duplicates;
 pub mod followup;
 pub mod lab_tests;
+pub mod open_data;
 pub mod outbox;
 pub mod records;
 pub mod retention;
@@ -261,6 +262,8 @@ pub struct CaseRegistry {
     tasks_store: Arc<dyn crate::store::tasks::TaskStore>,
     transports: Arc<outbox::Transports>,
     statistics: Arc<dyn StatisticsStore>,
+    open_data_store: Arc<dyn crate::store::open_data::OpenDataStore>,
+    open_data: Arc<open_data::OpenDataCache>,
     metrics: Option<followup::FollowUpMetrics>,
     config: Config,
     clock: SharedClock,
@@ -386,6 +389,8 @@ impl CaseRegistry {
             tasks_store: store.clone(),
             transports: Arc::new(outbox::Transports::default()),
             statistics: store.clone(),
+            open_data_store: store.clone(),
+            open_data: Arc::new(open_data::OpenDataCache::default()),
             metrics: None,
             store,
             clock,

@@ -16,6 +16,7 @@ pub mod documents;
 pub mod duplicates;
 pub mod followup;
 pub mod lab_tests;
+pub mod open_data;
 pub mod outbox;
 pub mod retention;
 pub mod statistics;

@@ -492,6 +492,81 @@ fn entry(key: &str) -> Option<(&'static str, &'static str)> {
         "sev.medium" => ("中", "Medium"),
         "sev.low" => ("低", "Low"),
         // statistics
+        // the public dashboard (/open/)
+        "open.title" => (
+            "新型コロナウイルス感染症 公開データ",
+            "COVID-19 public data",
+        ),
+        "open.sub" => ("公開データ", "open data"),
+        "open.as_of" => ("集計日", "Figures up to"),
+        "open.range" => ("期間", "Period"),
+        "open.suppression" => (
+            "少数の人数は個人が特定されないよう表示しません。引き算で求められないよう、さらに一部の人数も伏せています",
+            "Small counts are not shown so that no one can be identified; some further counts are withheld so that a hidden count cannot be worked out by subtraction",
+        ),
+        "open.new_cases" => (
+            "新規陽性者数（全国、日別）",
+            "New cases per day (nation-wide)",
+        ),
+        "open.new_cases.caption" => (
+            "棒は日別の人数、赤線は7日間移動平均。灰色の印は非表示の日",
+            "Bars: cases per day; red line: 7-day average; grey marks: days not shown",
+        ),
+        "open.last_days" => ("直近14日間", "The last 14 days"),
+        "open.date" => ("日付", "Date"),
+        "open.count" => ("新規陽性者数", "New cases"),
+        "open.average7" => ("7日間平均", "7-day average"),
+        "open.by_prefecture" => ("都道府県別の新規陽性者数", "New cases by prefecture"),
+        "open.area" => ("地域", "Area"),
+        "open.national" => ("全国", "Nation-wide"),
+        "open.by_status" => (
+            "療養状況別の患者数（全国）",
+            "Cases by status (nation-wide)",
+        ),
+        "open.beds" => ("病床使用率", "Hospital bed occupancy"),
+        "open.beds.none" => (
+            "病床使用率は、医療機関等情報支援システム（G-MIS）との連携ができてから掲載します。現在は掲載していません。",
+            "Bed occupancy will be published once the connection to G-MIS (the medical institutions' information system) exists. It is not published yet.",
+        ),
+        "open.notifications" => ("接触確認アプリ", "Exposure notification app"),
+        "open.share" => (
+            "陽性者のうちアプリで陽性登録した割合",
+            "Share of cases that registered in the app",
+        ),
+        "open.share.note" => (
+            "両方の人数が表示されている日の合計",
+            "over the days where both counts are shown",
+        ),
+        "open.registrations" => ("陽性登録件数", "Registrations"),
+        "open.keys" => (
+            "公開された診断キー数（日別）",
+            "Diagnosis keys published per day",
+        ),
+        "open.data" => ("オープンデータ", "Open data"),
+        "open.data.intro" => (
+            "同じ数値をCSVとJSONで提供しています。数値が \"<5\" または \"x\" の欄は非表示です。",
+            "The same figures as CSV and JSON. A count of \"<5\" or \"x\" is not shown.",
+        ),
+        "open.cols.new_cases" => (
+            "date（日付）, area（national または都道府県名）, count（人数）, average7（7日間平均、7日すべて表示の場合のみ）",
+            "date, area (national or the prefecture's name), count, average7 (the 7-day average, only where all seven days are shown)",
+        ),
+        "open.cols.cases_by_status" => (
+            "date（日付、その日の終わりの状況）, area, status（home_care 自宅療養, hotel_care 宿泊療養, hospitalized 入院, icu_ventilator ICU・人工呼吸器）, count",
+            "date (status at the end of the day), area, status (home_care, hotel_care, hospitalized, icu_ventilator), count",
+        ),
+        "open.cols.notifications" => (
+            "date, newCases（全国の新規陽性者数）, registrations（アプリの陽性登録件数）, keys（公開された診断キー数）",
+            "date, newCases (nation-wide new cases), registrations (uploads of the app), keys (diagnosis keys published)",
+        ),
+        "open.snapshots" => (
+            "日次スナップショット（manifest.json）",
+            "Daily snapshots (manifest.json)",
+        ),
+        "open.snapshots.note" => (
+            "日ごとの確定版。各ファイルのSHA-256と、前日版から修正された日付を記載しています",
+            "one immutable version per day, with each file's SHA-256 and the dates revised since the day before",
+        ),
         "stats.title" => ("統計ダッシュボード", "Statistics dashboard"),
         "stats.new_cases" => (
             "日別新規患者数（直近30日）",
@@ -744,7 +819,8 @@ mod catalogue {
     /// Every message key the pages use is in the catalogue (an unknown key would show itself).
     #[test]
     fn every_key_used_by_the_pages_exists() {
-        const PREFIXES: [&str; 29] = [
+        const PREFIXES: [&str; 30] = [
+            "open.",
             "account.",
             "login.",
             "error.",
@@ -792,6 +868,7 @@ mod catalogue {
             include_str!("pages/messages.rs"),
             include_str!("pages/clusters.rs"),
             include_str!("pages/line_list.rs"),
+            include_str!("pages/open.rs"),
         ];
         let mut checked = 0;
         for source in sources {

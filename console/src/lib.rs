@@ -369,6 +369,20 @@ impl Console {
 
     /// Registers the console's routes: `/` redirects to `/console/`.
     pub fn configure(&self, config: &mut aweb::ServiceConfig) {
+        // The public dashboard: no session, cacheable, the same security headers.
+        let console = aweb::Data::new(self.clone());
+        for (path, lang) in [("/open/", Lang::Ja), ("/open/en/", Lang::En)] {
+            config.service(
+                aweb::resource(path)
+                    .app_data(console.clone())
+                    .wrap(from_fn(web::security_headers))
+                    .route(
+                        aweb::get().to(move |console: aweb::Data<Console>| {
+                            pages::open::page(console, lang)
+                        }),
+                    ),
+            );
+        }
         config
             .route("/", aweb::get().to(|| async { web::redirect("/console/") }))
             .service(

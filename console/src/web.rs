@@ -190,7 +190,9 @@ pub async fn security_headers(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let is_static = request.path().starts_with("/console/static/");
+    // Static assets and the public dashboard (no personal data) may be cached.
+    let is_static =
+        request.path().starts_with("/console/static/") || request.path().starts_with("/open/");
     let mut response = next.call(request).await?;
     let headers = response.headers_mut();
     for (name, value) in [

@@ -1227,6 +1227,45 @@ mod browser {
         assert!(!url.path().starts_with("/console/login"), "{url}");
     }
 
+    /// The public dashboard without signing in: Japanese on a phone, the switch to English,
+    /// and a desktop width; nothing wider than the screen, no name on the page. Screenshots
+    /// `open-*.png` (committed under docs/screenshots with `UPDATE_SCREENSHOTS=1`).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn public_dashboard_renders_on_a_phone_and_a_desktop_in_both_languages() {
+        let Some((_driver, driver_url)) = start_driver().await else {
+            return;
+        };
+        let (app, clock) = support::start(Backend::Sqlite, |_| {}).await.unwrap();
+        let built = support::open_data::build(&app, &clock).await;
+        clock.advance_ms(86_400_000);
+        let fits = "return document.documentElement.scrollWidth <= window.innerWidth;";
+        let phone = browser(&driver_url, 390, 2200).await;
+        phone.goto(&app.url("/open/")).await.unwrap();
+        wait(&phone, "#new-title").await;
+        assert_eq!(phone.execute(fits, vec![]).await.unwrap(), json!(true));
+        let source = phone.source().await.unwrap();
+        assert!(
+            source.contains("新規陽性者数") && source.contains("G-MIS"),
+            "{source}"
+        );
+        for name in &built.names {
+            assert!(!source.contains(name.as_str()), "{name}");
+        }
+        assert!(!text(&phone, "beds-note").await.is_empty());
+        shot(&phone, "open-ja-phone").await;
+        click_then(&phone, "header a.lang", "#en-title").await;
+        assert_eq!(phone.current_url().await.unwrap().path(), "/open/en/");
+        assert!(phone.source().await.unwrap().contains("New cases per day"));
+        assert_eq!(phone.execute(fits, vec![]).await.unwrap(), json!(true));
+        shot(&phone, "open-en-phone").await;
+        phone.close().await.unwrap();
+        let desktop = browser(&driver_url, 1280, 2000).await;
+        desktop.goto(&app.url("/open/en/")).await.unwrap();
+        wait(&desktop, "#by-status").await;
+        shot(&desktop, "open-en-desktop").await;
+        desktop.close().await.unwrap();
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn clinic_files_health_center_issues_patient_reports_alert_resolved_dashboard_counts() {
         let Some((_driver, driver_url)) = start_driver().await else {

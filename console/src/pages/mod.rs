@@ -11,6 +11,7 @@ mod followup;
 mod lab_tests;
 mod line_list;
 mod messages;
+pub(crate) mod open;
 mod stats;
 mod tasks;
 

@@ -235,3 +235,30 @@ impl CertificateKeyCommand {
         })
     }
 }
+
+/// `mimamori opendata ...`.
+#[derive(Debug, clap::Subcommand)]
+pub enum OpenDataCommand {
+    /// Build, verify and list yesterday's open-data snapshot now (what `serve` does every ten
+    /// minutes); prints the date and whether it was built or already listed.
+    Snapshot,
+}
+
+impl OpenDataCommand {
+    /// Runs the command against the configured database.
+    pub fn run(self, settings: Settings) -> anyhow::Result<ExitCode> {
+        crate::telemetry::init(&settings.log);
+        runtime()?.block_on(async move {
+            let registry = registry(&settings).await?;
+            match registry.open_data_snapshot().await? {
+                mimamori_cases::service::open_data::SnapshotOutcome::Built(date) => {
+                    println!("snapshot {date}: built, verified and listed");
+                }
+                mimamori_cases::service::open_data::SnapshotOutcome::Existing(date) => {
+                    println!("snapshot {date}: already listed");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        })
+    }
+}

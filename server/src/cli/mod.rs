@@ -54,6 +54,9 @@ pub enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(admin::AuditCommand),
+    /// The public open data.
+    #[command(subcommand)]
+    Opendata(admin::OpenDataCommand),
     /// Signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -179,6 +182,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(command) => command.run(),
         Command::Admin(command) => command.run(load_settings(cli.config.as_ref())?),
         Command::Audit(command) => command.run(load_settings(cli.config.as_ref())?),
+        Command::Opendata(command) => command.run(load_settings(cli.config.as_ref())?),
         Command::Keys(KeysCommand::Certificate(command)) => {
             command.run(load_settings(cli.config.as_ref())?)
         }

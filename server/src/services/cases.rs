@@ -29,6 +29,10 @@ const OUTBOX_ROUND: Duration = Duration::from_secs(5);
 /// time for a period counted in days).
 const RETENTION_SWEEP: Duration = Duration::from_secs(3600);
 
+/// How often a replica checks that yesterday's open-data snapshot is listed (and builds it
+/// when not; idempotent on every replica, the first listing of a day wins).
+const OPEN_DATA_SNAPSHOT_CHECK: Duration = Duration::from_secs(600);
+
 /// The case and verification services' shared state.
 #[derive(Clone)]
 pub struct CasesService {
@@ -167,6 +171,24 @@ impl CasesService {
                     ),
                     Ok(_) => {}
                     Err(error) => tracing::warn!(error = %error, "retention sweep failed"),
+                }
+            }
+        });
+        let cases = self.cases.get_ref().clone();
+        tokio::spawn(async move {
+            // Not at start: a (re)starting replica serves first.
+            let mut interval = tokio::time::interval_at(
+                tokio::time::Instant::now() + OPEN_DATA_SNAPSHOT_CHECK,
+                OPEN_DATA_SNAPSHOT_CHECK,
+            );
+            loop {
+                interval.tick().await;
+                match cases.open_data_snapshot().await {
+                    Ok(mimamori_cases::service::open_data::SnapshotOutcome::Built(date)) => {
+                        tracing::info!(date = %date, "open data snapshot built")
+                    }
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(error = %error, "open data snapshot failed"),
                 }
             }
         });

@@ -4,6 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod app;
+pub mod open_data;
 pub mod visitor;
 
 use std::sync::Arc;
