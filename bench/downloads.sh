@@ -6,30 +6,9 @@
 # (to compare two builds under the same conditions).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-duration=${1:-10}
-connections=${2:-64}
-runs=${3:-3}
 # shellcheck source=bench/lib/side_by_side.sh
 source bench/lib/side_by_side.sh
-side_by_side_tools
-if [ -n "${BENCH_BINARY:-}" ]; then
-    bin=$BENCH_BINARY
-else
-    cargo build --release -q -p mimamori
-    bin=target/release/mimamori
-fi
-work=$(mktemp -d)
-server=""
-cleanup() {
-    side_by_side_stop_nginx
-    if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-if curl -s -o /dev/null http://127.0.0.1:18282/ || curl -s -o /dev/null http://127.0.0.1:18283/; then
-    echo "ports 18282/18283 are in use; stop what listens there first" >&2
-    exit 1
-fi
+side_by_side_setup "$@"
 export DATABASE_URL="sqlite://$work/mimamori.db"
 export MIMAMORI_KEY_SERVER__EXPORT__DIRECTORY="$work/exports"
 export MIMAMORI_KEY_SERVER__EXPORT__MIN_WINDOW_AGE_SECONDS=0

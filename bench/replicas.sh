@@ -12,9 +12,9 @@ cd "$(dirname "$0")/.."
 duration=${1:-10}
 connections=${2:-64}
 runs=${3:-3}
-if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light wrk >/dev/null
-fi
+# shellcheck source=bench/lib/side_by_side.sh
+source bench/lib/side_by_side.sh
+side_by_side_tools
 bash .ci/postgres.sh >/dev/null
 cargo build --release -q -p mimamori -p mimamori-tests --bin mimamori --bin publish_load
 bin=target/release/mimamori

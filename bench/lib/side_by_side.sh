@@ -1,6 +1,38 @@
 # Shared by the benchmarks that serve a file from mimamori and the same file from nginx on the
-# same machine, side by side (bench/downloads.sh, bench/open_data.sh). Source it after setting
-# `duration`, `connections` and `work` (a temporary directory). Loopback only, bounded by wrk.
+# same machine, side by side (bench/downloads.sh, bench/open_data.sh; bench/replicas.sh takes
+# its tools). Source it, then call side_by_side_setup "$@". Loopback only, bounded by wrk.
+
+# The common start of a side-by-side benchmark: arguments [SECONDS=10] [CONNECTIONS=64]
+# [RUNS=3] into `duration`, `connections`, `runs`; the tools; the binary in `bin`
+# (BENCH_BINARY, else a release build); a temporary `work` directory and the `server` pid,
+# both cleaned up on exit; refuses to start when the benchmark's ports are taken.
+#   side_by_side_setup "$@"
+side_by_side_setup() {
+    duration=${1:-10}
+    connections=${2:-64}
+    runs=${3:-3}
+    side_by_side_tools
+    if [ -n "${BENCH_BINARY:-}" ]; then
+        bin=$BENCH_BINARY
+    else
+        cargo build --release -q -p mimamori
+        bin=target/release/mimamori
+    fi
+    work=$(mktemp -d)
+    server=""
+    trap side_by_side_cleanup EXIT
+    if curl -s -o /dev/null http://127.0.0.1:18282/ || curl -s -o /dev/null http://127.0.0.1:18283/; then
+        echo "ports 18282/18283 are in use; stop what listens there first" >&2
+        exit 1
+    fi
+}
+
+# Stops nginx and the server, removes `work` (the EXIT trap of side_by_side_setup).
+side_by_side_cleanup() {
+    side_by_side_stop_nginx
+    if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
 
 # Installs nginx and wrk through apt-get when missing.
 side_by_side_tools() {

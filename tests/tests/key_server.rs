@@ -924,15 +924,12 @@ async fn jwks_keys_are_fetched_and_rotation_is_followed() {
     assert_eq!((status, cause(&body)), (401, "certificate_key_unknown"));
 }
 
-/// Two replicas on one database: with the database store either serves every listed file
-/// (byte for byte what was listed), wherever it was exported; retention deletes the blobs.
-/// With the directory store the other replica cannot (the multi-replica bug of issue 16).
-async fn every_replica_serves_every_file(backend: Backend) {
-    let Some(setup) = setup_with(backend, ExportStorage::Database).await else {
-        return;
-    };
-    let replica = setup.app.replica().await;
-    // Published through the second replica, exported by the first.
+/// 14 keys published through `replica`, exported by the first server; then every listed file
+/// downloaded from both, byte for byte what was listed, and parsed. The export's report.
+async fn publish_export_and_download_everywhere(
+    setup: &Setup,
+    replica: &mimamori_tests::Replica,
+) -> mimamori_key_server::export::ExportRunReport {
     let keys = daily_keys(14, 30);
     let response = setup
         .app
@@ -974,6 +971,19 @@ async fn every_replica_serves_every_file(backend: Backend) {
             read_archive(&bytes).unwrap();
         }
     }
+    report
+}
+
+/// Two replicas on one database: with the database store either serves every listed file
+/// (byte for byte what was listed), wherever it was exported; retention deletes the blobs.
+/// With the directory store the other replica cannot (the multi-replica bug of issue 16).
+async fn every_replica_serves_every_file(backend: Backend) {
+    let Some(setup) = setup_with(backend, ExportStorage::Database).await else {
+        return;
+    };
+    let replica = setup.app.replica().await;
+    // Published through the second replica, exported by the first.
+    let report = publish_export_and_download_everywhere(&setup, &replica).await;
     // Nothing was written to the exporting replica's directory: the store is the database.
     let directory = &setup.app.settings.key_server.export.directory;
     assert!(!directory.join(&report.files[0].path).exists());
@@ -1041,47 +1051,7 @@ async fn every_replica_serves_every_file_from_object_storage(backend: Backend) {
         return;
     };
     let replica = setup.app.replica().await;
-    let keys = daily_keys(14, 30);
-    let response = setup
-        .app
-        .client
-        .post(replica.url("/v1/publish"))
-        .json(&publish_body(&setup, &keys, "confirmed"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    setup.clock.advance_ms(3_600_000);
-    let report = setup.app.exporter().run_once().await.unwrap();
-    assert_eq!(report.real_keys, 14);
-    assert!(!report.files.is_empty());
-    for base in [setup.app.base_url.clone(), replica.base_url.clone()] {
-        let index = setup
-            .app
-            .client
-            .get(format!("{base}/v1/exports/index.txt"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        assert_eq!(index.lines().count(), report.files.len(), "{base}: {index}");
-        for file in &report.files {
-            let download = setup
-                .app
-                .client
-                .get(format!("{base}/v1/exports/{}", file.path))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(download.status(), 200, "{base} {}", file.path);
-            let bytes = download.bytes().await.unwrap();
-            let digest = ring::digest::digest(&ring::digest::SHA256, &bytes);
-            assert_eq!(mimamori_crypto::hex::encode(digest.as_ref()), file.sha256);
-            read_archive(&bytes).unwrap();
-        }
-    }
+    let report = publish_export_and_download_everywhere(&setup, &replica).await;
     // The files are objects `PREFIX/sha256/HEX` in the bucket, not in the local directory.
     let directory = &setup.app.settings.key_server.export.directory;
     assert!(!directory.join(&report.files[0].path).exists());
