@@ -935,7 +935,7 @@ async fn publish_export_and_download_everywhere(
         .app
         .client
         .post(replica.url("/v1/publish"))
-        .json(&publish_body(&setup, &keys, "confirmed"))
+        .json(&publish_body(setup, &keys, "confirmed"))
         .send()
         .await
         .unwrap();
